@@ -1,0 +1,123 @@
+import { DeadlineQueue } from '../util/deadlineQueue.js';
+import type { Binding, RegistrationPlan } from '../proxy/registrar.js';
+
+/** Binding facts for the journal (issue "Event-sourced journal"). */
+export type BindingEventName = 'binding.added' | 'binding.refreshed' | 'binding.removed' | 'binding.expired';
+export interface BindingEvent {
+  name: BindingEventName;
+  at: number;
+  aor: string;
+  contact: string;
+  expiresAt: number;
+  callId: string;
+  cseq: number;
+  q: number;
+  source: string;
+}
+
+export type ApplyResult = { ok: true; bindings: Binding[] } | { ok: false; status: number; reason: string };
+
+interface AorEntry {
+  aor: string;
+  bindings: Map<string, Binding>;
+}
+
+/**
+ * The location service (RFC 3261 §10.3, §16.5): bindings per address-of-record, keyed by user
+ * (one domain, as Kamailio's use_domain=0), each expiring at its deadline. An AOR stays known after
+ * its last binding goes, so a call to it is 480 (known, unreachable), not 404 (unknown).
+ */
+export class LocationService {
+  private readonly aors = new Map<string, AorEntry>();
+  private readonly expiry: DeadlineQueue<{ user: string; key: string }>;
+  private count = 0;
+
+  constructor(private readonly onEvent: (e: BindingEvent) => void = () => {}, private readonly now: () => number = Date.now) {
+    this.expiry = new DeadlineQueue((item, at) => this.expire(item.user, item.key, at), now);
+  }
+
+  get bindingCount(): number {
+    return this.count;
+  }
+
+  /**
+   * Applies a checked REGISTER (§10.3 step 7): a binding with the same Call-ID and a CSeq not
+   * higher than the stored one aborts the whole request; otherwise every change is made.
+   */
+  apply(plan: Extract<RegistrationPlan, { ok: true }>, ident: { callId: string; cseq: number; source: string }): ApplyResult {
+    const now = this.now();
+    let entry = this.aors.get(plan.user);
+    if (!entry) {
+      entry = { aor: plan.aor, bindings: new Map() };
+      this.aors.set(plan.user, entry);
+    }
+    const touched = plan.removeAll ? [...entry.bindings.keys()] : plan.updates.map((u) => u.key);
+    for (const key of touched) {
+      const b = entry.bindings.get(key);
+      if (b && b.callId === ident.callId && ident.cseq <= b.cseq) {
+        return { ok: false, status: 400, reason: 'CSeq not higher than the binding\'s' };
+      }
+    }
+    if (plan.removeAll) {
+      for (const b of [...entry.bindings.values()]) this.remove(plan.user, entry, b, 'binding.removed', now);
+    }
+    for (const u of plan.updates) {
+      const old = entry.bindings.get(u.key);
+      if (u.expires === 0) {
+        if (old) this.remove(plan.user, entry, old, 'binding.removed', now);
+        continue;
+      }
+      const b: Binding = { contact: u.contact, key: u.key, q: u.q, expiresAt: now + u.expires * 1000, callId: ident.callId, cseq: ident.cseq, source: ident.source };
+      if (!old) this.count++;
+      entry.bindings.set(u.key, b);
+      this.expiry.add(b.expiresAt, { user: plan.user, key: u.key });
+      this.emit(old ? 'binding.refreshed' : 'binding.added', entry.aor, b, now);
+    }
+    return { ok: true, bindings: this.live(entry, now) };
+  }
+
+  /** The target set for a user (§16.5): live bindings, highest q first; `known` tells 404 from 480. */
+  lookup(user: string): { known: boolean; bindings: Binding[] } {
+    const entry = this.aors.get(user);
+    if (!entry) return { known: false, bindings: [] };
+    return { known: true, bindings: this.live(entry, this.now()) };
+  }
+
+  /** Restores a binding from the journal (restart recovery): no event is emitted. */
+  restore(user: string, aor: string, b: Binding): void {
+    let entry = this.aors.get(user);
+    if (!entry) {
+      entry = { aor, bindings: new Map() };
+      this.aors.set(user, entry);
+    }
+    if (!entry.bindings.has(b.key)) this.count++;
+    entry.bindings.set(b.key, b);
+    this.expiry.add(b.expiresAt, { user, key: b.key });
+  }
+
+  close(): void {
+    this.expiry.clear();
+  }
+
+  private live(entry: AorEntry, now: number): Binding[] {
+    return [...entry.bindings.values()].filter((b) => b.expiresAt > now).sort((a, b) => b.q - a.q);
+  }
+
+  private expire(user: string, key: string, at: number): void {
+    const entry = this.aors.get(user);
+    const b = entry?.bindings.get(key);
+    // A refresh moved the deadline: this queue entry is stale.
+    if (!entry || !b || b.expiresAt !== at) return;
+    this.remove(user, entry, b, 'binding.expired', at);
+  }
+
+  private remove(_user: string, entry: AorEntry, b: Binding, name: BindingEventName, now: number): void {
+    entry.bindings.delete(b.key);
+    this.count--;
+    this.emit(name, entry.aor, b, now);
+  }
+
+  private emit(name: BindingEventName, aor: string, b: Binding, at: number): void {
+    this.onEvent({ name, at, aor, contact: b.contact, expiresAt: b.expiresAt, callId: b.callId, cseq: b.cseq, q: b.q, source: b.source });
+  }
+}

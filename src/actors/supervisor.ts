@@ -1,0 +1,494 @@
+import { createActor, type AnyActorLogic, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import { parseDatagram, type ParseLimits, DEFAULT_LIMITS } from '../sip/parser.js';
+import { messageInfo, type MessageInfo } from '../sip/info.js';
+import { getHeader, getHeaderValues, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
+import { buildCancel, buildResponse } from '../sip/build.js';
+import { parseNameAddr } from '../sip/nameAddr.js';
+import { aorOf, parseUri } from '../sip/uri.js';
+import { parseVia } from '../sip/via.js';
+import { inviteServerTransaction } from '../machines/inviteServerTransaction.js';
+import { nonInviteServerTransaction } from '../machines/nonInviteServerTransaction.js';
+import { inviteClientTransaction } from '../machines/inviteClientTransaction.js';
+import { nonInviteClientTransaction } from '../machines/nonInviteClientTransaction.js';
+import { callMachine, type CallEmitted } from '../machines/call.js';
+import { relayMachine, type RelayEmitted } from '../machines/relay.js';
+import type { TransactionEmitted } from '../machines/events.js';
+import type { CallLifecycleEvent } from '../machines/lifecycle.js';
+import { DEFAULT_TIMERS, DEFAULT_TIMER_C_MS, type TransactionTimers } from '../machines/timers.js';
+import type { LocalIdentity } from '../proxy/localIdentity.js';
+import { validateRequest, type Rejection } from '../proxy/validate.js';
+import { preprocessRoute } from '../proxy/routePreprocess.js';
+import { buildForwardedRequest, isDialogCreating } from '../proxy/forward.js';
+import { destinationOf, nextHopOf, type Destination } from '../proxy/nextHop.js';
+import { loopHash, newBranch, newTag, statelessBranch } from '../proxy/branch.js';
+import { stripOwnVia } from '../proxy/responses.js';
+import { optionsResponse } from '../proxy/options.js';
+import { handleRegister } from './registrarActor.js';
+import type { RegistrarPolicy } from '../proxy/registrar.js';
+import { DEFAULT_REGISTRAR_POLICY } from '../proxy/registrar.js';
+import { LocationService } from './locationService.js';
+import { stampTopVia, responseAddress, responseAddressOf, type Address } from '../transport/viaAddressing.js';
+import { clientTransactionKey, dialogKey, serverTransactionKey } from './transactionKeys.js';
+import { wireOf } from './wire.js';
+import { Logger } from '../util/logger.js';
+
+export interface Transport {
+  send(data: Buffer, host: string, port: number): void;
+}
+
+export interface SupervisorOptions {
+  identity: LocalIdentity;
+  timers?: TransactionTimers;
+  timerCMs?: number;
+  maxCallMs?: number;
+  registrar?: RegistrarPolicy;
+  limits?: ParseLimits;
+  location?: LocationService;
+  onLifecycle?: (e: CallLifecycleEvent) => void;
+  /** Applied to every response this proxy sends (forwarded or its own): localized reason phrases. */
+  rewriteResponse?: (r: SipResponse) => SipResponse;
+  inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
+  logger?: Logger;
+}
+
+interface ServerTx {
+  actor: AnyActorRef;
+  replyTo: Address;
+  request: SipRequest;
+  toTag: string;
+  owner: string | null;
+}
+
+interface ClientTx {
+  actor: AnyActorRef;
+  destination: Destination;
+  owner: string | null;
+  request: SipRequest;
+}
+
+interface Owner {
+  actor: AnyActorRef;
+  kind: 'call' | 'relay';
+  serverKey: string;
+  /** For a relayed BYE: the call whose dialog it ends. */
+  byeOf?: string;
+  dialogs: string[];
+}
+
+export interface SupervisorStats {
+  serverTransactions: number;
+  clientTransactions: number;
+  calls: number;
+  relays: number;
+  dialogs: number;
+  bindings: number;
+  received: number;
+  badMessages: number;
+}
+
+/**
+ * The supervisor actor: every datagram becomes an event here. One Map lookup finds the transaction
+ * a message belongs to (§17.1.3, §17.2.3); new requests get a server transaction actor and, when
+ * forwarded, a call (INVITE) or relay (other methods) actor owning the client transactions of
+ * its branches. Each actor is its own root (not a spawned child: see docs/design.md), kept in a
+ * plain Map and dropped when it reaches its final state.
+ */
+export class Supervisor {
+  private readonly serverTx = new Map<string, ServerTx>();
+  private readonly clientTx = new Map<string, ClientTx>();
+  private readonly owners = new Map<string, Owner>();
+  private readonly dialogs = new Map<string, string>();
+  private readonly me: LocalIdentity;
+  private readonly timers: TransactionTimers;
+  private readonly timerCMs: number;
+  private readonly maxCallMs: number;
+  private readonly registrarPolicy: RegistrarPolicy;
+  private readonly limits: ParseLimits;
+  readonly location: LocationService;
+  private readonly log: Logger;
+  private received = 0;
+  private badMessages = 0;
+
+  constructor(private readonly transport: Transport, private readonly opts: SupervisorOptions) {
+    this.me = opts.identity;
+    this.timers = opts.timers ?? DEFAULT_TIMERS;
+    this.timerCMs = opts.timerCMs ?? DEFAULT_TIMER_C_MS;
+    this.maxCallMs = opts.maxCallMs ?? 12 * 3600_000;
+    this.registrarPolicy = opts.registrar ?? DEFAULT_REGISTRAR_POLICY;
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
+    this.location = opts.location ?? new LocationService();
+    this.log = opts.logger ?? new Logger('warn');
+  }
+
+  stats(): SupervisorStats {
+    let calls = 0;
+    let relays = 0;
+    for (const o of this.owners.values()) o.kind === 'call' ? calls++ : relays++;
+    return {
+      serverTransactions: this.serverTx.size,
+      clientTransactions: this.clientTx.size,
+      calls,
+      relays,
+      dialogs: this.dialogs.size,
+      bindings: this.location.bindingCount,
+      received: this.received,
+      badMessages: this.badMessages,
+    };
+  }
+
+  /** One datagram in. Nothing a peer sends may throw out of here. */
+  receive(data: Buffer, source: Address): void {
+    this.received++;
+    try {
+      this.dispatch(data, source);
+    } catch (e) {
+      this.badMessages++;
+      this.log.warn(`dropped a message from ${source.host}:${source.port}: ${(e as Error).stack ?? e}`);
+    }
+  }
+
+  stop(): void {
+    for (const m of [this.serverTx, this.clientTx, this.owners]) {
+      for (const r of m.values()) r.actor.stop();
+      m.clear();
+    }
+    this.dialogs.clear();
+    this.location.close();
+  }
+
+  private dispatch(data: Buffer, source: Address): void {
+    const parsed = parseDatagram(data, this.limits);
+    if (!parsed.ok) {
+      this.badMessages++;
+      this.log.warn(`bad message from ${source.host}:${source.port}: ${parsed.error}`);
+      if (parsed.request) this.rejectStatelessly(parsed.request, source, 400, parsed.error);
+      return;
+    }
+    const msg = parsed.message;
+    const info = messageInfo(msg);
+    if (!info.ok) {
+      this.badMessages++;
+      this.log.warn(`bad ${msg.kind} from ${source.host}:${source.port}: ${info.error}`);
+      if (msg.kind === 'request') this.rejectStatelessly(msg, source, 400, info.error);
+      return;
+    }
+    if (msg.kind === 'response') this.onResponse(msg, info.info);
+    else this.onRequest(stampTopVia(msg, source), info.info);
+  }
+
+  /** A 400 for a request too broken for a transaction, if its top Via lets us answer at all (§16.3). */
+  private rejectStatelessly(req: SipRequest, source: Address, status: number, reason: string): void {
+    if (req.method === 'ACK') return;
+    const viaText = getHeaderValues(req, 'via')[0];
+    if (!viaText || !parseVia(viaText)) return;
+    const stamped = stampTopVia(req, source);
+    const to = responseAddressOf(stamped);
+    if (!to) return;
+    const phrase = reason.replace(/[\r\n]/g, ' ').slice(0, 100);
+    this.sendResponse(buildResponse(stamped, status, { reason: `Bad Request (${phrase})`, toTag: newTag() }), to);
+  }
+
+  // ---- responses (§16.7, §17.1.3) ----
+
+  private onResponse(res: SipResponse, info: MessageInfo): void {
+    const tx = info.branch ? this.clientTx.get(clientTransactionKey(info.branch, info.cseq.method)) : undefined;
+    if (tx) {
+      tx.actor.send({ type: 'response', response: res });
+      return;
+    }
+    // No transaction (e.g. a 2xx retransmission after it ended): forward statelessly if the top Via is ours (§16.11).
+    if (!this.me.isOwnSentBy(info.topVia.host, info.topVia.port)) return;
+    const up = stripOwnVia(res);
+    const to = responseAddressOf(up);
+    if (to) this.sendResponse(up, to);
+  }
+
+  // ---- requests ----
+
+  private onRequest(req: SipRequest, info: MessageInfo): void {
+    if (req.method === 'ACK') return this.onAck(req, info);
+    const key = serverTransactionKey(req, info);
+    const existing = this.serverTx.get(key);
+    if (existing) {
+      existing.actor.send({ type: 'request' });
+      return;
+    }
+    if (req.method === 'CANCEL') return this.onCancel(req, info, key);
+    const st = this.createServerTransaction(key, req);
+    if (!st) return;
+    this.route(req, info, key, st);
+  }
+
+  /** ACK for a non-2xx ends the INVITE server transaction hop by hop; ACK for a 2xx is routed on (§16.7, §17.2.3). */
+  private onAck(req: SipRequest, info: MessageInfo): void {
+    const st = this.serverTx.get(serverTransactionKey(req, info, 'INVITE'));
+    if (st) {
+      st.actor.send({ type: 'ack' });
+      return;
+    }
+    const mf = getHeader(req, 'max-forwards');
+    if (mf !== undefined && Number(mf) <= 0) return;
+    const routed = preprocessRoute(req, this.me);
+    const target = this.inDialogTarget(routed);
+    if (!target) return;
+    const fwd = buildForwardedRequest(routed, this.me, {
+      target: target.uri,
+      branch: statelessBranch(loopHash(req, info), info.branch),
+      recordRoute: false,
+    });
+    this.transport.send(wireOf(fwd), target.destination.host, target.destination.port);
+  }
+
+  /** CANCEL (§16.10): answer it at once, then cancel the pending branches of the INVITE it names. */
+  private onCancel(req: SipRequest, info: MessageInfo, key: string): void {
+    const st = this.createServerTransaction(key, req);
+    if (!st) return;
+    const invite = this.serverTx.get(serverTransactionKey(req, info, 'INVITE'));
+    if (!invite) {
+      st.actor.send({ type: 'respond', response: this.localResponse(st, 481) });
+      return;
+    }
+    st.actor.send({ type: 'respond', response: this.localResponse(st, 200) });
+    const owner = invite.owner ? this.owners.get(invite.owner) : undefined;
+    if (owner?.kind === 'call') owner.actor.send({ type: 'cancel' });
+  }
+
+  /** Validation, Route preprocessing and the target set (§16.3-§16.5), then forwarding (§16.6). */
+  private route(req: SipRequest, info: MessageInfo, key: string, st: ServerTx): void {
+    const rejection = validateRequest(req, info, this.me);
+    if (rejection) {
+      // §16.3 step 3: an OPTIONS that has run out of hops is answered by the element itself.
+      if (rejection.status === 483 && req.method === 'OPTIONS') return this.respond(st, optionsResponse(req, st.toTag));
+      return this.reject(st, rejection);
+    }
+    const routed = preprocessRoute(req, this.me);
+    const ruri = parseUri(routed.uri);
+    if (!ruri) return this.reject(st, { status: 400, reason: 'Bad Request-URI' });
+    const hasRoute = getHeaderValues(routed, 'route').length > 0;
+    const local = !hasRoute && this.me.isLocalDomain(ruri);
+
+    if (local && req.method === 'REGISTER') {
+      return this.respond(st, handleRegister(routed, info, this.location, this.registrarPolicy, this.me, st.toTag, st.replyTo));
+    }
+    if (local && ruri.user === null) {
+      if (req.method === 'OPTIONS') return this.respond(st, optionsResponse(req, st.toTag));
+      return this.reject(st, { status: 404, reason: 'No user in Request-URI' });
+    }
+
+    let targets: Array<{ uri?: string; destination: Destination }>;
+    let localFinal: { status: number; reason?: string } | undefined;
+    if (hasRoute || !local) {
+      const destination = nextHopOf(routed);
+      if (!destination) return this.reject(st, { status: 416 });
+      targets = [{ destination }];
+    } else {
+      const found = this.location.lookup(decodeUser(ruri.user!));
+      targets = [];
+      for (const b of found.bindings) {
+        const u = parseUri(b.contact);
+        if (u) targets.push({ uri: b.contact, destination: destinationOf(u) });
+      }
+      if (!found.known) localFinal = { status: 404 };
+      else if (targets.length === 0) localFinal = { status: 480 };
+    }
+
+    const inDialog = info.toTag !== null;
+    if (localFinal && (req.method !== 'INVITE' || inDialog)) return this.reject(st, localFinal);
+    const loop = loopHash(req, info);
+    const branches = targets.map((t) => ({ ...t, branch: newBranch(loop) }));
+    const ownerKey = key;
+    if (req.method === 'INVITE') {
+      const from = parseNameAddr(getHeader(req, 'from') ?? '')?.uri;
+      const to = parseNameAddr(getHeader(req, 'to') ?? '')?.uri;
+      this.spawnOwner(ownerKey, 'call', callMachine, {
+        request: req,
+        callId: info.callId,
+        from: from ? aorOf(from) : '',
+        to: to ? aorOf(to) : '',
+        branches: branches.map((b) => clientTransactionKey(b.branch, 'INVITE')),
+        toTag: st.toTag,
+        ...(localFinal ? { localFinal } : {}),
+        maxDurationMs: this.maxCallMs,
+        lifecycle: !inDialog,
+      });
+    } else {
+      const byeOf = req.method === 'BYE' ? this.dialogs.get(dialogKey(info.callId, info.fromTag, info.toTag)) : undefined;
+      this.spawnOwner(ownerKey, 'relay', relayMachine, {
+        request: req,
+        branches: branches.map((b) => clientTransactionKey(b.branch, req.method)),
+        toTag: st.toTag,
+      }, byeOf);
+      if (byeOf) this.owners.get(byeOf)?.actor.send({ type: 'bye' });
+    }
+    st.owner = ownerKey;
+    const recordRoute = !inDialog && isDialogCreating(req.method);
+    for (const b of branches) {
+      const fwd = buildForwardedRequest(routed, this.me, { ...(b.uri ? { target: b.uri } : {}), branch: b.branch, recordRoute });
+      this.createClientTransaction(clientTransactionKey(b.branch, req.method), fwd, b.destination, ownerKey);
+    }
+  }
+
+  /** Where an in-dialog request without a server transaction (ACK for 2xx) goes: Route, else Request-URI, else location. */
+  private inDialogTarget(req: SipRequest): { uri?: string; destination: Destination } | null {
+    if (getHeaderValues(req, 'route').length > 0) {
+      const d = nextHopOf(req);
+      return d ? { destination: d } : null;
+    }
+    const ruri = parseUri(req.uri);
+    if (!ruri) return null;
+    if (!this.me.isLocalDomain(ruri)) return { destination: destinationOf(ruri) };
+    if (ruri.user === null) return null;
+    const b = this.location.lookup(decodeUser(ruri.user)).bindings[0];
+    const u = b ? parseUri(b.contact) : null;
+    return b && u ? { uri: b.contact, destination: destinationOf(u) } : null;
+  }
+
+  // ---- actors ----
+
+  private createServerTransaction(key: string, req: SipRequest): ServerTx | null {
+    const viaText = getHeaderValues(req, 'via')[0];
+    const via = viaText ? parseVia(viaText) : null;
+    if (!via) return null;
+    const record: ServerTx = { actor: null as unknown as AnyActorRef, replyTo: responseAddress(via), request: req, toTag: newTag(), owner: null };
+    const invite = req.method === 'INVITE';
+    const input = { request: req, timers: this.timers, reliable: false };
+    const actor = this.spawn(invite ? inviteServerTransaction : nonInviteServerTransaction, input, (e: TransactionEmitted) => {
+      if (e.type === 'transmit') this.sendResponse(e.message as SipResponse, record.replyTo);
+      else if (e.type === 'ackTimeout') this.log.debug(`no ACK for ${key}`);
+    }, () => {
+      if (this.serverTx.get(key) === record) this.serverTx.delete(key);
+    });
+    record.actor = actor;
+    this.serverTx.set(key, record);
+    actor.start();
+    return record;
+  }
+
+  private createClientTransaction(key: string, req: SipRequest, destination: Destination, owner: string | null): void {
+    const record: ClientTx = { actor: null as unknown as AnyActorRef, destination, owner, request: req };
+    const invite = req.method === 'INVITE';
+    const input = invite
+      ? { request: req, timers: this.timers, reliable: false, timerC: this.timerCMs }
+      : { request: req, timers: this.timers, reliable: false };
+    const actor = this.spawn(invite ? inviteClientTransaction : nonInviteClientTransaction, input, (e: TransactionEmitted) => {
+      switch (e.type) {
+        case 'transmit':
+          this.transport.send(wireOf(e.message), destination.host, destination.port);
+          break;
+        case 'response':
+          this.toOwner(record, key, { type: 'branch.response', branch: key, response: e.response });
+          break;
+        case 'timeout':
+          this.toOwner(record, key, { type: 'branch.timeout', branch: key });
+          break;
+        case 'sendCancel': {
+          const branch = key.slice(0, key.lastIndexOf('|'));
+          this.createClientTransaction(clientTransactionKey(branch, 'CANCEL'), buildCancel(req), destination, null);
+          break;
+        }
+      }
+    }, () => {
+      if (this.clientTx.get(key) === record) this.clientTx.delete(key);
+    });
+    record.actor = actor;
+    this.clientTx.set(key, record);
+    actor.start();
+  }
+
+  /** A branch's news to its owner; a 2xx whose call has already ended still goes upstream (§16.7 step 10). */
+  private toOwner(tx: ClientTx, key: string, event: { type: 'branch.response'; branch: string; response: SipResponse } | { type: 'branch.timeout'; branch: string }): void {
+    const owner = tx.owner ? this.owners.get(tx.owner) : undefined;
+    if (owner) {
+      owner.actor.send(event);
+      return;
+    }
+    if (event.type !== 'branch.response' || event.response.status < 200 || event.response.status >= 300 || !tx.owner) return;
+    const st = this.serverTx.get(tx.owner);
+    const up = stripOwnVia(event.response);
+    if (st) st.actor.send({ type: 'respond', response: up });
+    else {
+      const to = responseAddressOf(up);
+      if (to) this.sendResponse(up, to);
+    }
+    void key;
+  }
+
+  private spawnOwner(key: string, kind: 'call' | 'relay', logic: AnyActorLogic, input: unknown, byeOf?: string): void {
+    const record: Owner = { actor: null as unknown as AnyActorRef, kind, serverKey: key, dialogs: [], ...(byeOf ? { byeOf } : {}) };
+    const actor = this.spawn(logic, input, (e: CallEmitted | RelayEmitted) => {
+      switch (e.type) {
+        case 'respond':
+          this.serverTx.get(key)?.actor.send({ type: 'respond', response: e.response });
+          break;
+        case 'cancelBranches':
+          for (const b of e.branches) this.clientTx.get(b)?.actor.send({ type: 'cancel' });
+          break;
+        case 'lifecycle':
+          this.opts.onLifecycle?.(e.event);
+          break;
+        case 'dialog': {
+          const d = dialogKey(getHeader(e.response, 'call-id') ?? '', tagOfHeader(e.response, 'from'), tagOfHeader(e.response, 'to'));
+          this.dialogs.set(d, key);
+          record.dialogs.push(d);
+          break;
+        }
+      }
+    }, () => {
+      if (this.owners.get(key) !== record) return;
+      this.owners.delete(key);
+      for (const d of record.dialogs) if (this.dialogs.get(d) === key) this.dialogs.delete(d);
+      if (record.byeOf) this.owners.get(record.byeOf)?.actor.send({ type: 'bye.done' });
+    });
+    record.actor = actor;
+    this.owners.set(key, record);
+    actor.start();
+  }
+
+  /** Creates a root actor wired to its emitted events and its end; started by the caller once recorded. */
+  private spawn(logic: AnyActorLogic, input: unknown, onEmit: (e: never) => void, onDone: () => void): AnyActorRef {
+    const actor = createActor(logic, { input, ...(this.opts.inspect ? { inspect: this.opts.inspect } : {}) });
+    actor.on('*', onEmit as (e: unknown) => void);
+    actor.subscribe({
+      complete: onDone,
+      error: (err) => {
+        this.log.error(`actor ${(logic as { id?: string }).id ?? ''} failed: ${(err as Error)?.stack ?? err}`);
+        onDone();
+      },
+    });
+    return actor;
+  }
+
+  // ---- sending ----
+
+  private respond(st: ServerTx, response: SipResponse): void {
+    st.actor.send({ type: 'respond', response });
+  }
+
+  private reject(st: ServerTx, r: Rejection): void {
+    st.actor.send({ type: 'respond', response: this.localResponse(st, r.status, r.reason, r.headers) });
+  }
+
+  private localResponse(st: ServerTx, status: number, reason?: string, headers?: Array<[string, string]>): SipResponse {
+    return buildResponse(st.request, status, { toTag: st.toTag, ...(reason ? { reason } : {}), ...(headers ? { headers } : {}) });
+  }
+
+  private sendResponse(res: SipMessage, to: Address): void {
+    const out = res.kind === 'response' && this.opts.rewriteResponse ? this.opts.rewriteResponse(res) : res;
+    this.transport.send(wireOf(out), to.host, to.port);
+  }
+}
+
+function tagOfHeader(msg: SipMessage, key: 'from' | 'to'): string | null {
+  const na = parseNameAddr(getHeader(msg, key) ?? '');
+  if (!na) return null;
+  for (const [n, v] of na.params) if (n.toLowerCase() === 'tag') return v;
+  return null;
+}
+
+function decodeUser(user: string): string {
+  try {
+    return decodeURIComponent(user);
+  } catch {
+    return user;
+  }
+}

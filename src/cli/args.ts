@@ -1,0 +1,90 @@
+import { parseArgs } from 'node:util';
+import type { LogLevel } from '../util/logger.js';
+
+export interface ProxySettings {
+  host: string | null;
+  port: number;
+  domains: string[];
+  t1: number;
+  t2: number;
+  t4: number;
+  timerC: number;
+  maxCallSeconds: number;
+  minExpires: number;
+  defaultExpires: number;
+  maxExpires: number;
+  adminPort: number | null;
+  inspectPort: number | null;
+  logLevel: LogLevel;
+}
+
+export const USAGE = `Usage: sipstate [options]
+
+  --host IP              address to listen on (default: the default route's interface)
+  --port N               UDP port (default 5060)
+  --domain NAME          a SIP domain served here besides the host address (repeatable)
+  --t1 MS --t2 MS --t4 MS  transaction timers (defaults 500, 4000, 5000; RFC 3261 §17)
+  --timer-c MS           proxy INVITE Timer C (default 180000; §16.8)
+  --max-call-seconds N   end a call kept open this long without BYE (default 43200)
+  --min-expires N --default-expires N --max-expires N   registrar (defaults 60, 3600, 7200)
+  --admin-port N         serve GET /status (live actor counts) on 127.0.0.1:N
+  --inspect [PORT]       relay every machine to the Stately inspector (local server, default port 8080)
+  --log-level LEVEL      error | warn | info | debug (default info)
+  -h, --help             this text
+`;
+
+function int(name: string, v: string | undefined, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new Error(`--${name} needs a whole number from ${min} to ${max}, got "${v}"`);
+  return Number(v);
+}
+
+/** Reads the command line; throws an Error with a one-line message for anything wrong. */
+export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
+  // `--inspect` may stand alone or take a port: normalise "--inspect" followed by another flag.
+  const norm: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    norm.push(argv[i]!);
+    if (argv[i] === '--inspect' && (i + 1 >= argv.length || argv[i + 1]!.startsWith('-'))) norm.push('8080');
+  }
+  const { values } = parseArgs({
+    args: norm,
+    strict: true,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      domain: { type: 'string', multiple: true },
+      t1: { type: 'string' },
+      t2: { type: 'string' },
+      t4: { type: 'string' },
+      'timer-c': { type: 'string' },
+      'max-call-seconds': { type: 'string' },
+      'min-expires': { type: 'string' },
+      'default-expires': { type: 'string' },
+      'max-expires': { type: 'string' },
+      'admin-port': { type: 'string' },
+      inspect: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const level = (values['log-level'] ?? 'info') as LogLevel;
+  if (!['error', 'warn', 'info', 'debug'].includes(level)) throw new Error(`--log-level must be error, warn, info or debug`);
+  return {
+    host: values.host ?? null,
+    port: int('port', values.port, 5060, 0, 65535),
+    domains: values.domain ?? [],
+    t1: int('t1', values.t1, 500, 1),
+    t2: int('t2', values.t2, 4000, 1),
+    t4: int('t4', values.t4, 5000, 0),
+    timerC: int('timer-c', values['timer-c'], 180_000, 1),
+    maxCallSeconds: int('max-call-seconds', values['max-call-seconds'], 43_200, 1),
+    minExpires: int('min-expires', values['min-expires'], 60),
+    defaultExpires: int('default-expires', values['default-expires'], 3600, 1),
+    maxExpires: int('max-expires', values['max-expires'], 7200, 1),
+    adminPort: values['admin-port'] === undefined ? null : int('admin-port', values['admin-port'], 0, 0, 65535),
+    inspectPort: values.inspect === undefined ? null : int('inspect', values.inspect, 8080, 1, 65535),
+    logLevel: level,
+  };
+}

@@ -1,0 +1,78 @@
+import { Supervisor } from '../actors/supervisor.js';
+import { LocationService } from '../actors/locationService.js';
+import { LocalIdentity } from '../proxy/localIdentity.js';
+import { UdpTransport } from '../transport/udp.js';
+import { Logger } from '../util/logger.js';
+import { parseProxyArgs, USAGE } from './args.js';
+import { chooseHost, listCandidates } from './netif.js';
+import { startAdmin } from './admin.js';
+import { startInspector } from './inspector.js';
+
+/** `sipstate [options]`: start the proxy, print what a softphone needs, stop cleanly on SIGINT/SIGTERM. */
+export async function runProxy(argv: string[]): Promise<void> {
+  const settings = parseProxyArgs(argv);
+  if (settings === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const log = new Logger(settings.logLevel);
+  let host = settings.host;
+  if (host === null) {
+    const candidates = listCandidates();
+    host = chooseHost(candidates);
+    log.info('addresses on this machine:');
+    for (const c of candidates) {
+      log.info(`  ${c.address.padEnd(15)} ${c.iface}${c.defaultRoute ? ' (default route)' : ''}${c.virtual ? ' (virtual adapter)' : ''}${c.address === host ? '  <- chosen' : ''}`);
+    }
+    if (candidates.length === 0) log.info('  none besides loopback; using 127.0.0.1');
+  }
+
+  const inspector = settings.inspectPort !== null ? await startInspector(settings.inspectPort) : null;
+  let supervisor: Supervisor | null = null;
+  const transport = new UdpTransport(
+    (d) => supervisor?.receive(d.data, { host: d.host, port: d.port }),
+    (e) => log.warn(`socket: ${e.message}`),
+  );
+  let bound: { host: string; port: number };
+  try {
+    bound = await transport.listen(host, settings.port);
+  } catch (e) {
+    inspector?.stop();
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'EADDRINUSE' ? 'the port is already in use'
+      : err.code === 'EADDRNOTAVAIL' ? 'that address is not on this machine'
+      : err.code === 'EACCES' ? 'permission denied (ports below 1024 need root)' : err.message;
+    throw new Error(`cannot listen on udp:${host}:${settings.port}: ${why}`);
+  }
+  const identity = new LocalIdentity({ host: bound.host, port: bound.port, domains: settings.domains });
+  supervisor = new Supervisor(transport, {
+    identity,
+    timers: { t1: settings.t1, t2: settings.t2, t4: settings.t4 },
+    timerCMs: settings.timerC,
+    maxCallMs: settings.maxCallSeconds * 1000,
+    registrar: { minExpires: settings.minExpires, defaultExpires: settings.defaultExpires, maxExpires: settings.maxExpires },
+    location: new LocationService(),
+    logger: log,
+    onLifecycle: (e) => log.info(`${new Date(e.at).toISOString()} ${e.name} ${e.from} -> ${e.to}${e.status ? ` ${e.status}` : ''} (${e.callId})`),
+    ...(inspector ? { inspect: inspector.inspect } : {}),
+  });
+  const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => supervisor!.stats()) : null;
+
+  log.info(`sipstate listening on udp:${bound.host}:${bound.port}`);
+  log.info(`softphone settings: domain/proxy ${identity.hostPort}, transport UDP, user name: any (e.g. 101), no password`);
+  for (const d of settings.domains) log.info(`also serving domain ${d}`);
+  if (inspector) log.info(`inspector: open http://localhost:${settings.inspectPort} in a browser`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info(`${sig}: stopping`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  supervisor.stop();
+  await transport.close();
+  admin?.close();
+  inspector?.stop();
+}

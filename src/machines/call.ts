@@ -1,0 +1,197 @@
+import { assign, emit, enqueueActions, setup } from 'xstate';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import { buildResponse } from '../sip/build.js';
+import { chooseBestResponse, stripOwnVia } from '../proxy/responses.js';
+import type { CallLifecycleEvent, CallLifecycleName } from './lifecycle.js';
+import { outcomeOf } from './outcome.js';
+
+export interface CallInput {
+  /** The INVITE as received (Via stamped), to build the responses this proxy generates itself. */
+  request: SipRequest;
+  callId: string;
+  /** From and To URIs without display name, tag or parameters: what the call log shows. */
+  from: string;
+  to: string;
+  /** Client transaction keys of the branches forked for this INVITE (§16.6). */
+  branches: string[];
+  /** To tag for responses generated here (§8.2.6.2). */
+  toTag: string;
+  /** The final response to give when there is no branch at all (404/480 from the target set, §16.5). */
+  localFinal?: { status: number; reason?: string };
+  /** A dialog kept open this long without BYE is ended (a phone that vanished must not leak). */
+  maxDurationMs: number;
+  /** False for a re-INVITE: it only relays, the dialog's own call machine holds the lifecycle. */
+  lifecycle: boolean;
+  now?: () => number;
+}
+
+interface Context extends CallInput {
+  pending: string[];
+  finals: SipResponse[];
+  cancelledByCaller: boolean;
+  ringing: boolean;
+  byeAt: number | null;
+}
+
+type Event =
+  | { type: 'branch.response'; branch: string; response: SipResponse }
+  | { type: 'branch.timeout'; branch: string }
+  /** The caller CANCELled the INVITE (§16.10). */
+  | { type: 'cancel' }
+  /** An in-dialog BYE passed the proxy, and then its transaction completed. */
+  | { type: 'bye' }
+  | { type: 'bye.done' };
+
+export type CallEmitted =
+  | { type: 'respond'; response: SipResponse }
+  | { type: 'cancelBranches'; branches: string[] }
+  | { type: 'lifecycle'; event: CallLifecycleEvent }
+  /** The 2xx that confirmed a dialog: the supervisor indexes the dialog id for in-dialog requests. */
+  | { type: 'dialog'; response: SipResponse };
+
+const statusOf = (e: Event) => (e.type === 'branch.response' ? e.response.status : 0);
+
+/**
+ * One call: the response context of a dialog-creating INVITE (RFC 3261 §16.7: forwarding
+ * provisional and 2xx responses at once, keeping the best final response, cancelling pending
+ * branches on 2xx or 6xx, CANCEL §16.10) and the dialog it creates (early, confirmed, terminated,
+ * §12), emitting the call's lifecycle facts.
+ */
+export const callMachine = setup({
+  types: {
+    input: {} as CallInput,
+    context: {} as Context,
+    events: {} as Event,
+    emitted: {} as CallEmitted,
+  },
+  delays: {
+    maxDuration: ({ context }) => context.maxDurationMs,
+  },
+  guards: {
+    noBranches: ({ context }) => context.branches.length === 0,
+    is100: ({ event }) => statusOf(event) === 100,
+    provisional: ({ event }) => statusOf(event) > 100 && statusOf(event) < 200,
+    success: ({ event }) => statusOf(event) >= 200 && statusOf(event) < 300,
+    lastPending: ({ context, event }) =>
+      'branch' in event && context.pending.length === 1 && context.pending[0] === event.branch,
+    tracksLifecycle: ({ context }) => context.lifecycle,
+  },
+  actions: {
+    forward: emit(({ event }) => ({ type: 'respond', response: stripOwnVia((event as { response: SipResponse }).response) }) as const),
+    noteRinging: enqueueActions(({ context, event, enqueue }) => {
+      const s = statusOf(event);
+      if (context.ringing || (s !== 180 && s !== 183)) return;
+      enqueue.assign({ ringing: true });
+      if (context.lifecycle) enqueue.emit({ type: 'lifecycle', event: fact(context, 'call.ringing') });
+    }),
+    answered: enqueueActions(({ context, event, enqueue }) => {
+      const response = stripOwnVia((event as { response: SipResponse }).response);
+      enqueue.emit({ type: 'dialog', response });
+      if (context.lifecycle) enqueue.emit({ type: 'lifecycle', event: fact(context, 'call.answered', { status: response.status }) });
+      // §16.7 step 10 (and RFC 3261 §16.7 "2xx ... CANCEL all pending"): the other forks stop ringing.
+      const others = context.pending.filter((b) => b !== (event as { branch: string }).branch);
+      if (others.length) enqueue.emit({ type: 'cancelBranches', branches: others });
+      enqueue.assign({ pending: [] });
+    }),
+    recordFinal: assign(({ context, event }) => {
+      if (event.type !== 'branch.response' && event.type !== 'branch.timeout') return {};
+      // §16.7 step 2: a branch that timed out counts as a 408 generated here.
+      const final =
+        event.type === 'branch.response'
+          ? stripOwnVia(event.response)
+          : buildResponse(context.request, 408, { toTag: context.toTag });
+      return { pending: context.pending.filter((b) => b !== event.branch), finals: [...context.finals, final] };
+    }),
+    // §16.7 step 5: a 6xx stops every other branch.
+    cancelOthersOn6xx: enqueueActions(({ context, event, enqueue }) => {
+      if (statusOf(event) >= 600 && context.pending.length) enqueue.emit({ type: 'cancelBranches', branches: context.pending });
+    }),
+    sendBest: enqueueActions(({ context, enqueue }) => {
+      const best = chooseBestResponse(context.finals) ?? buildResponse(context.request, 408, { toTag: context.toTag });
+      enqueue.emit({ type: 'respond', response: best });
+      if (context.lifecycle) enqueue.emit({ type: 'lifecycle', event: finalFact(context, best.status) });
+    }),
+    sendLocalFinal: enqueueActions(({ context, enqueue }) => {
+      const lf = context.localFinal ?? { status: 500 };
+      const response = buildResponse(context.request, lf.status, { toTag: context.toTag, ...(lf.reason ? { reason: lf.reason } : {}) });
+      enqueue.emit({ type: 'respond', response });
+      if (context.lifecycle) enqueue.emit({ type: 'lifecycle', event: finalFact(context, lf.status) });
+    }),
+    // §16.10: CANCEL every pending branch; the 487s come back through them.
+    cancelPending: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ cancelledByCaller: true });
+      if (context.pending.length) enqueue.emit({ type: 'cancelBranches', branches: context.pending });
+    }),
+    noteBye: assign({ byeAt: ({ context }) => clock(context)() }),
+    ended: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended', { at: context.byeAt ?? clock(context)() }) }) as const),
+    endedByTimeout: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended', { reason: 'max-duration' }) }) as const),
+  },
+}).createMachine({
+  id: 'call',
+  context: ({ input }) => ({
+    ...input,
+    pending: [...input.branches],
+    finals: [],
+    cancelledByCaller: false,
+    ringing: false,
+    byeAt: null,
+  }),
+  initial: 'routing',
+  states: {
+    routing: {
+      always: [{ guard: 'noBranches', target: 'terminated', actions: 'sendLocalFinal' }, { target: 'proceeding' }],
+    },
+    proceeding: {
+      on: {
+        'branch.response': [
+          // §16.7 step 5: 100 Trying is hop-by-hop and never forwarded.
+          { guard: 'is100' },
+          { guard: 'provisional', target: '.early', actions: ['forward', 'noteRinging'] },
+          { guard: 'success', target: 'confirmed', actions: ['forward', 'answered'] },
+          { guard: 'lastPending', target: 'terminated', actions: ['recordFinal', 'sendBest'] },
+          { actions: ['recordFinal', 'cancelOthersOn6xx'] },
+        ],
+        'branch.timeout': [
+          { guard: 'lastPending', target: 'terminated', actions: ['recordFinal', 'sendBest'] },
+          { actions: 'recordFinal' },
+        ],
+        cancel: { actions: 'cancelPending' },
+      },
+      initial: 'calling',
+      states: {
+        calling: {},
+        early: {},
+      },
+    },
+    confirmed: {
+      always: { guard: ({ context }) => !context.lifecycle, target: 'terminated' },
+      after: { maxDuration: { target: 'terminated', actions: 'endedByTimeout' } },
+      on: {
+        // Every further 2xx is forwarded too: retransmissions and other forks' answers (§16.7 step 10).
+        'branch.response': { guard: 'success', actions: 'forward' },
+        bye: { target: 'terminating', actions: 'noteBye' },
+      },
+    },
+    terminating: {
+      after: { maxDuration: { target: 'terminated', actions: 'ended' } },
+      on: {
+        'branch.response': { guard: 'success', actions: 'forward' },
+        'bye.done': { target: 'terminated', actions: 'ended' },
+      },
+    },
+    terminated: { type: 'final' },
+  },
+});
+
+function clock(c: Context): () => number {
+  return c.now ?? Date.now;
+}
+
+function fact(c: Context, name: CallLifecycleName, extra: Partial<CallLifecycleEvent> = {}): CallLifecycleEvent {
+  return { name, at: clock(c)(), callId: c.callId, from: c.from, to: c.to, ...extra };
+}
+
+function finalFact(c: Context, status: number): CallLifecycleEvent {
+  const outcome = outcomeOf(status, c.cancelledByCaller);
+  return fact(c, `call.${outcome === 'answered' ? 'answered' : outcome}` as CallLifecycleName, { status });
+}

@@ -1,0 +1,14 @@
+import type { SipMessage, SipResponse } from '../sip/message.js';
+
+/** What a transaction asks its owner to do or tells its transaction user (TU), as emitted events. */
+export type TransactionEmitted =
+  /** Hand a message to the transport (first send or retransmission). */
+  | { type: 'transmit'; message: SipMessage }
+  /** A response to pass up to the TU (client transactions). */
+  | { type: 'response'; response: SipResponse }
+  /** Timer B/F fired, or a proxy Timer C without a provisional: the TU treats it as a 408 (§16.7 step 2, §16.8). */
+  | { type: 'timeout' }
+  /** The INVITE client transaction wants a CANCEL sent for it (§9.1, §16.8). */
+  | { type: 'sendCancel' }
+  /** A server transaction gave up waiting for an ACK (Timer H). */
+  | { type: 'ackTimeout' };

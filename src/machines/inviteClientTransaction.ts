@@ -1,0 +1,135 @@
+import { assign, cancel, emit, enqueueActions, setup } from 'xstate';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import { buildAckForNon2xx } from '../sip/build.js';
+import type { TransactionEmitted } from './events.js';
+import { sixtyFourT1, timerD, type TransactionTimers } from './timers.js';
+
+export interface InviteClientInput {
+  request: SipRequest;
+  timers: TransactionTimers;
+  reliable: boolean;
+  /** Proxy Timer C (§16.8) in ms, or null when not acting as a proxy branch. */
+  timerC: number | null;
+}
+
+interface Context extends InviteClientInput {
+  aInterval: number;
+  cancelRequested: boolean;
+  cancelSent: boolean;
+}
+
+type Event =
+  | { type: 'response'; response: SipResponse }
+  /** The TU cancels this branch (§9.1, §16.10). */
+  | { type: 'cancel' }
+  | { type: 'transportError' }
+  | { type: 'timerC' }
+  | { type: 'cancelGuard' };
+
+const is1xx = ({ event }: { event: Event }) => event.type === 'response' && event.response.status < 200;
+const is2xx = ({ event }: { event: Event }) => event.type === 'response' && event.response.status >= 200 && event.response.status < 300;
+
+/**
+ * INVITE client transaction (RFC 3261 §17.1.1, Figure 5) with RFC 6026's Accepted state, so 2xx
+ * retransmissions keep reaching the TU (a proxy must forward them, §16.7), and the proxy's
+ * Timer C (§16.8) as a resettable delayed event.
+ */
+export const inviteClientTransaction = setup({
+  types: {
+    input: {} as InviteClientInput,
+    context: {} as Context,
+    events: {} as Event,
+    emitted: {} as TransactionEmitted,
+  },
+  delays: {
+    A: ({ context }) => context.aInterval,
+    B: ({ context }) => sixtyFourT1(context.timers),
+    D: ({ context }) => timerD(context.timers, context.reliable),
+    M: ({ context }) => sixtyFourT1(context.timers),
+  },
+  guards: {
+    unreliable: ({ context }) => !context.reliable,
+    is1xx,
+    is2xx,
+    cancelRequested: ({ context }) => context.cancelRequested,
+    mayCancel: ({ context }) => !context.cancelSent,
+  },
+  actions: {
+    transmitRequest: emit(({ context }) => ({ type: 'transmit', message: context.request }) as const),
+    doubleA: assign({ aInterval: ({ context }) => context.aInterval * 2 }),
+    passUp: emit(({ event }) => ({ type: 'response', response: (event as { response: SipResponse }).response }) as const),
+    sendAck: emit(({ context, event }) => ({
+      type: 'transmit',
+      message: buildAckForNon2xx(context.request, (event as { response: SipResponse }).response),
+    }) as const),
+    emitTimeout: emit({ type: 'timeout' }),
+    startTimerC: enqueueActions(({ context, enqueue }) => {
+      if (context.timerC !== null) enqueue.raise({ type: 'timerC' }, { id: 'timerC', delay: context.timerC });
+    }),
+    stopTimerC: cancel('timerC'),
+    requestCancel: assign({ cancelRequested: true }),
+    // §9.1: CANCEL is sent once; if no final response follows within 64*T1, the branch is given up.
+    sendCancel: enqueueActions(({ enqueue, context }) => {
+      enqueue.assign({ cancelSent: true, cancelRequested: false });
+      enqueue.emit({ type: 'sendCancel' });
+      enqueue.raise({ type: 'cancelGuard' }, { id: 'cancelGuard', delay: sixtyFourT1(context.timers) });
+    }),
+    stopCancelGuard: cancel('cancelGuard'),
+  },
+}).createMachine({
+  id: 'inviteClientTransaction',
+  context: ({ input }) => ({ ...input, aInterval: input.timers.t1, cancelRequested: false, cancelSent: false }),
+  initial: 'calling',
+  entry: ['transmitRequest', { type: 'startTimerC' }],
+  states: {
+    calling: {
+      // Timer B sits on the parent so that Timer A re-entering its own state does not restart it.
+      after: { B: { target: 'terminated', actions: 'emitTimeout' } },
+      initial: 'retransmitting',
+      states: {
+        retransmitting: {
+          after: { A: { guard: 'unreliable', target: 'retransmitting', reenter: true, actions: ['transmitRequest', 'doubleA'] } },
+        },
+      },
+      on: {
+        response: [
+          { guard: 'is1xx', target: 'proceeding', actions: ['passUp', 'stopTimerC', 'startTimerC'] },
+          { guard: 'is2xx', target: 'accepted', actions: 'passUp' },
+          { target: 'completed', actions: ['passUp', 'sendAck'] },
+        ],
+        // §9.1: no CANCEL before a provisional response; remember the wish.
+        cancel: { actions: 'requestCancel' },
+        // §16.8: Timer C without any provisional response counts as a 408.
+        timerC: { target: 'terminated', actions: 'emitTimeout' },
+        transportError: { target: 'terminated', actions: 'emitTimeout' },
+      },
+    },
+    proceeding: {
+      always: { guard: 'cancelRequested', actions: 'sendCancel' },
+      on: {
+        response: [
+          { guard: 'is1xx', actions: ['passUp', 'stopTimerC', 'startTimerC'] },
+          { guard: 'is2xx', target: 'accepted', actions: 'passUp' },
+          { target: 'completed', actions: ['passUp', 'sendAck'] },
+        ],
+        cancel: { guard: 'mayCancel', actions: 'sendCancel' },
+        // §16.8: Timer C after a provisional response: CANCEL the branch.
+        timerC: { guard: 'mayCancel', actions: 'sendCancel' },
+        cancelGuard: { target: 'terminated', actions: 'emitTimeout' },
+        transportError: { target: 'terminated', actions: 'emitTimeout' },
+      },
+    },
+    accepted: {
+      entry: ['stopTimerC', 'stopCancelGuard'],
+      after: { M: 'terminated' },
+      on: { response: { guard: 'is2xx', actions: 'passUp' } },
+    },
+    completed: {
+      entry: ['stopTimerC', 'stopCancelGuard'],
+      after: { D: 'terminated' },
+      // A retransmitted final response is answered with the same ACK, not passed up (§17.1.1.2).
+      on: { response: { guard: ({ event }) => event.response.status >= 300, actions: 'sendAck' } },
+    },
+    terminated: { type: 'final', entry: ['stopTimerC', 'stopCancelGuard'] },
+  },
+});

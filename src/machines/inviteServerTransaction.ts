@@ -1,0 +1,108 @@
+import { assign, emit, setup } from 'xstate';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import { buildResponse } from '../sip/build.js';
+import type { TransactionEmitted } from './events.js';
+import { sixtyFourT1, type TransactionTimers } from './timers.js';
+
+export interface InviteServerInput {
+  request: SipRequest;
+  timers: TransactionTimers;
+  reliable: boolean;
+  /** The 100 Trying to send at once, already localized; built from the request when absent. */
+  trying?: SipResponse;
+}
+
+interface Context extends InviteServerInput {
+  lastResponse: SipResponse;
+  gInterval: number;
+}
+
+type Event =
+  /** A retransmission of the INVITE. */
+  | { type: 'request' }
+  | { type: 'ack' }
+  /** The TU answers through this transaction. */
+  | { type: 'respond'; response: SipResponse }
+  | { type: 'transportError' };
+
+const status = (e: Event) => (e.type === 'respond' ? e.response.status : 0);
+
+/**
+ * INVITE server transaction (RFC 3261 §17.2.1, Figure 7) with RFC 6026's Accepted state: after a
+ * 2xx it stays to absorb INVITE retransmissions and to send on the 2xx retransmissions the TU
+ * forwards (Timer L), instead of vanishing at once.
+ */
+export const inviteServerTransaction = setup({
+  types: {
+    input: {} as InviteServerInput,
+    context: {} as Context,
+    events: {} as Event,
+    emitted: {} as TransactionEmitted,
+  },
+  delays: {
+    G: ({ context }) => context.gInterval,
+    H: ({ context }) => sixtyFourT1(context.timers),
+    I: ({ context }) => (context.reliable ? 0 : context.timers.t4),
+    L: ({ context }) => sixtyFourT1(context.timers),
+  },
+  guards: {
+    unreliable: ({ context }) => !context.reliable,
+    provisional: ({ event }) => status(event) >= 100 && status(event) < 200,
+    success: ({ event }) => status(event) >= 200 && status(event) < 300,
+  },
+  actions: {
+    record: assign({ lastResponse: ({ event, context }) => (event.type === 'respond' ? event.response : context.lastResponse) }),
+    transmitLast: emit(({ context }) => ({ type: 'transmit', message: context.lastResponse }) as const),
+    transmitEvent: emit(({ event }) => ({ type: 'transmit', message: (event as { response: SipResponse }).response }) as const),
+    backOffG: assign({ gInterval: ({ context }) => Math.min(context.gInterval * 2, context.timers.t2) }),
+    emitAckTimeout: emit({ type: 'ackTimeout' }),
+  },
+}).createMachine({
+  id: 'inviteServerTransaction',
+  context: ({ input }) => ({
+    ...input,
+    lastResponse: input.trying ?? buildResponse(input.request, 100),
+    gInterval: input.timers.t1,
+  }),
+  initial: 'proceeding',
+  states: {
+    proceeding: {
+      // §17.2.1: a proxy sends 100 Trying at once, so the client stops retransmitting.
+      entry: 'transmitLast',
+      on: {
+        request: { actions: 'transmitLast' },
+        respond: [
+          { guard: 'provisional', actions: ['record', 'transmitLast'] },
+          { guard: 'success', target: 'accepted', actions: ['record', 'transmitLast'] },
+          { target: 'completed', actions: ['record', 'transmitLast'] },
+        ],
+        transportError: 'terminated',
+      },
+    },
+    accepted: {
+      after: { L: 'terminated' },
+      on: {
+        // §16.7 step 10 / RFC 6026: every 2xx from downstream is forwarded, retransmissions too.
+        respond: { guard: 'success', actions: 'transmitEvent' },
+      },
+    },
+    completed: {
+      // Timer H on the parent: Timer G re-entering its own state must not restart it.
+      after: { H: { target: 'terminated', actions: 'emitAckTimeout' } },
+      initial: 'retransmitting',
+      states: {
+        retransmitting: {
+          after: { G: { guard: 'unreliable', target: 'retransmitting', reenter: true, actions: ['transmitLast', 'backOffG'] } },
+        },
+      },
+      on: {
+        request: { actions: 'transmitLast' },
+        ack: 'confirmed',
+        transportError: 'terminated',
+      },
+    },
+    // Timer I absorbs ACK retransmissions (§17.2.1).
+    confirmed: { after: { I: 'terminated' } },
+    terminated: { type: 'final' },
+  },
+});

@@ -1,0 +1,71 @@
+import { assign, emit, setup } from 'xstate';
+import type { SipRequest, SipResponse } from '../sip/message.js';
+import type { TransactionEmitted } from './events.js';
+import { sixtyFourT1, type TransactionTimers } from './timers.js';
+
+export interface NonInviteServerInput {
+  request: SipRequest;
+  timers: TransactionTimers;
+  reliable: boolean;
+}
+
+interface Context extends NonInviteServerInput {
+  lastResponse: SipResponse | null;
+}
+
+type Event =
+  | { type: 'request' }
+  | { type: 'respond'; response: SipResponse }
+  | { type: 'transportError' };
+
+/** Non-INVITE server transaction (RFC 3261 §17.2.2, Figure 8). */
+export const nonInviteServerTransaction = setup({
+  types: {
+    input: {} as NonInviteServerInput,
+    context: {} as Context,
+    events: {} as Event,
+    emitted: {} as TransactionEmitted,
+  },
+  delays: {
+    J: ({ context }) => (context.reliable ? 0 : sixtyFourT1(context.timers)),
+  },
+  guards: {
+    provisional: ({ event }) => event.type === 'respond' && event.response.status < 200,
+  },
+  actions: {
+    record: assign({ lastResponse: ({ event, context }) => (event.type === 'respond' ? event.response : context.lastResponse) }),
+    transmitLast: emit(({ context }) => ({ type: 'transmit', message: context.lastResponse! }) as const),
+  },
+}).createMachine({
+  id: 'nonInviteServerTransaction',
+  context: ({ input }) => ({ ...input, lastResponse: null }),
+  initial: 'trying',
+  states: {
+    // Trying absorbs retransmissions: there is nothing to resend yet.
+    trying: {
+      on: {
+        respond: [
+          { guard: 'provisional', target: 'proceeding', actions: ['record', 'transmitLast'] },
+          { target: 'completed', actions: ['record', 'transmitLast'] },
+        ],
+        transportError: 'terminated',
+      },
+    },
+    proceeding: {
+      on: {
+        request: { actions: 'transmitLast' },
+        respond: [
+          { guard: 'provisional', actions: ['record', 'transmitLast'] },
+          { target: 'completed', actions: ['record', 'transmitLast'] },
+        ],
+        transportError: 'terminated',
+      },
+    },
+    // Timer J keeps the final response for retransmitted requests (§17.2.2).
+    completed: {
+      after: { J: 'terminated' },
+      on: { request: { actions: 'transmitLast' } },
+    },
+    terminated: { type: 'final' },
+  },
+});

@@ -1,0 +1,41 @@
+import { customAlphabet } from 'nanoid';
+import { getHeader, type SipRequest } from '../sip/message.js';
+import type { MessageInfo } from '../sip/info.js';
+import { MAGIC_COOKIE } from '../sip/via.js';
+import { fnv1a } from './hash.js';
+
+const unique = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', 12);
+
+/**
+ * The loop-detection part of a branch (§16.6 step 8, §16.3 step 4): a hash of what stays the same
+ * when a request comes back to us unchanged — Request-URI as received, From/To tags, Call-ID,
+ * CSeq number, Proxy-Require and Proxy-Authorization. A spiral (changed Request-URI) hashes apart.
+ */
+export function loopHash(req: SipRequest, info: MessageInfo): string {
+  return fnv1a(
+    [req.uri, info.fromTag ?? '', info.toTag ?? '', info.callId, String(info.cseq.seq),
+      getHeader(req, 'proxy-require') ?? '', getHeader(req, 'proxy-authorization') ?? ''].join('\n'),
+  );
+}
+
+/** A new branch for a forwarded request: magic cookie, loop hash, then a unique part (§8.1.1.7). */
+export function newBranch(loop: string): string {
+  return `${MAGIC_COOKIE}-${loop}-${unique()}`;
+}
+
+/** A branch that is the same for every retransmission of a statelessly forwarded request (§16.11). */
+export function statelessBranch(loop: string, receivedBranch: string | null): string {
+  return `${MAGIC_COOKIE}-${loop}-s${fnv1a(receivedBranch ?? '')}`;
+}
+
+/** The loop hash inside one of our own branches, or null when the branch is not of our making. */
+export function loopPartOf(branch: string | null): string | null {
+  if (!branch || !branch.startsWith(`${MAGIC_COOKIE}-`)) return null;
+  const end = branch.indexOf('-', MAGIC_COOKIE.length + 1);
+  return end < 0 ? null : branch.slice(MAGIC_COOKIE.length + 1, end);
+}
+
+/** A tag for To headers of responses this proxy generates itself (§8.2.6.2, §19.3). */
+export function newTag(): string {
+  return unique();
+}

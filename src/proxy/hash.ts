@@ -1,0 +1,9 @@
+/** FNV-1a over a string, as 8 hex digits: cheap and stable, for branch loop-detection parts. */
+export function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,51 @@
+import { bareHost, type SipUri } from '../sip/uri.js';
+
+/**
+ * Who "we" are (RFC 3261 §16.4, §16.5): the address we listen on, and the hosts and domains whose
+ * Request-URIs this proxy is responsible for. The first domain is the canonical one for AORs.
+ */
+export class LocalIdentity {
+  readonly hosts: ReadonlySet<string>;
+  readonly port: number;
+  readonly host: string;
+  readonly domain: string;
+
+  constructor(opts: { host: string; port: number; domains?: readonly string[]; extraAddresses?: readonly string[] }) {
+    this.host = opts.host;
+    this.port = opts.port;
+    const domains = (opts.domains ?? []).map(bareHost);
+    this.domain = domains[0] ?? bareHost(opts.host);
+    this.hosts = new Set([bareHost(opts.host), ...domains, ...(opts.extraAddresses ?? []).map(bareHost)]);
+  }
+
+  /**
+   * The domain part is one of ours (§16.5: the proxy is responsible for it): our host or a served
+   * domain, with no port or our port (as Kamailio's `myself`; another port is another server).
+   */
+  isLocalDomain(uri: SipUri): boolean {
+    return this.hosts.has(bareHost(uri.host)) && (uri.port === null || uri.port === this.port);
+  }
+
+  /**
+   * The URI addresses this proxy itself rather than a user it serves: a Route or Record-Route
+   * value it wrote (§16.4), or a Request-URI like `sip:proxy-ip:port`.
+   */
+  isOwnUri(uri: SipUri): boolean {
+    return this.hosts.has(bareHost(uri.host)) && (uri.port ?? 5060) === this.port;
+  }
+
+  /** A Via sent-by that is ours: the proxy put this Via there. */
+  isOwnSentBy(host: string, port: number | null): boolean {
+    return bareHost(host) === bareHost(this.host) && (port ?? 5060) === this.port;
+  }
+
+  /** The Record-Route value, loose-routing (§16.6 step 4; RFC 3261 §19.1.1 `lr`). */
+  get recordRoute(): string {
+    return `<sip:${this.hostPort};lr>`;
+  }
+
+  get hostPort(): string {
+    const h = this.host.includes(':') && !this.host.startsWith('[') ? `[${this.host}]` : this.host;
+    return `${h}:${this.port}`;
+  }
+}

@@ -1,0 +1,104 @@
+import { getHeader, getHeaderValues, type SipRequest } from '../sip/message.js';
+import type { MessageInfo } from '../sip/info.js';
+import { parseNameAddr } from '../sip/nameAddr.js';
+import { getParam } from '../sip/params.js';
+import { bareHost, parseUri, uriParam, type SipUri } from '../sip/uri.js';
+
+/** One binding of an address-of-record to a contact address (RFC 3261 §10.3). */
+export interface Binding {
+  /** Contact URI as the UA wrote it: the Request-URI of requests forwarded to it. */
+  readonly contact: string;
+  readonly key: string;
+  readonly q: number;
+  readonly expiresAt: number;
+  readonly callId: string;
+  readonly cseq: number;
+  /** Where the REGISTER came from (for diagnostics and NAT handling). */
+  readonly source: string;
+}
+
+export interface RegistrarPolicy {
+  defaultExpires: number;
+  minExpires: number;
+  maxExpires: number;
+}
+
+export const DEFAULT_REGISTRAR_POLICY: RegistrarPolicy = { defaultExpires: 3600, minExpires: 60, maxExpires: 7200 };
+
+/** What a REGISTER asks for, once checked: the change to apply to one AOR's bindings. */
+export type RegistrationPlan =
+  | { ok: true; user: string; aor: string; removeAll: boolean; updates: Array<{ key: string; contact: string; q: number; expires: number }> }
+  | { ok: false; status: number; reason?: string; headers?: Array<[string, string]> };
+
+/**
+ * Reads a REGISTER (§10.3 steps 5-6): the AOR from To, each Contact with its expiry (Contact
+ * `expires` parameter, else the Expires header, else the default), Min-Expires (423) and the
+ * `Contact: *` form. Call-ID/CSeq ordering (step 7) needs the current bindings: see `applyPlan`.
+ */
+export function planRegistration(req: SipRequest, policy: RegistrarPolicy, isLocalDomain: (u: SipUri) => boolean): RegistrationPlan {
+  const to = parseNameAddr(getHeader(req, 'to') ?? '');
+  const aorUri = to?.uri;
+  if (!aorUri || aorUri.user === null) return { ok: false, status: 404, reason: 'Address-of-record not valid' };
+  if (!isLocalDomain(aorUri)) return { ok: false, status: 404, reason: 'Not our domain' };
+  const user = decodeURIComponentSafe(aorUri.user);
+  const aor = `${aorUri.scheme}:${aorUri.user}@${bareHost(aorUri.host)}`;
+  const expiresHeader = getHeader(req, 'expires');
+  if (expiresHeader !== undefined && !/^\d{1,10}$/.test(expiresHeader.trim())) return { ok: false, status: 400, reason: 'Bad Expires' };
+  const contacts = getHeaderValues(req, 'contact');
+  if (contacts.some((c) => c.trim() === '*')) {
+    // §10.3 step 6: "*" only alone and only with Expires: 0.
+    if (contacts.length !== 1 || expiresHeader === undefined || Number(expiresHeader) !== 0) {
+      return { ok: false, status: 400, reason: 'Contact * needs Expires: 0 and no other Contact' };
+    }
+    return { ok: true, user, aor, removeAll: true, updates: [] };
+  }
+  const updates: Array<{ key: string; contact: string; q: number; expires: number }> = [];
+  for (const text of contacts) {
+    const na = parseNameAddr(text);
+    if (!na?.uri) return { ok: false, status: 400, reason: 'Bad Contact' };
+    const pe = getParam(na.params, 'expires');
+    const raw = pe ?? expiresHeader;
+    let expires = raw === undefined || raw === null ? policy.defaultExpires : Number(raw);
+    if (!Number.isFinite(expires) || expires < 0) return { ok: false, status: 400, reason: 'Bad expires' };
+    if (expires > 0 && expires < policy.minExpires) {
+      return { ok: false, status: 423, headers: [['Min-Expires', String(policy.minExpires)]] };
+    }
+    expires = Math.min(expires, policy.maxExpires);
+    const qText = getParam(na.params, 'q');
+    const q = qText ? Number(qText) : 1;
+    if (!Number.isFinite(q) || q < 0 || q > 1) return { ok: false, status: 400, reason: 'Bad q-value' };
+    updates.push({ key: contactKey(na.uri), contact: na.uriText, q, expires });
+  }
+  return { ok: true, user, aor, removeAll: false, updates };
+}
+
+/**
+ * The comparison key of a contact URI (§19.1.4, reduced): scheme, user, host case-insensitively,
+ * port with its default, transport. Two Contacts with the same key are the same binding.
+ */
+export function contactKey(u: SipUri): string {
+  const t = (uriParam(u, 'transport') ?? 'udp').toLowerCase();
+  return `${u.scheme}:${u.user ?? ''}@${bareHost(u.host)}:${u.port ?? 5060};${t}`;
+}
+
+/** The Contact value listed in a 200 OK for one binding (§10.3 step 8). */
+export function bindingContact(b: Binding, now: number): string {
+  const left = Math.max(0, Math.round((b.expiresAt - now) / 1000));
+  return `<${b.contact}>;expires=${left}${b.q !== 1 ? `;q=${b.q}` : ''}`;
+}
+
+export function requestIdentity(info: MessageInfo): { callId: string; cseq: number } {
+  return { callId: info.callId, cseq: info.cseq.seq };
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export function parseAorUri(text: string): SipUri | null {
+  return parseUri(text);
+}

@@ -1,0 +1,39 @@
+import { getHeaderValues, withoutFirstValue, withoutHeader, header, type SipHeader, type SipRequest } from '../sip/message.js';
+import { parseNameAddr } from '../sip/nameAddr.js';
+import { parseUri, uriParam } from '../sip/uri.js';
+import type { LocalIdentity } from './localIdentity.js';
+
+/**
+ * Route information preprocessing (RFC 3261 §16.4).
+ * 1. Strict-router compatibility: if the Request-URI is a URI we put into a Record-Route, the
+ *    previous hop was a strict router; the real Request-URI is the last Route value.
+ * 2. Loose routing: if the top Route names us, remove it.
+ */
+export function preprocessRoute(req: SipRequest, me: LocalIdentity): SipRequest {
+  let out = req;
+  const routes = getHeaderValues(req, 'route');
+  const ruri = parseUri(req.uri);
+  if (routes.length > 0 && ruri && ruri.user === null && me.isOwnUri(ruri) && uriParam(ruri, 'lr') !== undefined) {
+    const last = parseNameAddr(routes[routes.length - 1]!);
+    if (last) {
+      const rest = routes.slice(0, -1);
+      out = { ...out, uri: last.uriText, headers: replaceRoutes(out.headers, rest) };
+    }
+  }
+  const top = getHeaderValues(out, 'route')[0];
+  if (top !== undefined) {
+    const na = parseNameAddr(top);
+    if (na?.uri && na.uri.user === null && me.isOwnUri(na.uri)) {
+      out = { ...out, headers: withoutFirstValue(out.headers, 'route') };
+    }
+  }
+  return out;
+}
+
+/** The header list with all Route lines replaced by `routes` (one line each, at the first Route's place). */
+function replaceRoutes(headers: readonly SipHeader[], routes: string[]): SipHeader[] {
+  const at = headers.findIndex((h) => h.key === 'route');
+  const rest = withoutHeader(headers, 'route');
+  rest.splice(at < 0 ? rest.length : at, 0, ...routes.map((r) => header('Route', r)));
+  return rest;
+}

@@ -1,0 +1,63 @@
+import { getHeader, getHeaderValues, type SipRequest } from '../sip/message.js';
+import type { MessageInfo } from '../sip/info.js';
+import { parseUri } from '../sip/uri.js';
+import { parseVia, viaBranch } from '../sip/via.js';
+import { loopHash, loopPartOf } from './branch.js';
+import type { LocalIdentity } from './localIdentity.js';
+
+/** A rejection the proxy answers itself: status, reason and extra headers (§16.3). */
+export interface Rejection {
+  status: number;
+  reason?: string;
+  headers?: Array<[string, string]>;
+}
+
+/** Option tags this proxy supports in Proxy-Require (none yet). */
+const SUPPORTED_PROXY_OPTIONS = new Set<string>();
+
+/**
+ * Request validation (RFC 3261 §16.3) and the basic sanity of §8.2: a rejection, or null when the
+ * request may be routed. The element answers OPTIONS at Max-Forwards 0 itself (§16.3 step 3),
+ * which the caller handles before routing.
+ */
+export function validateRequest(req: SipRequest, info: MessageInfo, me: LocalIdentity): Rejection | null {
+  // §8.2.2.1 / §16.3 step 1: a Request-URI we cannot parse, or a scheme we do not route.
+  const uri = parseUri(req.uri);
+  if (!uri) {
+    if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(req.uri) && !/^sips?:/i.test(req.uri)) return { status: 416 };
+    return { status: 400, reason: 'Bad Request-URI' };
+  }
+  // §8.1.1.5: the CSeq method matches the request method.
+  if (info.cseq.method !== req.method) return { status: 400, reason: 'CSeq method does not match' };
+  // §16.3 step 3: Max-Forwards.
+  const mf = getHeader(req, 'max-forwards');
+  if (mf !== undefined) {
+    if (!/^\d{1,3}$/.test(mf.trim())) return { status: 400, reason: 'Bad Max-Forwards' };
+    if (Number(mf) === 0) return { status: 483 };
+  }
+  // §16.3 step 4: loop detection against the Vias this proxy added before.
+  if (isLooped(req, info, me)) return { status: 482 };
+  // §16.3 step 5: Proxy-Require.
+  const unsupported = getHeaderValues(req, 'proxy-require').filter((o) => !SUPPORTED_PROXY_OPTIONS.has(o.toLowerCase()));
+  if (unsupported.length > 0) return { status: 420, headers: [['Unsupported', unsupported.join(', ')]] };
+  return null;
+}
+
+function isLooped(req: SipRequest, info: MessageInfo, me: LocalIdentity): boolean {
+  let mine: string[] | null = null;
+  for (const text of getHeaderValues(req, 'via')) {
+    const via = parseVia(text);
+    if (!via || !me.isOwnSentBy(via.host, via.port)) continue;
+    const part = loopPartOf(viaBranch(via));
+    if (part) (mine ??= []).push(part);
+  }
+  if (!mine) return false;
+  const h = loopHash(req, info);
+  return mine.includes(h);
+}
+
+/** The Max-Forwards to send on (§16.6 step 3): one less, or 70 when the request had none. */
+export function nextMaxForwards(req: SipRequest): number {
+  const mf = getHeader(req, 'max-forwards');
+  return mf === undefined ? 70 : Math.max(Number(mf) - 1, 0);
+}

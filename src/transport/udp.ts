@@ -1,0 +1,57 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+
+export interface Datagram {
+  data: Buffer;
+  host: string;
+  port: number;
+}
+
+/**
+ * The UDP transport (RFC 3261 §18): one socket; each datagram in becomes a call of `onDatagram`,
+ * each message out a `send`. It knows addresses, nothing of SIP.
+ */
+export class UdpTransport {
+  private socket: Socket | null = null;
+  dropped = 0;
+
+  constructor(private readonly onDatagram: (d: Datagram) => void, private readonly onError: (e: Error) => void) {}
+
+  /** Binds; rejects with the system error (EADDRINUSE, EADDRNOTAVAIL...) when it cannot. */
+  listen(host: string, port: number, bufferBytes = 8 * 1024 * 1024): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', reuseAddr: false });
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        socket.on('error', (e) => this.onError(e));
+        // Bursts of INVITEs must wait in the kernel, not be dropped (RcvbufErrors).
+        try {
+          socket.setRecvBufferSize(bufferBytes);
+          socket.setSendBufferSize(bufferBytes);
+        } catch {
+          /* the kernel caps the size; the default still works */
+        }
+        socket.on('message', (data, rinfo) => this.onDatagram({ data, host: rinfo.address, port: rinfo.port }));
+        this.socket = socket;
+        const a = socket.address();
+        resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  send(data: Buffer, host: string, port: number): void {
+    if (!this.socket) return;
+    this.socket.send(data, port, host, (err) => {
+      if (err) this.dropped++;
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.socket) return resolve();
+      this.socket.close(() => resolve());
+      this.socket = null;
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import { type SipHeader, type SipRequest, type SipResponse } from '../sip/message.js';
+import { getParam, setParam } from '../sip/params.js';
+import { splitList } from '../sip/split.js';
+import { bareHost } from '../sip/uri.js';
+import { formatVia, parseVia, type Via } from '../sip/via.js';
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/**
+ * Server-side Via processing on receipt of a request (RFC 3261 §18.2.1, RFC 3581 §4): add
+ * `received` when the sent-by host differs from the packet's source address, and when `rport` is
+ * present without a value, fill it with the source port (and always add `received` then).
+ */
+export function stampTopVia(req: SipRequest, source: Address): SipRequest {
+  const i = req.headers.findIndex((h) => h.key === 'via');
+  if (i < 0) return req;
+  const line = req.headers[i]!;
+  const values = splitList(line.value);
+  const via = parseVia(values[0] ?? '');
+  if (!via) return req;
+  const rport = getParam(via.params, 'rport');
+  const needReceived = bareHost(via.host) !== bareHost(source.host) || rport === null;
+  if (!needReceived && rport !== null) return req;
+  let params = via.params;
+  if (needReceived) params = setParam(params, 'received', source.host);
+  if (rport === null) params = setParam(params, 'rport', String(source.port));
+  values[0] = formatVia({ ...via, params });
+  const headers: SipHeader[] = req.headers.slice();
+  headers[i] = { ...line, value: values.join(', ') };
+  return { ...req, headers };
+}
+
+/**
+ * Where a response goes (RFC 3261 §18.2.2 for unreliable transports, RFC 3581 §4): to `received`
+ * (else the sent-by host), at `rport` (else the sent-by port, else 5060); `maddr` wins when present.
+ */
+export function responseAddress(via: Via): Address {
+  const maddr = getParam(via.params, 'maddr');
+  if (maddr) return { host: bareHost(maddr), port: via.port ?? 5060 };
+  const received = getParam(via.params, 'received');
+  const rport = getParam(via.params, 'rport');
+  const port = rport && /^\d+$/.test(rport) ? Number(rport) : (via.port ?? 5060);
+  return { host: bareHost(received ?? via.host), port };
+}
+
+/** The address a response should be sent to, read from its top Via. */
+export function responseAddressOf(res: SipResponse | SipRequest): Address | null {
+  const line = res.headers.find((h) => h.key === 'via');
+  if (!line) return null;
+  const via = parseVia(splitList(line.value)[0] ?? '');
+  return via ? responseAddress(via) : null;
+}
+

@@ -1,0 +1,24 @@
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+/** One-line logs to stderr (info and above to stdout), with a level threshold. */
+export class Logger {
+  constructor(private readonly level: LogLevel = 'info') {}
+
+  enabled(level: LogLevel): boolean {
+    return ORDER[level] <= ORDER[this.level];
+  }
+
+  error(msg: string): void {
+    if (this.enabled('error')) process.stderr.write(`error: ${msg}\n`);
+  }
+  warn(msg: string): void {
+    if (this.enabled('warn')) process.stderr.write(`warn: ${msg}\n`);
+  }
+  info(msg: string): void {
+    if (this.enabled('info')) process.stdout.write(`${msg}\n`);
+  }
+  debug(msg: string): void {
+    if (this.enabled('debug')) process.stdout.write(`debug: ${msg}\n`);
+  }
+}

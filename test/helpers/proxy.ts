@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { freePort } from './ports.js';
+
+/** dist/src/cli/main.js, resolved from dist/test/helpers. */
+export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+
+export interface RunningProxy {
+  host: string;
+  port: number;
+  adminPort: number;
+  process: ChildProcess;
+  output: () => string;
+  status: () => Promise<ProxyStatus>;
+  stop: () => Promise<number | null>;
+}
+
+export interface ProxyStatus {
+  serverTransactions: number;
+  clientTransactions: number;
+  calls: number;
+  relays: number;
+  bindings: number;
+  [k: string]: number;
+}
+
+/**
+ * Starts the real proxy process (the compiled CLI) and waits for its "listening" line.
+ * `args` are extra CLI flags. `wrap` lets a test run it inside a namespace (e.g. ['ip','netns','exec','ns']).
+ */
+export async function startProxy(opts: { host?: string; port?: number; args?: string[]; wrap?: string[]; timeoutMs?: number } = {}): Promise<RunningProxy> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? (await freePort(host));
+  const adminPort = await freePort('127.0.0.1');
+  const argv = [MAIN, '--host', host, '--port', String(port), '--admin-port', String(adminPort), ...(opts.args ?? [])];
+  const cmd = opts.wrap ? [...opts.wrap, process.execPath, ...argv] : [process.execPath, ...argv];
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`proxy did not start in time:\n${out}`)), opts.timeoutMs ?? 10_000);
+    const check = () => {
+      if (/listening on udp:/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`proxy exited with ${code}:\n${out}`));
+    });
+  });
+  const adminHost = '127.0.0.1';
+  return {
+    host,
+    port,
+    adminPort,
+    process: child,
+    output: () => out,
+    status: async () => {
+      const wrapExec = opts.wrap;
+      if (wrapExec) {
+        // The admin port lives inside the namespace: ask through the same wrapper.
+        const { execFileSync } = await import('node:child_process');
+        const body = execFileSync(wrapExec[0]!, [...wrapExec.slice(1), process.execPath, '-e',
+          `fetch('http://${adminHost}:${adminPort}/status').then(r=>r.text()).then(t=>process.stdout.write(t))`], { timeout: 5000 });
+        return JSON.parse(body.toString()) as ProxyStatus;
+      }
+      const res = await fetch(`http://${adminHost}:${adminPort}/status`);
+      return (await res.json()) as ProxyStatus;
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
+  };
+}

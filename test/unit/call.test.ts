@@ -1,0 +1,105 @@
+import test from 'ava';
+import { callMachine } from '../../src/machines/call.js';
+import { relayMachine } from '../../src/machines/relay.js';
+import { invite, request, response } from '../helpers/messages.js';
+import { run } from '../helpers/simulated.js';
+import { getHeaderValues } from '../../src/sip/message.js';
+
+const base = { request: invite(), callId: 'call-1', from: 'sip:alice@proxy', to: 'sip:bob@proxy', toTag: 'px', maxDurationMs: 60_000, lifecycle: true, now: () => 1000 };
+const lifecycle = (m: ReturnType<typeof run>) => m.of('lifecycle').map((e) => e.event.event.name);
+const sent = (m: ReturnType<typeof run>) => m.of('respond').map((e) => e.event.response.status);
+
+test('a 100 is absorbed, 180 forwarded without our Via and logged once as ringing', (t) => {
+  const m = run(callMachine, { ...base, branches: ['b1', 'b2'] });
+  m.actor.send({ type: 'branch.response', branch: 'b1', response: response(100, 'Trying') });
+  m.actor.send({ type: 'branch.response', branch: 'b1', response: response(180, 'Ringing') });
+  m.actor.send({ type: 'branch.response', branch: 'b2', response: response(180, 'Ringing', 'INVITE', 'z9hG4bKtest1', 'b2') });
+  t.deepEqual(sent(m), [180, 180]);
+  t.is(getHeaderValues(m.of('respond')[0]!.event.response, 'via').length, 1, 'our Via is removed');
+  t.deepEqual(lifecycle(m), ['call.ringing']);
+});
+
+test('the first 2xx is forwarded at once and cancels the other branches; BYE ends the call', (t) => {
+  const m = run(callMachine, { ...base, branches: ['b1', 'b2'] });
+  m.actor.send({ type: 'branch.response', branch: 'b2', response: response(200, 'OK') });
+  t.deepEqual(sent(m), [200]);
+  t.deepEqual(m.of('cancelBranches').map((e) => e.event.branches), [['b1']]);
+  t.is(m.of('dialog').length, 1);
+  m.actor.send({ type: 'branch.response', branch: 'b1', response: response(487, 'Request Terminated') });
+  t.deepEqual(sent(m), [200], 'the cancelled branch\'s 487 is not forwarded');
+  m.actor.send({ type: 'bye' });
+  m.actor.send({ type: 'bye.done' });
+  t.deepEqual(lifecycle(m), ['call.answered', 'call.ended']);
+  t.is(m.status(), 'done');
+});
+
+test('best response: a 6xx wins over 4xx and cancels the pending branches (§16.7 step 5-6)', (t) => {
+  const m = run(callMachine, { ...base, branches: ['b1', 'b2', 'b3'] });
+  m.actor.send({ type: 'branch.response', branch: 'b1', response: response(404, 'Not Found') });
+  m.actor.send({ type: 'branch.response', branch: 'b2', response: response(603, 'Decline') });
+  t.deepEqual(m.of('cancelBranches').map((e) => e.event.branches), [['b3']]);
+  t.deepEqual(sent(m), []);
+  m.actor.send({ type: 'branch.response', branch: 'b3', response: response(487, 'Request Terminated') });
+  t.deepEqual(sent(m), [603]);
+  t.deepEqual(lifecycle(m), ['call.declined']);
+  t.is(m.status(), 'done');
+});
+
+test('a timed-out branch counts as 408 and the lowest class wins', (t) => {
+  const m = run(callMachine, { ...base, branches: ['b1', 'b2'] });
+  m.actor.send({ type: 'branch.timeout', branch: 'b1' });
+  m.actor.send({ type: 'branch.response', branch: 'b2', response: response(486, 'Busy Here') });
+  t.deepEqual(sent(m), [486]);
+  t.deepEqual(lifecycle(m), ['call.busy']);
+});
+
+test('CANCEL from the caller cancels pending branches and the 487 logs as cancelled', (t) => {
+  const m = run(callMachine, { ...base, branches: ['b1'] });
+  m.actor.send({ type: 'branch.response', branch: 'b1', response: response(180, 'Ringing') });
+  m.actor.send({ type: 'cancel' });
+  t.deepEqual(m.of('cancelBranches').map((e) => e.event.branches), [['b1']]);
+  m.actor.send({ type: 'branch.response', branch: 'b1', response: response(487, 'Request Terminated') });
+  t.deepEqual(sent(m), [180, 487]);
+  t.deepEqual(lifecycle(m), ['call.ringing', 'call.cancelled']);
+});
+
+test('no branch: the local final response (404/480) is sent and logged as failed', (t) => {
+  const m = run(callMachine, { ...base, branches: [], localFinal: { status: 480 } });
+  t.deepEqual(sent(m), [480]);
+  t.deepEqual(lifecycle(m), ['call.failed']);
+  t.is(m.status(), 'done');
+});
+
+test('a re-INVITE relays without lifecycle events and ends after its 2xx', (t) => {
+  const m = run(callMachine, { ...base, lifecycle: false, branches: ['b1'] });
+  m.actor.send({ type: 'branch.response', branch: 'b1', response: response(200, 'OK') });
+  t.deepEqual(sent(m), [200]);
+  t.deepEqual(lifecycle(m), []);
+  t.is(m.status(), 'done');
+});
+
+test('a confirmed call without BYE ends at its maximum duration', (t) => {
+  const m = run(callMachine, { ...base, maxDurationMs: 5000, branches: ['b1'] });
+  m.actor.send({ type: 'branch.response', branch: 'b1', response: response(200, 'OK') });
+  m.advance(5000);
+  t.deepEqual(lifecycle(m), ['call.answered', 'call.ended']);
+  t.is(m.of('lifecycle')[1]!.event.event.reason, 'max-duration');
+  t.is(m.status(), 'done');
+});
+
+test('relay: first 2xx ends it; otherwise the best final response after all branches', (t) => {
+  const a = run(relayMachine, { request: request('MESSAGE'), branches: ['b1', 'b2'], toTag: 'x' });
+  a.actor.send({ type: 'branch.response', branch: 'b1', response: response(200, 'OK', 'MESSAGE') });
+  t.deepEqual(a.of('respond').map((e) => e.event.response.status), [200]);
+  t.is(a.status(), 'done');
+  const b = run(relayMachine, { request: request('MESSAGE'), branches: ['b1', 'b2'], toTag: 'x' });
+  b.actor.send({ type: 'branch.response', branch: 'b1', response: response(503, 'Service Unavailable', 'MESSAGE') });
+  b.actor.send({ type: 'branch.timeout', branch: 'b2' });
+  t.deepEqual(b.of('respond').map((e) => e.event.response.status), [408]);
+});
+
+test('relay: a lone 503 goes upstream as 500 (§16.7 step 6)', (t) => {
+  const b = run(relayMachine, { request: request('MESSAGE'), branches: ['b1'], toTag: 'x' });
+  b.actor.send({ type: 'branch.response', branch: 'b1', response: response(503, 'Service Unavailable', 'MESSAGE') });
+  t.deepEqual(b.of('respond').map((e) => e.event.response.status), [500]);
+});
