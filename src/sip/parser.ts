@@ -40,6 +40,7 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
   const startLine = stripCr(lines[0]!);
 
   const headers: SipHeader[] = [];
+  let tooMany = false;
   for (let i = 1; i < lines.length; i++) {
     let line = stripCr(lines[i]!);
     // Folded continuation lines start with SP or HTAB (§7.3.1).
@@ -51,8 +52,11 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
     if (colon <= 0) return { ok: false, error: `malformed header line: ${clip(line)}` };
     const name = line.slice(0, colon).trimEnd();
     if (!isToken(name)) return { ok: false, error: `malformed header name: ${clip(name)}` };
+    if (headers.length >= limits.maxHeaderLines) {
+      tooMany = true;
+      break;
+    }
     headers.push({ name, key: headerKey(name), value: line.slice(colon + 1).trim() });
-    if (headers.length > limits.maxHeaderLines) return { ok: false, error: `more than ${limits.maxHeaderLines} header lines` };
   }
 
   let message: SipMessage;
@@ -66,6 +70,9 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
     message = { kind: 'request', method: m[1]!, uri: m[2]!, headers, body: EMPTY };
     if (m[3] !== '2.0') return { ok: false, error: `unsupported SIP version ${m[3]}`, request: message };
   }
+
+  // The headers kept so far include the top Via, so the sender can still be told (400).
+  if (tooMany) return fail(message, `more than ${limits.maxHeaderLines} header lines`);
 
   // Content-Length framing on a datagram (§18.3): extra bytes are discarded, too few is an error.
   const available = buf.length - bodyStart;

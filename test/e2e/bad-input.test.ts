@@ -1,0 +1,79 @@
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { startProxy } from '../helpers/proxy.js';
+import { UdpClient } from '../helpers/udpClient.js';
+
+function options(port: number, proxyPort: number, n: number): string {
+  return [
+    `OPTIONS sip:127.0.0.1:${proxyPort} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bKopt${n};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:probe@127.0.0.1>;tag=p${n}`,
+    `To: <sip:127.0.0.1:${proxyPort}>`,
+    `Call-ID: probe-${n}`,
+    `CSeq: ${n} OPTIONS`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+function invite(port: number, proxyPort: number, extraHeaders: string[], body = ''): string {
+  return [
+    `INVITE sip:nobody@127.0.0.1:${proxyPort} SIP/2.0`,
+    ...extraHeaders,
+    `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bKbad${Math.random().toString(36).slice(2)};rport`,
+    'Max-Forwards: 70',
+    'From: <sip:bad@127.0.0.1>;tag=b',
+    'To: <sip:nobody@127.0.0.1>',
+    `Call-ID: bad-${Math.random()}`,
+    'CSeq: 1 INVITE',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+test('bad input never crashes the proxy, and it answers OPTIONS after each', async (t) => {
+  const proxy = await startProxy();
+  t.teardown(() => proxy.stop());
+  const c = await UdpClient.open();
+  t.teardown(() => c.close());
+  const p = proxy.port;
+  let n = 0;
+  const stillServing = async (what: string) => {
+    n++;
+    await c.send(options(c.port, p, n), p);
+    const res = await c.waitFor(new RegExp(`^SIP/2.0 200 [^\\r]*\\r\\n[\\s\\S]*CSeq: ${n} OPTIONS`));
+    t.regex(res, /Allow: .*INVITE/, `OPTIONS answered after ${what}`);
+  };
+
+  await stillServing('start');
+  for (let i = 0; i < 50; i++) await c.send(randomBytes(1 + Math.floor(Math.random() * 1400)), p);
+  await stillServing('random bytes');
+
+  const full = invite(c.port, p, []);
+  await c.send(full.slice(0, 90), p);
+  await stillServing('a truncated message');
+
+  await c.send(Buffer.alloc(65_000, 0x41), p);
+  const big = invite(c.port, p, [], 'v=0\r\n' + 'a=x\r\n'.repeat(12_000));
+  await c.send(big.slice(0, 65_000), p);
+  await stillServing('64 KiB datagrams');
+
+  // Our own Via stays on top (answers come back to us); the 999 below it are loopback addresses too.
+  const vias = Array.from({ length: 999 }, (_, i) => `Via: SIP/2.0/UDP 127.1.${i >> 8}.${i & 255}:5060;branch=z9hG4bKv${i}`);
+  await c.send(invite(c.port, p, []).replace('\r\nMax-Forwards:', `\r\n${vias.join('\r\n')}\r\nMax-Forwards:`), p);
+  t.regex(await c.waitFor(/^SIP\/2.0 400 /), /header lines/, 'too many headers: 400');
+  await stillServing('a request with 1,000 Via headers');
+
+  const lying = invite(c.port, p, []).replace(/Content-Length: 0/, 'Content-Length: 500') + 'short body';
+  await c.send(lying, p);
+  const res = await c.waitFor(/^SIP\/2.0 400 /);
+  t.regex(res, /Content-Length/, 'the 400 says what was wrong');
+  await stillServing('a Content-Length larger than the body');
+
+  t.is(proxy.process.exitCode, null, 'the process is still running');
+  const s = await proxy.status();
+  t.true(s.badMessages > 0);
+});

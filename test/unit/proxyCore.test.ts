@@ -1,0 +1,115 @@
+import test from 'ava';
+import { LocalIdentity } from '../../src/proxy/localIdentity.js';
+import { validateRequest } from '../../src/proxy/validate.js';
+import { preprocessRoute } from '../../src/proxy/routePreprocess.js';
+import { buildForwardedRequest } from '../../src/proxy/forward.js';
+import { nextHopOf } from '../../src/proxy/nextHop.js';
+import { loopHash, newBranch } from '../../src/proxy/branch.js';
+import { getHeader, getHeaderValues, type SipRequest } from '../../src/sip/message.js';
+import { messageInfo } from '../../src/sip/info.js';
+import { stampTopVia, responseAddressOf } from '../../src/transport/viaAddressing.js';
+import { msg } from '../helpers/messages.js';
+
+const me = new LocalIdentity({ host: '10.0.0.9', port: 5060, domains: ['example.lan'] });
+
+function req(lines: string): SipRequest {
+  return msg(lines) as SipRequest;
+}
+function info(r: SipRequest) {
+  const i = messageInfo(r);
+  if (!i.ok) throw new Error(i.error);
+  return i.info;
+}
+
+const base = (extra = '', ruri = 'sip:bob@10.0.0.9') => req(`INVITE ${ruri} SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa;rport
+${extra}Max-Forwards: 70
+From: <sip:alice@10.0.0.9>;tag=1
+To: <sip:bob@10.0.0.9>
+Call-ID: c1
+CSeq: 1 INVITE
+
+`);
+
+test('local domain: our address or a --domain, without a port or with ours', (t) => {
+  const u = (s: string) => ({ scheme: 'sip' as const, user: 'x', password: null, host: s.split(':')[0]!, port: s.includes(':') ? Number(s.split(':')[1]) : null, params: [], headers: null });
+  t.true(me.isLocalDomain(u('10.0.0.9')));
+  t.true(me.isLocalDomain(u('10.0.0.9:5060')));
+  t.true(me.isLocalDomain(u('EXAMPLE.lan')));
+  t.false(me.isLocalDomain(u('10.0.0.9:5070')));
+  t.false(me.isLocalDomain(u('10.0.0.8')));
+});
+
+test('validation: 483 at Max-Forwards 0, 420 for Proxy-Require, 416 for tel:, 400 for a CSeq method mismatch', (t) => {
+  const mf0 = base().headers.map((h) => (h.key === 'max-forwards' ? { ...h, value: '0' } : h));
+  const r0 = { ...base(), headers: mf0 };
+  t.is(validateRequest(r0, info(r0), me)?.status, 483);
+  const pr = base('Proxy-Require: foo\n');
+  const rej = validateRequest(pr, info(pr), me);
+  t.is(rej?.status, 420);
+  t.deepEqual(rej?.headers, [['Unsupported', 'foo']]);
+  const tel = { ...base(), uri: 'tel:+123' };
+  t.is(validateRequest(tel, info(tel), me)?.status, 416);
+  const cseq = base().headers.map((h) => (h.key === 'cseq' ? { ...h, value: '1 BYE' } : h));
+  const rc = { ...base(), headers: cseq };
+  t.is(validateRequest(rc, info(rc), me)?.status, 400);
+  t.is(validateRequest(base(), info(base()), me), null);
+});
+
+test('loop detection: our own Via with the same loop hash is a loop, a changed Request-URI a spiral (§16.3 step 4)', (t) => {
+  const r = base();
+  const fwd = buildForwardedRequest(r, me, { branch: newBranch(loopHash(r, info(r))), recordRoute: true });
+  t.is(validateRequest(fwd, info(fwd), me)?.status, 482);
+  const spiral = { ...fwd, uri: 'sip:bob@10.0.0.50:5060' };
+  t.is(validateRequest(spiral, info(spiral), me), null);
+});
+
+test('forwarding: Request-URI, Max-Forwards - 1, Record-Route with lr, our Via on top, the rest untouched (§16.6)', (t) => {
+  const r = base('X-Thing: keep me\n');
+  const fwd = buildForwardedRequest(r, me, { target: 'sip:bob@10.0.0.2:5080', branch: 'z9hG4bK-x-1', recordRoute: true });
+  t.is(fwd.uri, 'sip:bob@10.0.0.2:5080');
+  t.is(getHeader(fwd, 'max-forwards'), '69');
+  t.is(getHeader(fwd, 'record-route'), '<sip:10.0.0.9:5060;lr>');
+  t.deepEqual(getHeaderValues(fwd, 'via'), ['SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bK-x-1', 'SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa;rport']);
+  t.is(getHeader(fwd, 'x-thing'), 'keep me');
+  t.deepEqual(nextHopOf(fwd), { host: '10.0.0.2', port: 5080, transport: 'udp' });
+});
+
+test('loose routing: our Route is removed and the next Route is the next hop (§16.4)', (t) => {
+  const r = base('Route: <sip:10.0.0.9:5060;lr>, <sip:10.0.0.7;lr>\n', 'sip:bob@10.0.0.2:5080');
+  const pre = preprocessRoute(r, me);
+  t.deepEqual(getHeaderValues(pre, 'route'), ['<sip:10.0.0.7;lr>']);
+  t.deepEqual(nextHopOf(pre), { host: '10.0.0.7', port: 5060, transport: 'udp' });
+});
+
+test('strict-router compatibility: our Record-Route URI in the Request-URI is replaced by the last Route (§16.4)', (t) => {
+  const r = base('Route: <sip:10.0.0.7;lr>, <sip:bob@10.0.0.2:5080>\n', 'sip:10.0.0.9:5060;lr');
+  const pre = preprocessRoute(r, me);
+  t.is(pre.uri, 'sip:bob@10.0.0.2:5080');
+  t.deepEqual(getHeaderValues(pre, 'route'), ['<sip:10.0.0.7;lr>']);
+});
+
+test('a strict next hop gets the Request-URI appended to the Route set (§16.6 step 6)', (t) => {
+  const r = base('Route: <sip:10.0.0.7>\n', 'sip:bob@10.0.0.2:5080');
+  const fwd = buildForwardedRequest(r, me, { branch: 'z9hG4bK-x-2', recordRoute: false });
+  t.is(fwd.uri, 'sip:10.0.0.7');
+  t.deepEqual(getHeaderValues(fwd, 'route'), ['<sip:bob@10.0.0.2:5080>']);
+});
+
+test('received and rport are filled on receipt and honoured on the way back (§18.2.1, RFC 3581)', (t) => {
+  const stamped = stampTopVia(base(), { host: '192.0.2.7', port: 40000 });
+  t.is(getHeaderValues(stamped, 'via')[0], 'SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa;rport=40000;received=192.0.2.7');
+  t.deepEqual(responseAddressOf(stamped), { host: '192.0.2.7', port: 40000 });
+  const noRport = req(`OPTIONS sip:x@y SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKb
+From: <sip:a@b>;tag=1
+To: <sip:x@y>
+Call-ID: c
+CSeq: 1 OPTIONS
+
+`);
+  const s2 = stampTopVia(noRport, { host: '10.0.0.1', port: 5062 });
+  t.is(getHeaderValues(s2, 'via')[0], 'SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKb', 'nothing added when the source matches');
+  const s3 = stampTopVia(noRport, { host: '10.0.0.3', port: 6000 });
+  t.deepEqual(responseAddressOf(s3), { host: '10.0.0.3', port: 5062 }, 'without rport the Via port is used');
+});

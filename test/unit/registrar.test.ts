@@ -1,0 +1,87 @@
+import test from 'ava';
+import { planRegistration, DEFAULT_REGISTRAR_POLICY } from '../../src/proxy/registrar.js';
+import { LocationService, type BindingEvent } from '../../src/actors/locationService.js';
+import { LocalIdentity } from '../../src/proxy/localIdentity.js';
+import type { SipRequest } from '../../src/sip/message.js';
+import { msg } from '../helpers/messages.js';
+
+const me = new LocalIdentity({ host: '10.0.0.9', port: 5060 });
+const local = (u: Parameters<LocalIdentity['isLocalDomain']>[0]) => me.isLocalDomain(u);
+
+function register(contacts: string[], expires?: number, user = '101', callId = 'reg-1', cseq = 1): SipRequest {
+  return msg(`REGISTER sip:10.0.0.9 SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK${cseq}
+From: <sip:${user}@10.0.0.9>;tag=1
+To: <sip:${user}@10.0.0.9>
+Call-ID: ${callId}
+CSeq: ${cseq} REGISTER
+${contacts.map((c) => `Contact: ${c}\n`).join('')}${expires !== undefined ? `Expires: ${expires}\n` : ''}
+`) as SipRequest;
+}
+
+function plan(r: SipRequest) {
+  const p = planRegistration(r, DEFAULT_REGISTRAR_POLICY, local);
+  if (!p.ok) throw new Error(`rejected ${p.status}`);
+  return p;
+}
+
+test('expiry: Contact parameter beats the Expires header, which beats the default', (t) => {
+  const p = plan(register(['<sip:101@10.0.0.1:5062>;expires=120', '<sip:101@10.0.0.1:5063>'], 300));
+  t.deepEqual(p.updates.map((u) => u.expires), [120, 300]);
+  t.deepEqual(plan(register(['<sip:101@10.0.0.1>'])).updates[0]!.expires, 3600);
+});
+
+test('too brief an interval is 423 with Min-Expires (§10.3 step 6)', (t) => {
+  const p = planRegistration(register(['<sip:101@10.0.0.1>'], 10), DEFAULT_REGISTRAR_POLICY, local);
+  t.false(p.ok);
+  if (!p.ok) {
+    t.is(p.status, 423);
+    t.deepEqual(p.headers, [['Min-Expires', '60']]);
+  }
+});
+
+test('Contact: * is only accepted alone with Expires: 0', (t) => {
+  t.true(plan(register(['*'], 0)).removeAll);
+  t.false(planRegistration(register(['*'], 60), DEFAULT_REGISTRAR_POLICY, local).ok);
+  t.false(planRegistration(register(['*', '<sip:a@b>'], 0), DEFAULT_REGISTRAR_POLICY, local).ok);
+});
+
+test('an AOR outside our domain is 404', (t) => {
+  const r = register(['<sip:101@10.0.0.1>']);
+  const foreign = { ...r, headers: r.headers.map((h) => (h.key === 'to' ? { ...h, value: '<sip:101@elsewhere.org>' } : h)) };
+  const p = planRegistration(foreign, DEFAULT_REGISTRAR_POLICY, local);
+  t.false(p.ok);
+});
+
+test('location: add, refresh, q order, CSeq ordering, removal, and 404 vs 480', (t) => {
+  let now = 1_000_000;
+  const events: BindingEvent[] = [];
+  const loc = new LocationService((e) => events.push(e), () => now);
+  const id = (cseq: number, callId = 'reg-1') => ({ callId, cseq, source: '10.0.0.1:5062' });
+  t.true(loc.apply(plan(register(['<sip:101@10.0.0.1:5062>;q=0.5'])), id(1)).ok);
+  t.true(loc.apply(plan(register(['<sip:101@10.0.0.2:5062>;q=0.9'], undefined, '101', 'reg-2')), id(1, 'reg-2')).ok);
+  t.deepEqual(loc.lookup('101').bindings.map((b) => b.contact), ['sip:101@10.0.0.2:5062', 'sip:101@10.0.0.1:5062']);
+  const stale = loc.apply(plan(register(['<sip:101@10.0.0.1:5062>'])), id(1));
+  t.false(stale.ok, 'same Call-ID, CSeq not higher: the request fails (§10.3 step 7)');
+  t.true(loc.apply(plan(register(['<sip:101@10.0.0.1:5062>'])), id(2)).ok);
+  t.true(loc.apply(plan(register(['*'], 0)), id(3)).ok);
+  t.deepEqual(loc.lookup('101'), { known: true, bindings: [] });
+  t.deepEqual(loc.lookup('999'), { known: false, bindings: [] });
+  t.deepEqual(events.map((e) => e.name), ['binding.added', 'binding.added', 'binding.refreshed', 'binding.removed', 'binding.removed']);
+  t.is(loc.bindingCount, 0);
+  now += 1;
+  loc.close();
+});
+
+test('location: a binding expires at its deadline', async (t) => {
+  const events: string[] = [];
+  const loc = new LocationService((e) => events.push(e.name));
+  const p = plan(register(['<sip:101@10.0.0.1:5062>'], 60));
+  // Shorten the expiry for the test through the plan itself.
+  loc.apply({ ...p, updates: p.updates.map((u) => ({ ...u, expires: 0.05 })) }, { callId: 'x', cseq: 1, source: 's' });
+  t.is(loc.lookup('101').bindings.length, 1);
+  await new Promise((r) => setTimeout(r, 120));
+  t.deepEqual(events, ['binding.added', 'binding.expired']);
+  t.is(loc.bindingCount, 0);
+  loc.close();
+});
