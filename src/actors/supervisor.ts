@@ -136,6 +136,33 @@ export class Supervisor {
     };
   }
 
+  /**
+   * Restart recovery: a call answered before the restart (known from the journal) is open again,
+   * so the BYE that ends it completes its call-log entry.
+   */
+  restoreCall(call: { callId: string; fromTag: string; toTag: string; from: string; to: string; answeredAt: number }): void {
+    const key = `restored|${call.callId}|${call.fromTag}`;
+    const d = dialogKey(call.callId, call.fromTag, call.toTag);
+    const request: SipRequest = { kind: 'request', method: 'INVITE', uri: call.to, headers: [], body: Buffer.alloc(0) };
+    this.spawnOwner(key, 'call', callMachine, {
+      request,
+      callId: call.callId,
+      fromTag: call.fromTag,
+      from: call.from,
+      to: call.to,
+      branches: [],
+      toTag: call.toTag,
+      maxDurationMs: this.maxCallMs,
+      lifecycle: true,
+      restored: { answeredAt: call.answeredAt, toTag: call.toTag },
+    });
+    const owner = this.owners.get(key);
+    if (owner && owner.actor.getSnapshot().status === 'active') {
+      this.dialogs.set(d, key);
+      owner.dialogs.push(d);
+    }
+  }
+
   /** One datagram in. Nothing a peer sends may throw out of here. */
   receive(data: Buffer, source: Address): void {
     this.received++;
@@ -303,6 +330,7 @@ export class Supervisor {
       this.spawnOwner(ownerKey, 'call', callMachine, {
         request: req,
         callId: info.callId,
+        fromTag: info.fromTag ?? '',
         from: from ? aorOf(from) : '',
         to: to ? aorOf(to) : '',
         branches: branches.map((b) => clientTransactionKey(b.branch, 'INVITE')),

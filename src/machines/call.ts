@@ -1,5 +1,6 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
-import type { SipRequest, SipResponse } from '../sip/message.js';
+import { getHeader, type SipRequest, type SipResponse } from '../sip/message.js';
+import { tagOf } from '../sip/nameAddr.js';
 import { buildResponse } from '../sip/build.js';
 import { chooseBestResponse, stripOwnVia } from '../proxy/responses.js';
 import type { CallLifecycleEvent, CallLifecycleName } from './lifecycle.js';
@@ -9,6 +10,8 @@ export interface CallInput {
   /** The INVITE as received (Via stamped), to build the responses this proxy generates itself. */
   request: SipRequest;
   callId: string;
+  /** The caller's From tag: with the Call-ID, the call's name in the journal. */
+  fromTag: string;
   /** From and To URIs without display name, tag or parameters: what the call log shows. */
   from: string;
   to: string;
@@ -22,6 +25,8 @@ export interface CallInput {
   maxDurationMs: number;
   /** False for a re-INVITE: it only relays, the dialog's own call machine holds the lifecycle. */
   lifecycle: boolean;
+  /** Restart recovery: a call answered before the restart resumes confirmed, its deadline re-armed. */
+  restored?: { answeredAt: number; toTag: string };
   now?: () => number;
 }
 
@@ -31,6 +36,7 @@ interface Context extends CallInput {
   cancelledByCaller: boolean;
   ringing: boolean;
   byeAt: number | null;
+  answeredAt: number | null;
 }
 
 type Event =
@@ -65,10 +71,12 @@ export const callMachine = setup({
     emitted: {} as CallEmitted,
   },
   delays: {
-    maxDuration: ({ context }) => context.maxDurationMs,
+    // Absolute: counted from the answer, so a restored call keeps its original deadline.
+    maxDuration: ({ context }) => Math.max(0, (context.answeredAt ?? clock(context)()) + context.maxDurationMs - clock(context)()),
   },
   guards: {
     noBranches: ({ context }) => context.branches.length === 0,
+    restored: ({ context }) => context.restored !== undefined,
     is100: ({ event }) => statusOf(event) === 100,
     provisional: ({ event }) => statusOf(event) > 100 && statusOf(event) < 200,
     success: ({ event }) => statusOf(event) >= 200 && statusOf(event) < 300,
@@ -86,8 +94,11 @@ export const callMachine = setup({
     }),
     answered: enqueueActions(({ context, event, enqueue }) => {
       const response = stripOwnVia((event as { response: SipResponse }).response);
+      const toTag = tagOf(getHeader(response, 'to')) ?? '';
+      // The fact is recorded before the 2xx goes out: with --fsync always it is durable first.
+      if (context.lifecycle) enqueue.emit({ type: 'lifecycle', event: fact(context, 'call.answered', { status: response.status, toTag }) });
       enqueue.emit({ type: 'dialog', response });
-      if (context.lifecycle) enqueue.emit({ type: 'lifecycle', event: fact(context, 'call.answered', { status: response.status }) });
+      enqueue.assign({ answeredAt: clock(context)() });
       // §16.7 step 10 (and RFC 3261 §16.7 "2xx ... CANCEL all pending"): the other forks stop ringing.
       const others = context.pending.filter((b) => b !== (event as { branch: string }).branch);
       if (others.length) enqueue.emit({ type: 'cancelBranches', branches: others });
@@ -108,14 +119,14 @@ export const callMachine = setup({
     }),
     sendBest: enqueueActions(({ context, enqueue }) => {
       const best = chooseBestResponse(context.finals) ?? buildResponse(context.request, 408, { toTag: context.toTag });
+      if (context.lifecycle && logsAsCall(best.status)) enqueue.emit({ type: 'lifecycle', event: finalFact(context, best.status) });
       enqueue.emit({ type: 'respond', response: best });
-      if (context.lifecycle) enqueue.emit({ type: 'lifecycle', event: finalFact(context, best.status) });
     }),
     sendLocalFinal: enqueueActions(({ context, enqueue }) => {
       const lf = context.localFinal ?? { status: 500 };
       const response = buildResponse(context.request, lf.status, { toTag: context.toTag, ...(lf.reason ? { reason: lf.reason } : {}) });
-      enqueue.emit({ type: 'respond', response });
       if (context.lifecycle) enqueue.emit({ type: 'lifecycle', event: finalFact(context, lf.status) });
+      enqueue.emit({ type: 'respond', response });
     }),
     // §16.10: CANCEL every pending branch; the 487s come back through them.
     cancelPending: enqueueActions(({ context, enqueue }) => {
@@ -135,19 +146,24 @@ export const callMachine = setup({
     cancelledByCaller: false,
     ringing: false,
     byeAt: null,
+    answeredAt: input.restored?.answeredAt ?? null,
   }),
   initial: 'routing',
   states: {
     routing: {
-      always: [{ guard: 'noBranches', target: 'terminated', actions: 'sendLocalFinal' }, { target: 'proceeding' }],
+      always: [
+        { guard: 'restored', target: 'confirmed' },
+        { guard: 'noBranches', target: 'terminated', actions: 'sendLocalFinal' },
+        { target: 'proceeding' },
+      ],
     },
     proceeding: {
       on: {
         'branch.response': [
           // §16.7 step 5: 100 Trying is hop-by-hop and never forwarded.
           { guard: 'is100' },
-          { guard: 'provisional', target: '.early', actions: ['forward', 'noteRinging'] },
-          { guard: 'success', target: 'confirmed', actions: ['forward', 'answered'] },
+          { guard: 'provisional', target: '.early', actions: ['noteRinging', 'forward'] },
+          { guard: 'success', target: 'confirmed', actions: ['answered', 'forward'] },
           { guard: 'lastPending', target: 'terminated', actions: ['recordFinal', 'sendBest'] },
           { actions: ['recordFinal', 'cancelOthersOn6xx'] },
         ],
@@ -188,7 +204,12 @@ function clock(c: Context): () => number {
 }
 
 function fact(c: Context, name: CallLifecycleName, extra: Partial<CallLifecycleEvent> = {}): CallLifecycleEvent {
-  return { name, at: clock(c)(), callId: c.callId, from: c.from, to: c.to, ...extra };
+  return { name, at: clock(c)(), callId: c.callId, fromTag: c.fromTag, from: c.from, to: c.to, ...extra };
+}
+
+/** A 401/407 is a challenge the caller answers with a new INVITE of the same call: not an outcome. */
+function logsAsCall(status: number): boolean {
+  return status !== 401 && status !== 407;
 }
 
 function finalFact(c: Context, status: number): CallLifecycleEvent {

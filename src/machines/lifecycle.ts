@@ -15,6 +15,9 @@ export interface CallLifecycleEvent {
   name: CallLifecycleName;
   at: number;
   callId: string;
+  fromTag: string;
+  /** call.answered: the callee's tag, naming the dialog. */
+  toTag?: string;
   from: string;
   to: string;
   /** The final status the caller saw, for outcomes decided by a response. */

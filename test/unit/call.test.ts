@@ -5,7 +5,7 @@ import { invite, request, response } from '../helpers/messages.js';
 import { run } from '../helpers/simulated.js';
 import { getHeaderValues } from '../../src/sip/message.js';
 
-const base = { request: invite(), callId: 'call-1', from: 'sip:alice@proxy', to: 'sip:bob@proxy', toTag: 'px', maxDurationMs: 60_000, lifecycle: true, now: () => 1000 };
+const base = { request: invite(), callId: 'call-1', fromTag: 'a1', from: 'sip:alice@proxy', to: 'sip:bob@proxy', toTag: 'px', maxDurationMs: 60_000, lifecycle: true, now: () => 1000 };
 const lifecycle = (m: ReturnType<typeof run>) => m.of('lifecycle').map((e) => e.event.event.name);
 const sent = (m: ReturnType<typeof run>) => m.of('respond').map((e) => e.event.response.status);
 

@@ -1,0 +1,107 @@
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { JOURNAL_VERSION, type EventBody, type JournalEvent } from './events.js';
+import { listSegments, segmentName } from './segments.js';
+
+export type FsyncMode = 'always' | 'batch' | 'off';
+
+export interface WriterOptions {
+  fsync: FsyncMode;
+  /** Start a new segment once the current one is this large. */
+  segmentBytes: number;
+  /** Group-commit window for `batch` (and write-behind for `off`), ms. */
+  batchMs: number;
+}
+
+export const DEFAULT_WRITER_OPTIONS: WriterOptions = { fsync: 'batch', segmentBytes: 64 * 1024 * 1024, batchMs: 10 };
+
+/**
+ * The append-only journal writer. `always`: every append is written and fsynced before it
+ * returns, so whatever the proxy does next (answer a caller) happens after the fact is durable.
+ * `batch`: appends are buffered and written + fsynced together at most every `batchMs` (group
+ * commit) and on close. `off`: the same without fsync.
+ * Listeners see each event once it is durable by the chosen mode (written, for batch/off).
+ */
+export class JournalWriter {
+  private fd: number;
+  private segment: number;
+  private size: number;
+  private seq: number;
+  private pending: string[] = [];
+  private pendingEvents: JournalEvent[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private readonly listeners: Array<(events: readonly JournalEvent[]) => void> = [];
+  appended = 0;
+
+  constructor(private readonly dir: string, lastSeq: number, private readonly opts: WriterOptions = DEFAULT_WRITER_OPTIONS) {
+    mkdirSync(dir, { recursive: true });
+    const segs = listSegments(dir);
+    this.segment = segs.length ? segs[segs.length - 1]!.n : 1;
+    this.fd = openSync(path.join(dir, segmentName(this.segment)), 'a');
+    this.size = fstatSync(this.fd).size;
+    this.seq = lastSeq;
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Called with every batch of events once written (in order). */
+  onDurable(listener: (events: readonly JournalEvent[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  append(body: EventBody, at: number = Date.now()): JournalEvent {
+    const event = { v: JOURNAL_VERSION, seq: ++this.seq, ts: new Date(at).toISOString(), ...body } as JournalEvent;
+    const line = `${JSON.stringify(event)}\n`;
+    this.appended++;
+    if (this.opts.fsync === 'always') {
+      this.writeOut(line, true);
+      this.publish([event]);
+      return event;
+    }
+    this.pending.push(line);
+    this.pendingEvents.push(event);
+    if (!this.timer) this.timer = setTimeout(() => this.flush(), this.opts.batchMs);
+    return event;
+  }
+
+  /** Writes (and, unless fsync is off, syncs) everything buffered. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    const events = this.pendingEvents;
+    this.pending = [];
+    this.pendingEvents = [];
+    this.writeOut(text, this.opts.fsync !== 'off');
+    this.publish(events);
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+
+  private writeOut(text: string, sync: boolean): void {
+    const buf = Buffer.from(text, 'utf8');
+    let off = 0;
+    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    if (sync) fdatasyncSync(this.fd);
+    this.size += buf.length;
+    if (this.size >= this.opts.segmentBytes) this.rotate();
+  }
+
+  private rotate(): void {
+    if (this.opts.fsync !== 'off') fdatasyncSync(this.fd);
+    closeSync(this.fd);
+    this.segment++;
+    this.fd = openSync(path.join(this.dir, segmentName(this.segment)), 'a');
+    this.size = 0;
+  }
+
+  private publish(events: readonly JournalEvent[]): void {
+    for (const l of this.listeners) l(events);
+  }
+}

@@ -1,0 +1,200 @@
+// End-to-end: the real proxy process driven by SIPp scenarios (test/sipp) over UDP on loopback.
+// One proxy per test, so tests run concurrently. Callees register through the proxy and share
+// the caller's Call-ID (see test/sipp/callee-*.xml).
+import test, { type ExecutionContext } from 'ava';
+import { randomUUID } from 'node:crypto';
+import { startProxy, type RunningProxy } from '../helpers/proxy.js';
+import { headers, runSipp, sipMessages, startSipp, type SippOptions, type SippResult, type SippRun } from '../helpers/sipp.js';
+
+const TIMERS = ['--t1', '100', '--t2', '400', '--t4', '500'];
+const tail = (s: string, n = 3000) => (s.length > n ? `…${s.slice(-n)}` : s);
+
+async function proxyFor(t: ExecutionContext, extra: string[] = []): Promise<RunningProxy> {
+  t.timeout(30_000);
+  const proxy = await startProxy({ args: [...TIMERS, ...extra] });
+  t.teardown(() => proxy.stop());
+  return proxy;
+}
+
+type Leg = Omit<SippOptions, 'remote'>;
+const at = (proxy: RunningProxy) => `${proxy.host}:${proxy.port}`;
+const newCallId = (name: string) => `${name}-${randomUUID().slice(0, 8)}@127.0.0.1`;
+const exited = (proxy: RunningProxy) =>
+  proxy.process.exitCode !== null || proxy.process.signalCode !== null
+    ? `proxy exited (${proxy.process.exitCode ?? proxy.process.signalCode}):\n${tail(proxy.output())}`
+    : undefined;
+
+/** A background callee; stopped at teardown if still running. */
+async function callee(t: ExecutionContext, proxy: RunningProxy, leg: Leg): Promise<SippRun> {
+  const run = await startSipp({ timeoutMs: 25_000, ...leg, remote: at(proxy) });
+  t.teardown(() => run.stop());
+  return run;
+}
+
+const caller = (proxy: RunningProxy, leg: Leg) => runSipp({ timeoutMs: 20_000, ...leg, remote: at(proxy) });
+
+function assertOk(t: ExecutionContext, r: SippResult, proxy: RunningProxy) {
+  t.true(r.ok, `${r.report()}\n--- proxy output ---\n${tail(proxy.output())}`);
+}
+
+/** Waits until the proxy holds `n` bindings; fails at once if a callee ended before. */
+async function waitForBindings(proxy: RunningProxy, n: number, callees: SippRun[], ms = 5000) {
+  const ended: SippResult[] = [];
+  for (const c of callees) void c.done.then((r) => ended.push(r));
+  const deadline = Date.now() + ms;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (ended.length) throw new Error(`callee ended before the call:\n${ended[0]!.report()}\n--- proxy ---\n${tail(proxy.output())}`);
+    if (exited(proxy)) throw new Error(exited(proxy));
+    try {
+      const s = await proxy.status();
+      if (s.bindings >= n) return;
+      last = JSON.stringify(s);
+    } catch (e) {
+      last = String(e);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`proxy did not get ${n} binding(s) in ${ms} ms; last status: ${last}\n--- proxy ---\n${tail(proxy.output())}`);
+}
+
+/** Polls the proxy until no transaction, call or relay is left (timers are short with T1=100). */
+async function assertIdle(t: ExecutionContext, proxy: RunningProxy, ms = 12_000) {
+  const keys = ['serverTransactions', 'clientTransactions', 'calls', 'relays'] as const;
+  const deadline = Date.now() + ms;
+  let last = '';
+  for (;;) {
+    try {
+      const s = await proxy.status();
+      last = JSON.stringify(s);
+      if (keys.every((k) => s[k] === 0)) return t.pass();
+    } catch (e) {
+      last = String(e);
+    }
+    if (exited(proxy)) return t.fail(exited(proxy));
+    if (Date.now() > deadline) return t.fail(`proxy not idle ${ms} ms after the flow; last status: ${last}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const received = (r: SippResult, method: string) =>
+  sipMessages(r.messages).filter((m) => m.dir === 'received' && m.first.startsWith(`${method} `));
+const sent = (r: SippResult, method: string) =>
+  sipMessages(r.messages).filter((m) => m.dir === 'sent' && m.first.startsWith(`${method} `));
+
+test('register, then unregister with Expires: 0', async (t) => {
+  const proxy = await proxyFor(t);
+  const r = await caller(proxy, { scenario: 'register.xml', service: 'alice' });
+  assertOk(t, r, proxy);
+  t.is((await proxy.status()).bindings, 0, 'binding left after Expires: 0');
+  await assertIdle(t, proxy);
+});
+
+test('call through lookup: Record-Route from the proxy, ACK/BYE routed through it', async (t) => {
+  const proxy = await proxyFor(t);
+  const callId = newCallId('call');
+  const bob = await callee(t, proxy, { scenario: 'callee-answer.xml', service: 'bob', callId });
+  await waitForBindings(proxy, 1, [bob]);
+  const a = await caller(proxy, { scenario: 'caller-call.xml', service: 'bob', callId });
+  const b = await bob.done;
+  assertOk(t, a, proxy);
+  assertOk(t, b, proxy);
+  // <sip:[user@]host:port[;params];lr[;params]> naming the proxy
+  const us = new RegExp(`<sip:(?:[^@>]*@)?${proxy.host.replace(/\./g, '\\.')}:${proxy.port}(?:;[^>]*)?;lr[;>]`);
+  const ok200 = sipMessages(a.messages).find((m) => m.dir === 'received' && / 200 /.test(m.first) && /INVITE/.test(headers(m, 'CSeq')[0] ?? ''));
+  t.regex(ok200 ? headers(ok200, 'Record-Route').join(', ') : '(no 200)', us, 'the 200 lacks the proxy\'s Record-Route');
+  t.regex(sent(a, 'BYE')[0] ? headers(sent(a, 'BYE')[0]!, 'Route').join(', ') : '(no BYE)', us, 'the BYE has no Route to the proxy');
+  const bye = received(b, 'BYE')[0];
+  t.truthy(bye, 'callee got no BYE');
+  t.true((bye ? headers(bye, 'Via')[0] ?? '' : '').includes(`${proxy.host}:${proxy.port}`), `BYE did not come through the proxy:\n${bye?.text}`);
+  await assertIdle(t, proxy);
+});
+
+test('declined: 603 reaches the caller', async (t) => {
+  const proxy = await proxyFor(t);
+  const callId = newCallId('decline');
+  const bob = await callee(t, proxy, { scenario: 'callee-decline.xml', service: 'bob', callId });
+  await waitForBindings(proxy, 1, [bob]);
+  assertOk(t, await caller(proxy, { scenario: 'caller-decline.xml', service: 'bob', callId }), proxy);
+  assertOk(t, await bob.done, proxy);
+  await assertIdle(t, proxy);
+});
+
+test('cancelled: caller CANCELs after 180, callee gets CANCEL and answers 487', async (t) => {
+  const proxy = await proxyFor(t);
+  const callId = newCallId('cancel');
+  const bob = await callee(t, proxy, { scenario: 'callee-ring.xml', service: 'bob', callId });
+  await waitForBindings(proxy, 1, [bob]);
+  assertOk(t, await caller(proxy, { scenario: 'caller-cancel.xml', service: 'bob', callId }), proxy);
+  assertOk(t, await bob.done, proxy);
+  await assertIdle(t, proxy);
+});
+
+test('busy: 486 reaches the caller', async (t) => {
+  const proxy = await proxyFor(t);
+  const callId = newCallId('busy');
+  const bob = await callee(t, proxy, { scenario: 'callee-busy.xml', service: 'bob', callId });
+  await waitForBindings(proxy, 1, [bob]);
+  assertOk(t, await caller(proxy, { scenario: 'caller-busy.xml', service: 'bob', callId }), proxy);
+  assertOk(t, await bob.done, proxy);
+  await assertIdle(t, proxy);
+});
+
+test('unknown user: 404', async (t) => {
+  const proxy = await proxyFor(t);
+  assertOk(t, await caller(proxy, { scenario: 'caller-unknown.xml', service: 'nobody', callId: newCallId('unknown') }), proxy);
+  await assertIdle(t, proxy);
+});
+
+test('Max-Forwards: 0 gets 483 and is not forwarded', async (t) => {
+  const proxy = await proxyFor(t);
+  const callId = newCallId('maxfwd');
+  const bob = await callee(t, proxy, { scenario: 'callee-answer.xml', service: 'bob', callId });
+  await waitForBindings(proxy, 1, [bob]);
+  assertOk(t, await caller(proxy, { scenario: 'caller-maxfwd0.xml', service: 'bob', callId }), proxy);
+  const b = await bob.stop(); // it waits for an INVITE that must never come
+  t.is(received(b, 'INVITE').length, 0, `the INVITE was forwarded:\n${b.report()}`);
+  await assertIdle(t, proxy);
+});
+
+test('retransmitted INVITE reaches the callee once', async (t) => {
+  const proxy = await proxyFor(t);
+  const callId = newCallId('retrans');
+  // -nr on both: SIPp's own retransmission handling would hide or multiply the duplicate.
+  const bob = await callee(t, proxy, { scenario: 'callee-once.xml', service: 'bob', callId, args: ['-nr'] });
+  await waitForBindings(proxy, 1, [bob]);
+  const a = await caller(proxy, { scenario: 'caller-retrans.xml', service: 'bob', callId, args: ['-nr'] });
+  const b = await bob.done;
+  assertOk(t, a, proxy);
+  assertOk(t, b, proxy);
+  t.is(sent(a, 'INVITE').length, 2, 'caller should have sent the INVITE twice');
+  t.is(received(b, 'INVITE').length, 1, `callee saw the INVITE ${received(b, 'INVITE').length} times`);
+  await assertIdle(t, proxy);
+});
+
+test('never-answering callee: caller gets a final response when timer C fires', async (t) => {
+  const proxy = await proxyFor(t, ['--timer-c', '3000']);
+  const callId = newCallId('timeout');
+  const bob = await callee(t, proxy, { scenario: 'callee-ring.xml', service: 'bob', callId });
+  await waitForBindings(proxy, 1, [bob]);
+  assertOk(t, await caller(proxy, { scenario: 'caller-timeout.xml', service: 'bob', callId }), proxy);
+  assertOk(t, await bob.done, proxy); // it got the proxy's CANCEL, answered 200 + 487, got the ACK
+  await assertIdle(t, proxy);
+});
+
+test('forking: second contact answers, first gets CANCEL', async (t) => {
+  const proxy = await proxyFor(t);
+  const callId = newCallId('fork');
+  const ringer = await callee(t, proxy, { scenario: 'callee-ring.xml', service: 'bob', callId, label: 'ringer' });
+  await waitForBindings(proxy, 1, [ringer]);
+  const answerer = await callee(t, proxy, { scenario: 'callee-answer.xml', service: 'bob', callId, label: 'answerer' });
+  await waitForBindings(proxy, 2, [ringer, answerer]);
+  const a = await caller(proxy, { scenario: 'caller-call.xml', service: 'bob', callId });
+  const [r1, r2] = await Promise.all([ringer.done, answerer.done]);
+  assertOk(t, a, proxy);
+  assertOk(t, r1, proxy);
+  assertOk(t, r2, proxy);
+  t.is(received(r1, 'CANCEL').length, 1, 'ringer got no CANCEL');
+  t.is(received(r2, 'BYE').length, 1, 'answerer got no BYE');
+  await assertIdle(t, proxy);
+});
