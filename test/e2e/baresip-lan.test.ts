@@ -1,0 +1,78 @@
+/**
+ * Real softphones (baresip) on a simulated LAN of network namespaces.
+ * Needs root + `ip netns` (skipped otherwise, with a t.log saying why) and /usr/bin/baresip.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { createLan, lanUnsupportedReason, type Lan } from '../helpers/netns.js';
+import { startPhone, type Phone, type PhoneOptions } from '../helpers/baresip.js';
+import { startProxy } from '../helpers/proxy.js';
+
+const unsupported = await lanUnsupportedReason();
+
+/** Creates the LAN and makes sure it (and everything in it) is torn down however the test ends. */
+async function lanFor<H extends string>(t: ExecutionContext, hosts: H[]): Promise<Lan<H>> {
+  t.timeout(40_000, 'test body must finish within 40 s'); // teardowns add at most ~15 s
+  const lan = await createLan(hosts);
+  t.teardown(() => lan.destroy()); // registered first, so it runs after every other teardown
+  t.log(`lan ${lan.id}: ${Object.values<{ name: string; ip: string }>(lan.hosts).map((h) => `${h.name}=${h.ip}`).join(' ')}`);
+  return lan;
+}
+
+async function phone<H extends string>(t: ExecutionContext, lan: Lan<H>, host: H, opts: PhoneOptions): Promise<Phone> {
+  const p = await startPhone(lan, host, opts);
+  t.teardown(() => p.stop());
+  return p;
+}
+
+/** alice calls `target`, bob auto-answers, alice hangs up; both sides must see each step. */
+async function callAndHangUp(t: ExecutionContext, alice: Phone, bob: Phone, target: string): Promise<void> {
+  await alice.dial(target);
+  const [a, b] = await Promise.all([alice.waitEvent('CALL_ESTABLISHED', 10_000), bob.waitEvent('CALL_ESTABLISHED', 10_000)]);
+  t.is(a.direction, 'outgoing');
+  t.is(b.direction, 'incoming');
+  t.true(b.peeruri?.startsWith('sip:alice@'), `bob's peer is ${b.peeruri}`);
+  // No CALL_INCOMING check: baresip 1.0.0 answers answermode=auto calls without emitting it.
+  await alice.hangup();
+  await Promise.all([alice.waitEvent('CALL_CLOSED', 10_000), bob.waitEvent('CALL_CLOSED', 10_000)]);
+}
+
+test('baseline: alice calls bob directly over the LAN (no proxy)', async (t) => {
+  if (unsupported) {
+    t.log(`SKIPPED: ${unsupported}`);
+    return t.pass();
+  }
+  const lan = await lanFor(t, ['alice', 'bob']);
+  // Sequential starts: if one fails, the other isn't left registering a teardown mid-teardown.
+  const alice = await phone(t, lan, 'alice', { user: 'alice' });
+  const bob = await phone(t, lan, 'bob', { user: 'bob' });
+  await callAndHangUp(t, alice, bob, bob.uri);
+});
+
+test('alice calls bob through the proxy; both register first', async (t) => {
+  if (unsupported) {
+    t.log(`SKIPPED: ${unsupported}`);
+    return t.pass();
+  }
+  const lan = await lanFor(t, ['proxy', 'alice', 'bob']);
+  const proxyIp = lan.hosts.proxy.ip;
+  const proxy = await startProxy({ host: proxyIp, port: 5060, wrap: ['ip', 'netns', 'exec', lan.hosts.proxy.ns] }).catch((e: Error) => {
+    throw new Error(`could not start the proxy in namespace ${lan.hosts.proxy.ns}: ${e.message}`);
+  });
+  t.teardown(async () => {
+    await proxy.stop();
+    if (!t.passed) t.log(`--- proxy output ---\n${proxy.output().slice(-4000)}`);
+  });
+
+  const alice = await phone(t, lan, 'alice', { user: 'alice', proxyIp, proxyPort: 5060 });
+  const bob = await phone(t, lan, 'bob', { user: 'bob', proxyIp, proxyPort: 5060 });
+  await Promise.all([alice.waitRegistered(10_000), bob.waitRegistered(10_000)]);
+  await callAndHangUp(t, alice, bob, `sip:bob@${proxyIp}`);
+
+  // The proxy may finish the BYE transaction slightly after the phones report the close.
+  let calls = -1;
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    calls = (await proxy.status()).calls;
+    if (calls === 0) break;
+  }
+  t.is(calls, 0, 'proxy still tracks calls after both sides hung up');
+});
