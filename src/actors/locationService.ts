@@ -7,6 +7,8 @@ export interface BindingEvent {
   name: BindingEventName;
   at: number;
   aor: string;
+  /** The location key the AOR is stored under (its user part). */
+  user: string;
   contact: string;
   expiresAt: number;
   callId: string;
@@ -18,6 +20,7 @@ export interface BindingEvent {
 export type ApplyResult = { ok: true; bindings: Binding[] } | { ok: false; status: number; reason: string };
 
 interface AorEntry {
+  user: string;
   aor: string;
   bindings: Map<string, Binding>;
 }
@@ -48,7 +51,7 @@ export class LocationService {
     const now = this.now();
     let entry = this.aors.get(plan.user);
     if (!entry) {
-      entry = { aor: plan.aor, bindings: new Map() };
+      entry = { user: plan.user, aor: plan.aor, bindings: new Map() };
       this.aors.set(plan.user, entry);
     }
     const touched = plan.removeAll ? [...entry.bindings.keys()] : plan.updates.map((u) => u.key);
@@ -59,19 +62,19 @@ export class LocationService {
       }
     }
     if (plan.removeAll) {
-      for (const b of [...entry.bindings.values()]) this.remove(plan.user, entry, b, 'binding.removed', now);
+      for (const b of [...entry.bindings.values()]) this.remove(entry, b, 'binding.removed', now);
     }
     for (const u of plan.updates) {
       const old = entry.bindings.get(u.key);
       if (u.expires === 0) {
-        if (old) this.remove(plan.user, entry, old, 'binding.removed', now);
+        if (old) this.remove(entry, old, 'binding.removed', now);
         continue;
       }
       const b: Binding = { contact: u.contact, key: u.key, q: u.q, expiresAt: now + u.expires * 1000, callId: ident.callId, cseq: ident.cseq, source: ident.source };
       if (!old) this.count++;
       entry.bindings.set(u.key, b);
       this.expiry.add(b.expiresAt, { user: plan.user, key: u.key });
-      this.emit(old ? 'binding.refreshed' : 'binding.added', entry.aor, b, now);
+      this.emit(old ? 'binding.refreshed' : 'binding.added', entry, b, now);
     }
     return { ok: true, bindings: this.live(entry, now) };
   }
@@ -87,7 +90,7 @@ export class LocationService {
   restore(user: string, aor: string, b: Binding): void {
     let entry = this.aors.get(user);
     if (!entry) {
-      entry = { aor, bindings: new Map() };
+      entry = { user, aor, bindings: new Map() };
       this.aors.set(user, entry);
     }
     if (!entry.bindings.has(b.key)) this.count++;
@@ -108,16 +111,16 @@ export class LocationService {
     const b = entry?.bindings.get(key);
     // A refresh moved the deadline: this queue entry is stale.
     if (!entry || !b || b.expiresAt !== at) return;
-    this.remove(user, entry, b, 'binding.expired', at);
+    this.remove(entry, b, 'binding.expired', at);
   }
 
-  private remove(_user: string, entry: AorEntry, b: Binding, name: BindingEventName, now: number): void {
+  private remove(entry: AorEntry, b: Binding, name: BindingEventName, now: number): void {
     entry.bindings.delete(b.key);
     this.count--;
-    this.emit(name, entry.aor, b, now);
+    this.emit(name, entry, b, now);
   }
 
-  private emit(name: BindingEventName, aor: string, b: Binding, at: number): void {
-    this.onEvent({ name, at, aor, contact: b.contact, expiresAt: b.expiresAt, callId: b.callId, cseq: b.cseq, q: b.q, source: b.source });
+  private emit(name: BindingEventName, entry: AorEntry, b: Binding, at: number): void {
+    this.onEvent({ name, at, aor: entry.aor, user: entry.user, contact: b.contact, expiresAt: b.expiresAt, callId: b.callId, cseq: b.cseq, q: b.q, source: b.source });
   }
 }

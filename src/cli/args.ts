@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../util/logger.js';
+import type { FsyncMode } from '../journal/writer.js';
+import type { CallLogFormat } from '../projections/callLogFormat.js';
 
 export interface ProxySettings {
   host: string | null;
@@ -16,6 +18,11 @@ export interface ProxySettings {
   adminPort: number | null;
   inspectPort: number | null;
   logLevel: LogLevel;
+  journal: string;
+  fsync: FsyncMode;
+  segmentBytes: number;
+  callLog: string;
+  callLogFormat: CallLogFormat;
 }
 
 export const USAGE = `Usage: sipstate [options]
@@ -30,6 +37,15 @@ export const USAGE = `Usage: sipstate [options]
   --admin-port N         serve GET /status (live actor counts) on 127.0.0.1:N
   --inspect [PORT]       relay every machine to the Stately inspector (local server, default port 8080)
   --log-level LEVEL      error | warn | info | debug (default info)
+  --journal DIR          event journal folder (default ./journal)
+  --fsync MODE           always | batch | off (default batch: group commit every 10 ms)
+  --journal-segment-mb N start a new journal segment at this size (default 64)
+  --call-log FILE        the call log projected from the journal (default ./log.txt)
+  --call-log-format F    original | extended (adds date, Call-ID and duration)
+
+Other commands:
+  sipstate replay --journal DIR --call-log FILE [--call-log-format F]
+  sipstate calls [--journal DIR] [--from USER] [--to USER] [--since DATE] [--outcome O] [--json]
   -h, --help             this text
 `;
 
@@ -65,6 +81,11 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
       'admin-port': { type: 'string' },
       inspect: { type: 'string' },
       'log-level': { type: 'string' },
+      journal: { type: 'string' },
+      fsync: { type: 'string' },
+      'journal-segment-mb': { type: 'string' },
+      'call-log': { type: 'string' },
+      'call-log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -86,5 +107,22 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
     adminPort: values['admin-port'] === undefined ? null : int('admin-port', values['admin-port'], 0, 0, 65535),
     inspectPort: values.inspect === undefined ? null : int('inspect', values.inspect, 8080, 1, 65535),
     logLevel: level,
+    journal: values.journal ?? 'journal',
+    fsync: fsyncMode(values.fsync),
+    segmentBytes: int('journal-segment-mb', values['journal-segment-mb'], 64, 1, 4096) * 1024 * 1024,
+    callLog: values['call-log'] ?? 'log.txt',
+    callLogFormat: callLogFormat(values['call-log-format']),
   };
+}
+
+export function fsyncMode(v: string | undefined): FsyncMode {
+  const m = v ?? 'batch';
+  if (m !== 'always' && m !== 'batch' && m !== 'off') throw new Error(`--fsync must be always, batch or off`);
+  return m;
+}
+
+export function callLogFormat(v: string | undefined): CallLogFormat {
+  const f = v ?? 'original';
+  if (f !== 'original' && f !== 'extended') throw new Error(`--call-log-format must be original or extended`);
+  return f;
 }

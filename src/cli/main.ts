@@ -1,8 +1,25 @@
 #!/usr/bin/env node
 import { runProxy } from './runProxy.js';
+import { runReplay } from './replay.js';
+import { runCalls } from './calls.js';
 
-const argv = process.argv.slice(2);
-runProxy(argv).catch((e: Error) => {
-  process.stderr.write(`sipstate: ${e.message}\n`);
-  process.exit(1);
-});
+/** `sipstate [options]` runs the proxy; `sipstate replay|calls ...` work on the journal. */
+async function main(argv: string[]): Promise<number> {
+  switch (argv[0]) {
+    case 'replay':
+      return runReplay(argv.slice(1));
+    case 'calls':
+      return runCalls(argv.slice(1));
+    default:
+      await runProxy(argv);
+      return 0;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    process.stderr.write(`sipstate: ${e.message}\n`);
+    process.exit(1);
+  },
+);

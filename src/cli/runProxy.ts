@@ -7,6 +7,11 @@ import { parseProxyArgs, USAGE } from './args.js';
 import { chooseHost, listCandidates } from './netif.js';
 import { startAdmin } from './admin.js';
 import { startInspector } from './inspector.js';
+import { recover } from '../journal/recovery.js';
+import { JournalWriter } from '../journal/writer.js';
+import { CallLogWriter } from '../projections/callLogWriter.js';
+import { journalBindingEvent, journalCallEvent } from '../actors/journalBridge.js';
+import { describeRecovery } from './journalReport.js';
 
 /** `sipstate [options]`: start the proxy, print what a softphone needs, stop cleanly on SIGINT/SIGTERM. */
 export async function runProxy(argv: string[]): Promise<void> {
@@ -45,17 +50,32 @@ export async function runProxy(argv: string[]): Promise<void> {
     throw new Error(`cannot listen on udp:${host}:${settings.port}: ${why}`);
   }
   const identity = new LocalIdentity({ host: bound.host, port: bound.port, domains: settings.domains });
+
+  // The journal is the source of truth: fold it, rebuild log.txt from it, then append to both.
+  const recovery = recover(settings.journal);
+  for (const line of describeRecovery(recovery)) log.warn(line);
+  const journal = new JournalWriter(settings.journal, recovery.report.lastSeq, { fsync: settings.fsync, segmentBytes: settings.segmentBytes, batchMs: 10 });
+  const callLog = new CallLogWriter(settings.callLog, recovery.history, settings.callLogFormat);
+  callLog.rebuild(recovery.finished);
+  journal.onDurable(callLog.onEvents);
+  const location = new LocationService((e) => journalBindingEvent(journal, e));
+  for (const b of recovery.bindings) location.restore(b.user, b.aor, b.binding);
   supervisor = new Supervisor(transport, {
     identity,
     timers: { t1: settings.t1, t2: settings.t2, t4: settings.t4 },
     timerCMs: settings.timerC,
     maxCallMs: settings.maxCallSeconds * 1000,
     registrar: { minExpires: settings.minExpires, defaultExpires: settings.defaultExpires, maxExpires: settings.maxExpires },
-    location: new LocationService(),
+    location,
     logger: log,
-    onLifecycle: (e) => log.info(`${new Date(e.at).toISOString()} ${e.name} ${e.from} -> ${e.to}${e.status ? ` ${e.status}` : ''} (${e.callId})`),
+    onLifecycle: (e) => {
+      journalCallEvent(journal, e);
+      log.debug(`${e.name} ${e.from} -> ${e.to}${e.status ? ` ${e.status}` : ''} (${e.callId})`);
+    },
     ...(inspector ? { inspect: inspector.inspect } : {}),
   });
+  restoreCalls(recovery, supervisor, journal);
+  log.info(`journal ${settings.journal} (fsync ${settings.fsync}): ${recovery.report.events} events, ${recovery.bindings.length} live bindings, call log ${settings.callLog}`);
   const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => supervisor!.stats()) : null;
 
   log.info(`sipstate listening on udp:${bound.host}:${bound.port}`);
@@ -73,6 +93,21 @@ export async function runProxy(argv: string[]): Promise<void> {
   });
   supervisor.stop();
   await transport.close();
+  journal.close();
   admin?.close();
   inspector?.stop();
+}
+
+/**
+ * Calls the journal shows answered but not ended are open again (a BYE after the restart ends
+ * them); calls that were only ringing died with the old process: they are journaled as failed.
+ */
+function restoreCalls(recovery: ReturnType<typeof recover>, supervisor: Supervisor, journal: JournalWriter): void {
+  for (const c of recovery.history.openCalls()) {
+    if (c.answeredAt && c.toTag !== undefined) {
+      supervisor.restoreCall({ callId: c.callId, fromTag: c.fromTag, toTag: c.toTag, from: c.from, to: c.to, answeredAt: Date.parse(c.answeredAt) });
+    } else if (!c.answeredAt) {
+      journal.append({ type: 'call.failed', callId: c.callId, fromTag: c.fromTag, from: c.from, to: c.to, reason: 'proxy restarted' });
+    }
+  }
 }

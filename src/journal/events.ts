@@ -2,16 +2,12 @@
  * The journal's event format: one JSON object per line. A public format (docs/journal.md):
  * fields are only ever added, and every reader accepts every older version.
  */
+import type { CallLifecycleName } from '../machines/lifecycle.js';
+
 export const JOURNAL_VERSION = 1;
 
-export type CallEventType =
-  | 'call.ringing'
-  | 'call.answered'
-  | 'call.ended'
-  | 'call.declined'
-  | 'call.cancelled'
-  | 'call.busy'
-  | 'call.failed';
+/** The call lifecycle facts of the call machine (src/machines/lifecycle.ts), journaled as they are. */
+export type CallEventType = CallLifecycleName;
 
 export type BindingEventType = 'binding.added' | 'binding.refreshed' | 'binding.removed' | 'binding.expired';
 

@@ -12,6 +12,8 @@ export interface ReadReport {
   events: number;
   lastSeq: number;
   corrupt: CorruptLine[];
+  /** An unterminated last line left by a crash, when reading without repairing (replay). */
+  tornTail: CorruptLine | null;
 }
 
 /**
@@ -20,8 +22,10 @@ export interface ReadReport {
  * The last segment's torn tail must have been repaired first (see repairTornTail).
  */
 export function readJournal(dir: string, onEvent: (e: JournalEvent) => void): ReadReport {
-  const report: ReadReport = { events: 0, lastSeq: 0, corrupt: [] };
-  for (const seg of listSegments(dir)) {
+  const report: ReadReport = { events: 0, lastSeq: 0, corrupt: [], tornTail: null };
+  const segs = listSegments(dir);
+  for (const seg of segs) {
+    const lastSegment = seg === segs[segs.length - 1];
     const text = readFileSync(seg.file, 'utf8');
     let start = 0;
     let line = 0;
@@ -39,7 +43,8 @@ export function readJournal(dir: string, onEvent: (e: JournalEvent) => void): Re
         } catch (err) {
           error = (err as Error).message;
         }
-        if (error) report.corrupt.push({ segment: seg.name, line, error });
+        if (error && lastSegment && end === text.length) report.tornTail = { segment: seg.name, line, error: 'unterminated last line' };
+        else if (error) report.corrupt.push({ segment: seg.name, line, error });
         else {
           const ev = e as JournalEvent;
           report.events++;

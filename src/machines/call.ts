@@ -78,6 +78,8 @@ export const callMachine = setup({
     noBranches: ({ context }) => context.branches.length === 0,
     restored: ({ context }) => context.restored !== undefined,
     is100: ({ event }) => statusOf(event) === 100,
+    // A branch already final for us (timed out, or cancelled after a 6xx) only matters with a 2xx.
+    settledBranch: ({ context, event }) => 'branch' in event && !context.pending.includes(event.branch) && !(statusOf(event) >= 200 && statusOf(event) < 300),
     provisional: ({ event }) => statusOf(event) > 100 && statusOf(event) < 200,
     success: ({ event }) => statusOf(event) >= 200 && statusOf(event) < 300,
     lastPending: ({ context, event }) =>
@@ -162,12 +164,14 @@ export const callMachine = setup({
         'branch.response': [
           // §16.7 step 5: 100 Trying is hop-by-hop and never forwarded.
           { guard: 'is100' },
+          { guard: 'settledBranch' },
           { guard: 'provisional', target: '.early', actions: ['noteRinging', 'forward'] },
           { guard: 'success', target: 'confirmed', actions: ['answered', 'forward'] },
           { guard: 'lastPending', target: 'terminated', actions: ['recordFinal', 'sendBest'] },
           { actions: ['recordFinal', 'cancelOthersOn6xx'] },
         ],
         'branch.timeout': [
+          { guard: 'settledBranch' },
           { guard: 'lastPending', target: 'terminated', actions: ['recordFinal', 'sendBest'] },
           { actions: 'recordFinal' },
         ],

@@ -16,6 +16,8 @@ interface Context extends InviteClientInput {
   aInterval: number;
   cancelRequested: boolean;
   cancelSent: boolean;
+  /** The TU was already told this branch timed out (Timer C): the later 487 only needs its ACK. */
+  timedOut: boolean;
 }
 
 type Event =
@@ -63,6 +65,12 @@ export const inviteClientTransaction = setup({
       message: buildAckForNon2xx(context.request, (event as { response: SipResponse }).response),
     }) as const),
     emitTimeout: emit({ type: 'timeout' }),
+    // Timer C after a provisional: the branch is over for the TU now (a 408, as Kamailio's fr_inv_timer).
+    timeOutForTu: enqueueActions(({ context, enqueue }) => {
+      if (context.timedOut) return;
+      enqueue.assign({ timedOut: true });
+      enqueue.emit({ type: 'timeout' });
+    }),
     startTimerC: enqueueActions(({ context, enqueue }) => {
       if (context.timerC !== null) enqueue.raise({ type: 'timerC' }, { id: 'timerC', delay: context.timerC });
     }),
@@ -78,7 +86,7 @@ export const inviteClientTransaction = setup({
   },
 }).createMachine({
   id: 'inviteClientTransaction',
-  context: ({ input }) => ({ ...input, aInterval: input.timers.t1, cancelRequested: false, cancelSent: false }),
+  context: ({ input }) => ({ ...input, aInterval: input.timers.t1, cancelRequested: false, cancelSent: false, timedOut: false }),
   initial: 'calling',
   entry: ['transmitRequest', { type: 'startTimerC' }],
   states: {
@@ -113,9 +121,9 @@ export const inviteClientTransaction = setup({
           { target: 'completed', actions: ['passUp', 'sendAck'] },
         ],
         cancel: { guard: 'mayCancel', actions: 'sendCancel' },
-        // §16.8: Timer C after a provisional response: CANCEL the branch.
-        timerC: { guard: 'mayCancel', actions: 'sendCancel' },
-        cancelGuard: { target: 'terminated', actions: 'emitTimeout' },
+        // §16.8: Timer C after a provisional response: CANCEL the branch, which is now a 408 for the TU.
+        timerC: { guard: 'mayCancel', actions: ['sendCancel', 'timeOutForTu'] },
+        cancelGuard: { target: 'terminated', actions: 'timeOutForTu' },
         transportError: { target: 'terminated', actions: 'emitTimeout' },
       },
     },

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { freePort } from './ports.js';
 
 /** dist/src/cli/main.js, resolved from dist/test/helpers. */
@@ -10,6 +12,9 @@ export interface RunningProxy {
   host: string;
   port: number;
   adminPort: number;
+  /** The journal folder and call log this proxy writes (a temp dir unless given). */
+  journal: string;
+  callLog: string;
   process: ChildProcess;
   output: () => string;
   status: () => Promise<ProxyStatus>;
@@ -29,11 +34,15 @@ export interface ProxyStatus {
  * Starts the real proxy process (the compiled CLI) and waits for its "listening" line.
  * `args` are extra CLI flags. `wrap` lets a test run it inside a namespace (e.g. ['ip','netns','exec','ns']).
  */
-export async function startProxy(opts: { host?: string; port?: number; args?: string[]; wrap?: string[]; timeoutMs?: number } = {}): Promise<RunningProxy> {
+export async function startProxy(opts: { host?: string; port?: number; args?: string[]; wrap?: string[]; timeoutMs?: number; journal?: string; callLog?: string } = {}): Promise<RunningProxy> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(host));
   const adminPort = await freePort('127.0.0.1');
-  const argv = [MAIN, '--host', host, '--port', String(port), '--admin-port', String(adminPort), ...(opts.args ?? [])];
+  // Each proxy gets its own journal and call log unless the test shares one on purpose.
+  const own = opts.journal === undefined || opts.callLog === undefined ? mkdtempSync(path.join(tmpdir(), 'sipstate-test-')) : null;
+  const journal = opts.journal ?? path.join(own!, 'journal');
+  const callLog = opts.callLog ?? path.join(own!, 'log.txt');
+  const argv = [MAIN, '--host', host, '--port', String(port), '--admin-port', String(adminPort), '--journal', journal, '--call-log', callLog, ...(opts.args ?? [])];
   const cmd = opts.wrap ? [...opts.wrap, process.execPath, ...argv] : [process.execPath, ...argv];
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -41,7 +50,10 @@ export async function startProxy(opts: { host?: string; port?: number; args?: st
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy did not start in time:\n${out}`)), opts.timeoutMs ?? 10_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`proxy did not start in time:\n${out}`));
+    }, opts.timeoutMs ?? 10_000);
     const check = () => {
       if (/listening on udp:/.test(out)) {
         clearTimeout(timer);
@@ -59,6 +71,8 @@ export async function startProxy(opts: { host?: string; port?: number; args?: st
     host,
     port,
     adminPort,
+    journal,
+    callLog,
     process: child,
     output: () => out,
     status: async () => {
@@ -78,6 +92,7 @@ export async function startProxy(opts: { host?: string; port?: number; args?: st
       const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
       const code = await exited;
       clearTimeout(killer);
+      if (own) rmSync(own, { recursive: true, force: true });
       return code;
     },
   };

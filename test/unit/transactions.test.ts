@@ -44,7 +44,7 @@ test('INVITE client: 2xx goes up, then RFC 6026 Accepted passes 2xx retransmissi
   t.is(m.status(), 'done');
 });
 
-test('INVITE client: Timer C after a provisional sends CANCEL, then gives up 64*T1 later (§16.8, §9.1)', (t) => {
+test('INVITE client: Timer C after a provisional sends CANCEL and times the branch out, then gives up 64*T1 later (§16.8, §9.1)', (t) => {
   const m = run(inviteClientTransaction, { request: invite(), timers, reliable: false, timerC: 3000 });
   m.advance(1000);
   m.actor.send({ type: 'response', response: response(180, 'Ringing') });
@@ -52,9 +52,20 @@ test('INVITE client: Timer C after a provisional sends CANCEL, then gives up 64*
   t.is(m.of('sendCancel').length, 0, 'Timer C restarted at the provisional');
   m.advance(1);
   t.deepEqual(m.of('sendCancel').map((e) => e.at), [4000]);
-  m.advance(32_000);
-  t.deepEqual(m.of('timeout').map((e) => e.at), [36_000]);
+  t.deepEqual(m.of('timeout').map((e) => e.at), [4000]);
+  m.advance(31_999);
+  t.is(m.status(), 'active');
+  m.advance(1);
+  t.is(m.of('timeout').length, 1, 'the TU hears of the timeout once');
   t.is(m.status(), 'done');
+});
+
+test('INVITE client: after Timer C, the callee\'s 487 is ACKed', (t) => {
+  const m = run(inviteClientTransaction, { request: invite(), timers, reliable: false, timerC: 3000 });
+  m.actor.send({ type: 'response', response: response(180, 'Ringing') });
+  m.advance(3000);
+  m.actor.send({ type: 'response', response: response(487, 'Request Terminated') });
+  t.is(m.of('transmit').filter((e) => e.event.message.method === 'ACK').length, 1);
 });
 
 test('INVITE client: Timer C without any provisional counts as a timeout (§16.8)', (t) => {

@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import type { Binding } from '../proxy/registrar.js';
+import { contactKey } from '../proxy/registrar.js';
+import { parseUri } from '../sip/uri.js';
+import { CallHistory, type CallRecord } from '../projections/callHistory.js';
+import { isBindingEvent, type JournalEvent } from './events.js';
+import { readJournal, repairTornTail, type ReadReport } from './reader.js';
+import { listSegments } from './segments.js';
+
+export interface RecoveredBinding {
+  user: string;
+  aor: string;
+  binding: Binding;
+}
+
+export interface Recovery {
+  report: ReadReport;
+  /** Bytes cut off the last segment's torn tail (0 when it was clean), and which segment. */
+  tornBytes: number;
+  tornSegment: string | null;
+  history: CallHistory;
+  /** Every finished call, in journal order: what log.txt shows. */
+  finished: CallRecord[];
+  /** Bindings whose deadline has not passed, for the location service. */
+  bindings: RecoveredBinding[];
+}
+
+/**
+ * Folds a journal into the proxy's state (issue "Event-sourced journal", restart recovery): repairs
+ * a torn tail, replays every event through the call history and the binding table, and returns
+ * what is still live at `now`. Plain folding, no XState snapshots: deadlines are absolute in the
+ * events, so timers are re-armed from them.
+ */
+export function recover(dir: string, now: number = Date.now(), opts: { repair?: boolean } = {}): Recovery {
+  let tornBytes = 0;
+  let tornSegment: string | null = null;
+  const segs = listSegments(dir);
+  const last = segs[segs.length - 1];
+  if (last && opts.repair !== false && existsSync(last.file)) {
+    tornBytes = repairTornTail(last.file);
+    if (tornBytes > 0) tornSegment = last.name;
+  }
+  const history = new CallHistory();
+  const finished: CallRecord[] = [];
+  const table = new Map<string, { user: string; aor: string; binding: Binding }>();
+  const report = readJournal(dir, (e: JournalEvent) => {
+    if (isBindingEvent(e)) {
+      const uri = parseUri(e.contact);
+      const key = `${e.user}\n${uri ? contactKey(uri) : e.contact}`;
+      if (e.type === 'binding.removed' || e.type === 'binding.expired') table.delete(key);
+      else {
+        table.set(key, {
+          user: e.user,
+          aor: e.aor,
+          binding: { contact: e.contact, key: uri ? contactKey(uri) : e.contact, q: e.q, expiresAt: Date.parse(e.expires), callId: e.callId, cseq: e.cseq, source: e.source },
+        });
+      }
+      return;
+    }
+    const done = history.apply(e);
+    if (done) finished.push(done);
+  });
+  const bindings = [...table.values()].filter((b) => b.binding.expiresAt > now);
+  return { report, tornBytes, tornSegment, history, finished, bindings };
+}

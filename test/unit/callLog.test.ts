@@ -1,0 +1,47 @@
+import test from 'ava';
+import { CallHistory } from '../../src/projections/callHistory.js';
+import { formatCallEntry } from '../../src/projections/callLogFormat.js';
+import type { JournalEvent } from '../../src/journal/events.js';
+import { format } from 'date-fns';
+
+let seq = 0;
+const at = (h: number, m: number, s: number) => new Date(2026, 10, 24, h, m, s).toISOString();
+const ev = (type: string, ts: string, callId: string, extra: Record<string, unknown> = {}): JournalEvent =>
+  ({ v: 1, seq: ++seq, ts, type, callId, fromTag: 't', from: 'sip:101@192.168.99.214', to: 'sip:444@192.168.99.214', ...extra }) as JournalEvent;
+
+function log(events: JournalEvent[], fmt: 'original' | 'extended' = 'original'): string {
+  const h = new CallHistory();
+  return events.map((e) => h.apply(e)).filter((c) => c !== null).map((c) => formatCallEntry(c!, fmt)).join('');
+}
+
+test('the original format: answered, declined, request terminated, busy (seed section 4)', (t) => {
+  const text = log([
+    ev('call.ringing', at(16, 7, 54), 'n'), ev('call.answered', at(16, 7, 56), 'n', { toTag: 'x' }), ev('call.ended', at(16, 8, 0), 'n'),
+    ev('call.ringing', at(16, 8, 33), 'd'), ev('call.declined', at(16, 8, 37), 'd', { status: 603 }),
+    ev('call.ringing', at(16, 8, 58), 'c'), ev('call.cancelled', at(16, 9, 2), 'c', { status: 487 }),
+    ev('call.ringing', at(13, 35, 47), 'b'), ev('call.busy', at(13, 36, 18), 'b', { status: 486 }),
+  ]);
+  t.is(text, [
+    '-----', 'from: sip:101@192.168.99.214', 'to: sip:444@192.168.99.214', 'ringing: 16:07:54', 'start: 16:07:56', 'end: 16:08:00',
+    '-----', 'from: sip:101@192.168.99.214', 'to: sip:444@192.168.99.214', 'ringing: 16:08:33', 'declined: 16:08:37',
+    '-----', 'from: sip:101@192.168.99.214', 'to: sip:444@192.168.99.214', 'ringing: 16:08:58', 'request terminated: 16:09:02',
+    '-----', 'from: sip:101@192.168.99.214', 'to: sip:444@192.168.99.214', 'ringing: 13:35:47', 'busy -> ended: 13:36:18',
+    '',
+  ].join('\n'));
+});
+
+test('a call that fails before ringing gets an entry with the code', (t) => {
+  t.is(log([ev('call.failed', at(9, 0, 1), 'f', { status: 404 })]), '-----\nfrom: sip:101@192.168.99.214\nto: sip:444@192.168.99.214\nfailed: 09:00:01 (404 Not Found)\n');
+});
+
+test('a forked call logs once: ringing from two phones, one answer', (t) => {
+  const text = log([
+    ev('call.ringing', at(10, 0, 0), 'k'), ev('call.answered', at(10, 0, 3), 'k', { toTag: 'a' }), ev('call.ended', at(10, 0, 9), 'k'),
+  ]);
+  t.is(text.match(/-----/g)!.length, 1);
+});
+
+test('the extended format adds the date, the Call-ID and the duration', (t) => {
+  const text = log([ev('call.ringing', at(16, 7, 54), 'n'), ev('call.answered', at(16, 7, 56), 'n'), ev('call.ended', at(17, 8, 0), 'n')], 'extended');
+  t.is(text, `-----\ndate: ${format(new Date(at(16, 7, 54)), 'yyyy-MM-dd')}\ncall-id: n\nfrom: sip:101@192.168.99.214\nto: sip:444@192.168.99.214\nringing: 16:07:54\nstart: 16:07:56\nend: 17:08:00\nduration: 1:00:04\n`);
+});

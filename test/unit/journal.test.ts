@@ -1,0 +1,142 @@
+import test from 'ava';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { JournalWriter } from '../../src/journal/writer.js';
+import { readJournal } from '../../src/journal/reader.js';
+import { recover } from '../../src/journal/recovery.js';
+import { listSegments } from '../../src/journal/segments.js';
+import type { CallEventBody, JournalEvent } from '../../src/journal/events.js';
+
+function tempDir(t: { teardown: (f: () => void) => void }): string {
+  const d = mkdtempSync(path.join(tmpdir(), 'journal-test-'));
+  t.teardown(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+const call = (type: CallEventBody['type'], callId = 'c1', extra: Partial<CallEventBody> = {}): CallEventBody => ({
+  type, callId, fromTag: 'ft', from: 'sip:101@10.0.0.9', to: 'sip:444@10.0.0.9', ...extra,
+});
+
+test('events get gapless sequence numbers and ISO timestamps, across a reopen', (t) => {
+  const dir = tempDir(t);
+  const w = new JournalWriter(dir, 0, { fsync: 'always', segmentBytes: 1 << 20, batchMs: 10 });
+  w.append(call('call.ringing'), Date.UTC(2026, 10, 24, 16, 7, 54, 123));
+  w.append(call('call.answered', 'c1', { toTag: 'tt', status: 200 }));
+  w.close();
+  const first: JournalEvent[] = [];
+  const r1 = readJournal(dir, (e) => first.push(e));
+  t.is(r1.lastSeq, 2);
+  t.is(first[0]!.ts, '2026-11-24T16:07:54.123Z');
+  t.is(first[0]!.v, 1);
+  const w2 = new JournalWriter(dir, r1.lastSeq, { fsync: 'batch', segmentBytes: 1 << 20, batchMs: 10 });
+  w2.append(call('call.ended'));
+  w2.close();
+  const all: JournalEvent[] = [];
+  readJournal(dir, (e) => all.push(e));
+  t.deepEqual(all.map((e) => e.seq), [1, 2, 3]);
+});
+
+test('batch mode writes nothing until the group commit, then tells listeners in order', async (t) => {
+  const dir = tempDir(t);
+  const w = new JournalWriter(dir, 0, { fsync: 'batch', segmentBytes: 1 << 20, batchMs: 10 });
+  const seen: number[] = [];
+  w.onDurable((es) => seen.push(...es.map((e) => e.seq)));
+  for (let i = 0; i < 5; i++) w.append(call('call.ringing', `c${i}`));
+  t.deepEqual(seen, []);
+  t.is(readFileSync(listSegments(dir)[0]!.file, 'utf8'), '');
+  await new Promise((r) => setTimeout(r, 30));
+  t.deepEqual(seen, [1, 2, 3, 4, 5]);
+  t.is(readFileSync(listSegments(dir)[0]!.file, 'utf8').split('\n').length, 6);
+  w.close();
+});
+
+test('segments rotate by size and are read back in order', (t) => {
+  const dir = tempDir(t);
+  const w = new JournalWriter(dir, 0, { fsync: 'off', segmentBytes: 600, batchMs: 10 });
+  for (let i = 0; i < 30; i++) {
+    w.append(call('call.ringing', `call-${i}`));
+    w.flush();
+  }
+  w.close();
+  t.true(listSegments(dir).length > 3);
+  const seqs: number[] = [];
+  readJournal(dir, (e) => seqs.push(e.seq));
+  t.deepEqual(seqs, Array.from({ length: 30 }, (_, i) => i + 1));
+});
+
+test('a torn last line is cut off on open and appending continues cleanly', (t) => {
+  const dir = tempDir(t);
+  const w = new JournalWriter(dir, 0, { fsync: 'always', segmentBytes: 1 << 20, batchMs: 10 });
+  w.append(call('call.ringing'));
+  w.append(call('call.answered', 'c1', { toTag: 'x' }));
+  w.close();
+  const file = listSegments(dir)[0]!.file;
+  appendFileSync(file, '{"v":1,"seq":3,"ts":"2026-11-24T1');
+  const r = recover(dir);
+  t.is(r.tornBytes, Buffer.byteLength('{"v":1,"seq":3,"ts":"2026-11-24T1'));
+  t.is(r.report.lastSeq, 2);
+  t.deepEqual(r.report.corrupt, []);
+  const w2 = new JournalWriter(dir, r.report.lastSeq, { fsync: 'always', segmentBytes: 1 << 20, batchMs: 10 });
+  w2.append(call('call.ended'));
+  w2.close();
+  const again = recover(dir);
+  t.is(again.tornBytes, 0);
+  t.is(again.report.events, 3);
+  t.is(again.finished.length, 1);
+});
+
+test('a corrupt line in the middle is reported with its segment and line, never silently skipped', (t) => {
+  const dir = tempDir(t);
+  const w = new JournalWriter(dir, 0, { fsync: 'always', segmentBytes: 1 << 20, batchMs: 10 });
+  w.append(call('call.ringing'));
+  w.close();
+  const file = listSegments(dir)[0]!.file;
+  appendFileSync(file, 'garbage that is not json\n');
+  const w2 = new JournalWriter(dir, 1, { fsync: 'always', segmentBytes: 1 << 20, batchMs: 10 });
+  w2.append(call('call.declined', 'c1', { status: 603 }));
+  w2.close();
+  const r = recover(dir);
+  t.is(r.report.corrupt.length, 1);
+  t.like(r.report.corrupt[0], { segment: 'segment-000001.jsonl', line: 2 });
+  t.is(r.report.events, 2);
+});
+
+test('recovery: live bindings come back with their absolute deadline, expired ones do not', (t) => {
+  const dir = tempDir(t);
+  const now = Date.UTC(2026, 10, 24, 12, 0, 0);
+  const b = (type: 'binding.added' | 'binding.expired', contact: string, expiresAt: number) => ({
+    type, aor: 'sip:101@10.0.0.9', user: '101', contact, q: 1, expires: new Date(expiresAt).toISOString(), callId: 'r', cseq: 1, source: '10.0.0.1:5060',
+  });
+  const w = new JournalWriter(dir, 0, { fsync: 'always', segmentBytes: 1 << 20, batchMs: 10 });
+  w.append(b('binding.added', 'sip:101@10.0.0.1:5062', now + 60_000), now - 3_540_000);
+  w.append(b('binding.added', 'sip:101@10.0.0.2:5062', now - 1_000), now - 3_600_000);
+  w.append(b('binding.added', 'sip:101@10.0.0.3:5062', now + 60_000), now - 1000);
+  w.append(b('binding.expired', 'sip:101@10.0.0.3:5062', now + 60_000), now - 500);
+  w.close();
+  const r = recover(dir, now);
+  t.deepEqual(r.bindings.map((x) => [x.binding.contact, x.binding.expiresAt]), [['sip:101@10.0.0.1:5062', now + 60_000]]);
+});
+
+test('recovery: an answered call without its end stays open; replay yields the finished ones', (t) => {
+  const dir = tempDir(t);
+  const w = new JournalWriter(dir, 0, { fsync: 'always', segmentBytes: 1 << 20, batchMs: 10 });
+  w.append(call('call.ringing', 'a'));
+  w.append(call('call.answered', 'a', { toTag: 'tt' }));
+  w.append(call('call.ringing', 'b'));
+  w.append(call('call.busy', 'b', { status: 486 }));
+  w.close();
+  const r = recover(dir);
+  t.deepEqual(r.finished.map((c) => [c.callId, c.outcome]), [['b', 'busy']]);
+  t.like(r.history.openCalls()[0], { callId: 'a', toTag: 'tt' });
+});
+
+test('replay reads a journal folder it cannot write without changing it', (t) => {
+  const dir = tempDir(t);
+  writeFileSync(path.join(dir, 'segment-000001.jsonl'), '{"v":1,"seq":1,"ts":"2026-11-24T10:00:00.000Z","type":"call.ringing","callId":"x","fromTag":"f","from":"sip:a@b","to":"sip:c@b"}\n{"v":1,"seq":2');
+  const r = recover(dir, Date.now(), { repair: false });
+  t.is(r.tornBytes, 0);
+  t.truthy(r.report.tornTail);
+  t.is(r.report.events, 1);
+  t.true(readFileSync(path.join(dir, 'segment-000001.jsonl'), 'utf8').endsWith('"seq":2'));
+});
