@@ -1,86 +1,9 @@
 // End-to-end: the real proxy process driven by SIPp scenarios (test/sipp) over UDP on loopback.
 // One proxy per test, so tests run concurrently. Callees register through the proxy and share
 // the caller's Call-ID (see test/sipp/callee-*.xml).
-import test, { type ExecutionContext } from 'ava';
-import { randomUUID } from 'node:crypto';
-import { startProxy, type RunningProxy } from '../helpers/proxy.js';
-import { headers, runSipp, sipMessages, startSipp, type SippOptions, type SippResult, type SippRun } from '../helpers/sipp.js';
-
-const TIMERS = ['--t1', '100', '--t2', '400', '--t4', '500'];
-const tail = (s: string, n = 3000) => (s.length > n ? `…${s.slice(-n)}` : s);
-
-async function proxyFor(t: ExecutionContext, extra: string[] = []): Promise<RunningProxy> {
-  t.timeout(30_000);
-  const proxy = await startProxy({ args: [...TIMERS, ...extra] });
-  t.teardown(() => proxy.stop());
-  return proxy;
-}
-
-type Leg = Omit<SippOptions, 'remote'>;
-const at = (proxy: RunningProxy) => `${proxy.host}:${proxy.port}`;
-const newCallId = (name: string) => `${name}-${randomUUID().slice(0, 8)}@127.0.0.1`;
-const exited = (proxy: RunningProxy) =>
-  proxy.process.exitCode !== null || proxy.process.signalCode !== null
-    ? `proxy exited (${proxy.process.exitCode ?? proxy.process.signalCode}):\n${tail(proxy.output())}`
-    : undefined;
-
-/** A background callee; stopped at teardown if still running. */
-async function callee(t: ExecutionContext, proxy: RunningProxy, leg: Leg): Promise<SippRun> {
-  const run = await startSipp({ timeoutMs: 25_000, ...leg, remote: at(proxy) });
-  t.teardown(() => run.stop());
-  return run;
-}
-
-const caller = (proxy: RunningProxy, leg: Leg) => runSipp({ timeoutMs: 20_000, ...leg, remote: at(proxy) });
-
-function assertOk(t: ExecutionContext, r: SippResult, proxy: RunningProxy) {
-  t.true(r.ok, `${r.report()}\n--- proxy output ---\n${tail(proxy.output())}`);
-}
-
-/** Waits until the proxy holds `n` bindings; fails at once if a callee ended before. */
-async function waitForBindings(proxy: RunningProxy, n: number, callees: SippRun[], ms = 5000) {
-  const ended: SippResult[] = [];
-  for (const c of callees) void c.done.then((r) => ended.push(r));
-  const deadline = Date.now() + ms;
-  let last = '';
-  while (Date.now() < deadline) {
-    if (ended.length) throw new Error(`callee ended before the call:\n${ended[0]!.report()}\n--- proxy ---\n${tail(proxy.output())}`);
-    if (exited(proxy)) throw new Error(exited(proxy));
-    try {
-      const s = await proxy.status();
-      if (s.bindings >= n) return;
-      last = JSON.stringify(s);
-    } catch (e) {
-      last = String(e);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`proxy did not get ${n} binding(s) in ${ms} ms; last status: ${last}\n--- proxy ---\n${tail(proxy.output())}`);
-}
-
-/** Polls the proxy until no transaction, call or relay is left (timers are short with T1=100). */
-async function assertIdle(t: ExecutionContext, proxy: RunningProxy, ms = 12_000) {
-  const keys = ['serverTransactions', 'clientTransactions', 'calls', 'relays'] as const;
-  const deadline = Date.now() + ms;
-  let last = '';
-  for (;;) {
-    try {
-      const s = await proxy.status();
-      last = JSON.stringify(s);
-      if (keys.every((k) => s[k] === 0)) return t.pass();
-    } catch (e) {
-      last = String(e);
-    }
-    if (exited(proxy)) return t.fail(exited(proxy));
-    if (Date.now() > deadline) return t.fail(`proxy not idle ${ms} ms after the flow; last status: ${last}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const received = (r: SippResult, method: string) =>
-  sipMessages(r.messages).filter((m) => m.dir === 'received' && m.first.startsWith(`${method} `));
-const sent = (r: SippResult, method: string) =>
-  sipMessages(r.messages).filter((m) => m.dir === 'sent' && m.first.startsWith(`${method} `));
+import test from 'ava';
+import { headers, sipMessages } from '../helpers/sipp.js';
+import { assertIdle, assertOk, callee, caller, newCallId, proxyFor, received, sent, waitForBindings } from '../helpers/flows.js';
 
 test('register, then unregister with Expires: 0', async (t) => {
   const proxy = await proxyFor(t);

@@ -28,6 +28,8 @@ export interface SippOptions {
   timeoutMs?: number;
   /** Name used in reports; defaults to the scenario. */
   label?: string;
+  /** -m: calls to run before exiting (default 1). */
+  calls?: number;
 }
 
 export interface SippResult {
@@ -79,7 +81,7 @@ export async function startSipp(opts: SippOptions): Promise<SippRun> {
   const files = { messages: path.join(dir, 'messages.log'), errors: path.join(dir, 'errors.log') };
   const argv = [
     '-sf', path.isAbsolute(opts.scenario) ? opts.scenario : path.join(SCENARIO_DIR, opts.scenario),
-    '-i', '127.0.0.1', '-bind_local', '-p', String(port), '-m', '1', '-nostdin',
+    '-i', '127.0.0.1', '-bind_local', '-p', String(port), '-m', String(opts.calls ?? 1), '-nostdin',
     '-timeout', `${Math.max(1, Math.floor(limit / 1000) - 2)}s`, '-timeout_error',
     '-trace_msg', '-message_file', files.messages, '-trace_err', '-error_file', files.errors,
     ...(opts.service ? ['-s', opts.service] : []),
