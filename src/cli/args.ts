@@ -23,6 +23,7 @@ export interface ProxySettings {
   segmentBytes: number;
   callLog: string;
   callLogFormat: CallLogFormat;
+  reasonPhrases: string | null;
 }
 
 export const USAGE = `Usage: sipstate [options]
@@ -37,6 +38,7 @@ export const USAGE = `Usage: sipstate [options]
   --admin-port N         serve GET /status (live actor counts) on 127.0.0.1:N
   --inspect [PORT]       relay every machine to the Stately inspector (local server, default port 8080)
   --log-level LEVEL      error | warn | info | debug (default info)
+  --reason-phrases P     rewrite response reason phrases: a preset (sk) or a JSON file {"180": "..."}
   --journal DIR          event journal folder (default ./journal)
   --fsync MODE           always | batch | off (default batch: group commit every 10 ms)
   --journal-segment-mb N start a new journal segment at this size (default 64)
@@ -86,6 +88,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
       'journal-segment-mb': { type: 'string' },
       'call-log': { type: 'string' },
       'call-log-format': { type: 'string' },
+      'reason-phrases': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -112,6 +115,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
     segmentBytes: int('journal-segment-mb', values['journal-segment-mb'], 64, 1, 4096) * 1024 * 1024,
     callLog: values['call-log'] ?? 'log.txt',
     callLogFormat: callLogFormat(values['call-log-format']),
+    reasonPhrases: values['reason-phrases'] ?? null,
   };
 }
 

@@ -12,6 +12,7 @@ import { JournalWriter } from '../journal/writer.js';
 import { CallLogWriter } from '../projections/callLogWriter.js';
 import { journalBindingEvent, journalCallEvent } from '../actors/journalBridge.js';
 import { describeRecovery } from './journalReport.js';
+import { loadPhraseTable, phraseRewriter } from '../proxy/reasonPhrases.js';
 
 /** `sipstate [options]`: start the proxy, print what a softphone needs, stop cleanly on SIGINT/SIGTERM. */
 export async function runProxy(argv: string[]): Promise<void> {
@@ -21,6 +22,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     return;
   }
   const log = new Logger(settings.logLevel);
+  const phrases = settings.reasonPhrases !== null ? loadPhraseTable(settings.reasonPhrases) : null;
   let host = settings.host;
   if (host === null) {
     const candidates = listCandidates();
@@ -68,6 +70,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     registrar: { minExpires: settings.minExpires, defaultExpires: settings.defaultExpires, maxExpires: settings.maxExpires },
     location,
     logger: log,
+    ...(phrases ? { rewriteResponse: phraseRewriter(phrases) } : {}),
     onLifecycle: (e) => {
       journalCallEvent(journal, e);
       log.debug(`${e.name} ${e.from} -> ${e.to}${e.status ? ` ${e.status}` : ''} (${e.callId})`);
@@ -81,6 +84,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   log.info(`sipstate listening on udp:${bound.host}:${bound.port}`);
   log.info(`softphone settings: domain/proxy ${identity.hostPort}, transport UDP, user name: any (e.g. 101), no password`);
   for (const d of settings.domains) log.info(`also serving domain ${d}`);
+  if (phrases) log.info(`reason phrases: ${[...phrases].map(([c, p]) => `${c} ${p}`).join(', ')}`);
   if (inspector) log.info(`inspector: open http://localhost:${settings.inspectPort} in a browser`);
 
   await new Promise<void>((resolve) => {
