@@ -98,8 +98,11 @@ export const callMachine = setup({
       const response = stripOwnVia((event as { response: SipResponse }).response);
       const toTag = tagOf(getHeader(response, 'to')) ?? '';
       // The fact is recorded before the 2xx goes out: with --fsync always it is durable first.
-      if (context.lifecycle) enqueue.emit({ type: 'lifecycle', event: fact(context, 'call.answered', { status: response.status, toTag }) });
-      enqueue.emit({ type: 'dialog', response });
+      // A re-INVITE's 2xx belongs to the dialog its call already holds: only a new call indexes one.
+      if (context.lifecycle) {
+        enqueue.emit({ type: 'lifecycle', event: fact(context, 'call.answered', { status: response.status, toTag }) });
+        enqueue.emit({ type: 'dialog', response });
+      }
       enqueue.assign({ answeredAt: clock(context)() });
       // §16.7 step 10 (and RFC 3261 §16.7 "2xx ... CANCEL all pending"): the other forks stop ringing.
       const others = context.pending.filter((b) => b !== (event as { branch: string }).branch);

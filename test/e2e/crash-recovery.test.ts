@@ -7,31 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAIN, startProxy, type RunningProxy } from '../helpers/proxy.js';
 import { startSipp, sipMessages, headers } from '../helpers/sipp.js';
-import { UdpClient } from '../helpers/udpClient.js';
 import { freePort } from '../helpers/ports.js';
-import { TIMERS } from '../helpers/flows.js';
-
-async function registerContact(proxy: RunningProxy, user: string, contactPort: number): Promise<void> {
-  const c = await UdpClient.open();
-  try {
-    await c.send([
-      `REGISTER sip:${proxy.host}:${proxy.port} SIP/2.0`,
-      `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bKreg${contactPort};rport`,
-      'Max-Forwards: 70',
-      `From: <sip:${user}@${proxy.host}>;tag=r1`,
-      `To: <sip:${user}@${proxy.host}>`,
-      `Call-ID: reg-${contactPort}`,
-      'CSeq: 1 REGISTER',
-      `Contact: <sip:${user}@127.0.0.1:${contactPort}>`,
-      'Expires: 600',
-      'Content-Length: 0',
-      '', '',
-    ].join('\r\n'), proxy.port);
-    await c.waitFor(/^SIP\/2.0 200 /);
-  } finally {
-    c.close();
-  }
-}
+import { registerContact, TIMERS } from '../helpers/flows.js';
 
 test('kill -9 under load: the journal reopens cleanly and every call the caller saw end is in the rebuilt log (--fsync always)', async (t) => {
   t.timeout(90_000);

@@ -3,6 +3,7 @@
 import type { ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startProxy, type RunningProxy } from './proxy.js';
+import { UdpClient } from './udpClient.js';
 import { runSipp, sipMessages, startSipp, type SippOptions, type SippResult, type SippRun } from './sipp.js';
 
 export const TIMERS = ['--t1', '100', '--t2', '400', '--t4', '500'];
@@ -81,3 +82,26 @@ export const received = (r: SippResult, method: string) =>
 export const sent = (r: SippResult, method: string) =>
   sipMessages(r.messages).filter((m) => m.dir === 'sent' && m.first.startsWith(`${method} `));
 
+
+/** Registers `user` at a contact port on loopback with a raw REGISTER (for SIPp UAS scenarios that take any Call-ID). */
+export async function registerContact(proxy: RunningProxy, user: string, contactPort: number): Promise<void> {
+  const c = await UdpClient.open();
+  try {
+    await c.send([
+      `REGISTER sip:${proxy.host}:${proxy.port} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bKreg${contactPort};rport`,
+      'Max-Forwards: 70',
+      `From: <sip:${user}@${proxy.host}>;tag=r1`,
+      `To: <sip:${user}@${proxy.host}>`,
+      `Call-ID: reg-${contactPort}`,
+      'CSeq: 1 REGISTER',
+      `Contact: <sip:${user}@127.0.0.1:${contactPort}>`,
+      'Expires: 600',
+      'Content-Length: 0',
+      '', '',
+    ].join('\r\n'), proxy.port);
+    await c.waitFor(/^SIP\/2.0 200 /);
+  } finally {
+    c.close();
+  }
+}

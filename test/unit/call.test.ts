@@ -75,6 +75,7 @@ test('a re-INVITE relays without lifecycle events and ends after its 2xx', (t) =
   m.actor.send({ type: 'branch.response', branch: 'b1', response: response(200, 'OK') });
   t.deepEqual(sent(m), [200]);
   t.deepEqual(lifecycle(m), []);
+  t.is(m.of('dialog').length, 0, 'the dialog stays with the call that made it');
   t.is(m.status(), 'done');
 });
 
