@@ -62,8 +62,11 @@ interface ServerTx {
 interface ClientTx {
   actor: AnyActorRef;
   destination: Destination;
+  /** The response context's key, which is also its server transaction's key. */
   owner: string | null;
   request: SipRequest;
+  /** A relayed BYE without a context actor: the call it ends. */
+  byeOf?: string;
 }
 
 interface Owner {
@@ -339,20 +342,23 @@ export class Supervisor {
         maxDurationMs: this.maxCallMs,
         lifecycle: !inDialog,
       });
-    } else {
-      const byeOf = req.method === 'BYE' ? this.dialogs.get(dialogKey(info.callId, info.fromTag, info.toTag)) : undefined;
+    }
+    const byeOf = req.method === 'BYE' ? this.dialogs.get(dialogKey(info.callId, info.fromTag, info.toTag)) : undefined;
+    if (byeOf) this.owners.get(byeOf)?.actor.send({ type: 'bye' });
+    // A forked non-INVITE needs a response context to pick the best answer; one branch relays directly.
+    if (req.method !== 'INVITE' && branches.length > 1) {
       this.spawnOwner(ownerKey, 'relay', relayMachine, {
         request: req,
         branches: branches.map((b) => clientTransactionKey(b.branch, req.method)),
         toTag: st.toTag,
       }, byeOf);
-      if (byeOf) this.owners.get(byeOf)?.actor.send({ type: 'bye' });
     }
     st.owner = ownerKey;
     const recordRoute = !inDialog && isDialogCreating(req.method);
+    const directBye = branches.length === 1 ? byeOf : undefined;
     for (const b of branches) {
       const fwd = buildForwardedRequest(routed, this.me, { ...(b.uri ? { target: b.uri } : {}), branch: b.branch, recordRoute });
-      this.createClientTransaction(clientTransactionKey(b.branch, req.method), fwd, b.destination, ownerKey);
+      this.createClientTransaction(clientTransactionKey(b.branch, req.method), fwd, b.destination, ownerKey, directBye);
     }
   }
 
@@ -392,8 +398,8 @@ export class Supervisor {
     return record;
   }
 
-  private createClientTransaction(key: string, req: SipRequest, destination: Destination, owner: string | null): void {
-    const record: ClientTx = { actor: null as unknown as AnyActorRef, destination, owner, request: req };
+  private createClientTransaction(key: string, req: SipRequest, destination: Destination, owner: string | null, byeOf?: string): void {
+    const record: ClientTx = { actor: null as unknown as AnyActorRef, destination, owner, request: req, ...(byeOf ? { byeOf } : {}) };
     const invite = req.method === 'INVITE';
     const input = invite
       ? { request: req, timers: this.timers, reliable: false, timerC: this.timerCMs }
@@ -404,10 +410,10 @@ export class Supervisor {
           this.transport.send(wireOf(e.message), destination.host, destination.port);
           break;
         case 'response':
-          this.toOwner(record, key, { type: 'branch.response', branch: key, response: e.response });
+          this.toOwner(record, { type: 'branch.response', branch: key, response: e.response });
           break;
         case 'timeout':
-          this.toOwner(record, key, { type: 'branch.timeout', branch: key });
+          this.toOwner(record, { type: 'branch.timeout', branch: key });
           break;
         case 'sendCancel': {
           const branch = key.slice(0, key.lastIndexOf('|'));
@@ -423,22 +429,38 @@ export class Supervisor {
     actor.start();
   }
 
-  /** A branch's news to its owner; a 2xx whose call has already ended still goes upstream (§16.7 step 10). */
-  private toOwner(tx: ClientTx, key: string, event: { type: 'branch.response'; branch: string; response: SipResponse } | { type: 'branch.timeout'; branch: string }): void {
-    const owner = tx.owner ? this.owners.get(tx.owner) : undefined;
+  /**
+   * A branch's news to its response context. 100 Trying stops here (hop by hop, §16.7 step 5).
+   * Without a context actor the branch relays straight to its server transaction: a single-branch
+   * non-INVITE request (nothing to choose between), or an INVITE whose call has ended, of which
+   * only 2xx retransmissions still go upstream (§16.7 step 10).
+   */
+  private toOwner(tx: ClientTx, event: { type: 'branch.response'; branch: string; response: SipResponse } | { type: 'branch.timeout'; branch: string }): void {
+    if (event.type === 'branch.response' && event.response.status === 100) return;
+    if (!tx.owner) return;
+    const owner = this.owners.get(tx.owner);
     if (owner) {
       owner.actor.send(event);
       return;
     }
-    if (event.type !== 'branch.response' || event.response.status < 200 || event.response.status >= 300 || !tx.owner) return;
     const st = this.serverTx.get(tx.owner);
-    const up = stripOwnVia(event.response);
-    if (st) st.actor.send({ type: 'respond', response: up });
-    else {
-      const to = responseAddressOf(up);
-      if (to) this.sendResponse(up, to);
+    const invite = tx.request.method === 'INVITE';
+    const status = event.type === 'branch.timeout' ? 408 : event.response.status;
+    if (invite && (status < 200 || status >= 300)) return;
+    if (event.type === 'branch.timeout') {
+      if (st) st.actor.send({ type: 'respond', response: this.localResponse(st, 408) });
+    } else {
+      const up = stripOwnVia(event.response);
+      if (st) st.actor.send({ type: 'respond', response: up });
+      else if (status < 300) {
+        const to = responseAddressOf(up);
+        if (to) this.sendResponse(up, to);
+      }
     }
-    void key;
+    if (status >= 200 && tx.byeOf) {
+      this.owners.get(tx.byeOf)?.actor.send({ type: 'bye.done' });
+      tx.byeOf = undefined;
+    }
   }
 
   private spawnOwner(key: string, kind: 'call' | 'relay', logic: AnyActorLogic, input: unknown, byeOf?: string): void {

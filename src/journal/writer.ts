@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { JOURNAL_VERSION, type EventBody, type JournalEvent } from './events.js';
 import { listSegments, segmentName } from './segments.js';
@@ -18,9 +18,9 @@ export const DEFAULT_WRITER_OPTIONS: WriterOptions = { fsync: 'batch', segmentBy
 /**
  * The append-only journal writer. `always`: every append is written and fsynced before it
  * returns, so whatever the proxy does next (answer a caller) happens after the fact is durable.
- * `batch`: appends are buffered and written + fsynced together at most every `batchMs` (group
- * commit) and on close. `off`: the same without fsync.
- * Listeners see each event once it is durable by the chosen mode (written, for batch/off).
+ * `batch`: appends are buffered and written together at most every `batchMs`, then fsynced off
+ * the event loop (group commit), and synced at close. `off`: written every `batchMs`, never synced.
+ * Listeners see each event once it is durable by the chosen mode (written, for off).
  */
 export class JournalWriter {
   private fd: number;
@@ -30,6 +30,9 @@ export class JournalWriter {
   private pending: string[] = [];
   private pendingEvents: JournalEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** batch mode: written but not yet synced, and the batch the running fdatasync covers. */
+  private unsynced: JournalEvent[] = [];
+  private syncing: JournalEvent[] | null = null;
   private readonly listeners: Array<(events: readonly JournalEvent[]) => void> = [];
   appended = 0;
 
@@ -56,7 +59,8 @@ export class JournalWriter {
     const line = `${JSON.stringify(event)}\n`;
     this.appended++;
     if (this.opts.fsync === 'always') {
-      this.writeOut(line, true);
+      this.writeOut(line);
+      fdatasyncSync(this.fd);
       this.publish([event]);
       return event;
     }
@@ -66,7 +70,10 @@ export class JournalWriter {
     return event;
   }
 
-  /** Writes (and, unless fsync is off, syncs) everything buffered. */
+  /**
+   * Writes everything buffered. With `batch` the fdatasync runs off the event loop (libuv's pool):
+   * one at a time, covering every batch written before it; listeners hear of a batch once synced.
+   */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -75,20 +82,47 @@ export class JournalWriter {
     const events = this.pendingEvents;
     this.pending = [];
     this.pendingEvents = [];
-    this.writeOut(text, this.opts.fsync !== 'off');
-    this.publish(events);
+    this.writeOut(text);
+    if (this.opts.fsync === 'off') this.publish(events);
+    else {
+      for (const e of events) this.unsynced.push(e);
+      this.startSync();
+    }
   }
 
+  private startSync(): void {
+    if (this.syncing || this.unsynced.length === 0) return;
+    const batch = this.unsynced;
+    this.unsynced = [];
+    this.syncing = batch;
+    fdatasync(this.fd, () => {
+      // close() may have synced and published this batch already.
+      if (this.syncing !== batch) return;
+      this.syncing = null;
+      this.publish(batch);
+      this.startSync();
+    });
+  }
+
+  /** Writes and syncs everything still buffered, at once (shutdown). */
   close(): void {
-    this.flush();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const events = [...(this.syncing ?? []), ...this.unsynced, ...this.pendingEvents];
+    if (this.pending.length) this.writeOut(this.pending.join(''));
+    if (this.opts.fsync !== 'off') fdatasyncSync(this.fd);
+    this.pending = [];
+    this.pendingEvents = [];
+    this.syncing = null;
+    this.unsynced = [];
+    if (events.length) this.publish(events);
     closeSync(this.fd);
   }
 
-  private writeOut(text: string, sync: boolean): void {
+  private writeOut(text: string): void {
     const buf = Buffer.from(text, 'utf8');
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
-    if (sync) fdatasyncSync(this.fd);
     this.size += buf.length;
     if (this.size >= this.opts.segmentBytes) this.rotate();
   }
