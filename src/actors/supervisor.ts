@@ -2,7 +2,7 @@ import { createActor, type AnyActorLogic, type AnyActorRef, type InspectionEvent
 import { parseDatagram, type ParseLimits, DEFAULT_LIMITS } from '../sip/parser.js';
 import { messageInfo, type MessageInfo } from '../sip/info.js';
 import { getHeader, getHeaderValues, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
-import { buildCancel, buildResponse } from '../sip/build.js';
+import { buildResponse } from '../sip/build.js';
 import { parseNameAddr } from '../sip/nameAddr.js';
 import { aorOf, parseUri } from '../sip/uri.js';
 import { parseVia } from '../sip/via.js';
@@ -54,7 +54,8 @@ export interface SupervisorOptions {
 interface ServerTx {
   actor: AnyActorRef;
   replyTo: Address;
-  request: SipRequest;
+  /** For the responses the proxy generates itself; dropped once a final response went out. */
+  request: SipRequest | null;
   toTag: string;
   owner: string | null;
 }
@@ -64,7 +65,7 @@ interface ClientTx {
   destination: Destination;
   /** The response context's key, which is also its server transaction's key. */
   owner: string | null;
-  request: SipRequest;
+  method: string;
   /** A relayed BYE without a context actor: the call it ends. */
   byeOf?: string;
 }
@@ -76,6 +77,12 @@ interface Owner {
   /** For a relayed BYE: the call whose dialog it ends. */
   byeOf?: string;
   dialogs: string[];
+}
+
+/** An actor wired up by `spawn`, started by its creator once recorded in its Map. */
+interface Started {
+  actor: AnyActorRef;
+  start: () => void;
 }
 
 export interface SupervisorStats {
@@ -275,10 +282,10 @@ export class Supervisor {
     if (!st) return;
     const invite = this.serverTx.get(serverTransactionKey(req, info, 'INVITE'));
     if (!invite) {
-      st.actor.send({ type: 'respond', response: this.localResponse(st, 481) });
+      this.respond(st, this.localResponse(st, 481));
       return;
     }
-    st.actor.send({ type: 'respond', response: this.localResponse(st, 200) });
+    this.respond(st, this.localResponse(st, 200));
     const owner = invite.owner ? this.owners.get(invite.owner) : undefined;
     if (owner?.kind === 'call') owner.actor.send({ type: 'cancel' });
   }
@@ -386,25 +393,25 @@ export class Supervisor {
     const record: ServerTx = { actor: null as unknown as AnyActorRef, replyTo: responseAddress(via), request: req, toTag: newTag(), owner: null };
     const invite = req.method === 'INVITE';
     const input = { request: req, timers: this.timers, reliable: false };
-    const actor = this.spawn(invite ? inviteServerTransaction : nonInviteServerTransaction, input, (e: TransactionEmitted) => {
+    const spawned = this.spawn(invite ? inviteServerTransaction : nonInviteServerTransaction, input, (e: TransactionEmitted) => {
       if (e.type === 'transmit') this.sendResponse(e.message as SipResponse, record.replyTo);
       else if (e.type === 'ackTimeout') this.log.debug(`no ACK for ${key}`);
     }, () => {
       if (this.serverTx.get(key) === record) this.serverTx.delete(key);
     });
-    record.actor = actor;
+    record.actor = spawned.actor;
     this.serverTx.set(key, record);
-    actor.start();
+    spawned.start();
     return record;
   }
 
   private createClientTransaction(key: string, req: SipRequest, destination: Destination, owner: string | null, byeOf?: string): void {
-    const record: ClientTx = { actor: null as unknown as AnyActorRef, destination, owner, request: req, ...(byeOf ? { byeOf } : {}) };
+    const record: ClientTx = { actor: null as unknown as AnyActorRef, destination, owner, method: req.method, ...(byeOf ? { byeOf } : {}) };
     const invite = req.method === 'INVITE';
     const input = invite
       ? { request: req, timers: this.timers, reliable: false, timerC: this.timerCMs }
       : { request: req, timers: this.timers, reliable: false };
-    const actor = this.spawn(invite ? inviteClientTransaction : nonInviteClientTransaction, input, (e: TransactionEmitted) => {
+    const spawned = this.spawn(invite ? inviteClientTransaction : nonInviteClientTransaction, input, (e: TransactionEmitted) => {
       switch (e.type) {
         case 'transmit':
           this.transport.send(wireOf(e.message), destination.host, destination.port);
@@ -417,16 +424,16 @@ export class Supervisor {
           break;
         case 'sendCancel': {
           const branch = key.slice(0, key.lastIndexOf('|'));
-          this.createClientTransaction(clientTransactionKey(branch, 'CANCEL'), buildCancel(req), destination, null);
+          this.createClientTransaction(clientTransactionKey(branch, 'CANCEL'), e.cancel, destination, null);
           break;
         }
       }
     }, () => {
       if (this.clientTx.get(key) === record) this.clientTx.delete(key);
     });
-    record.actor = actor;
+    record.actor = spawned.actor;
     this.clientTx.set(key, record);
-    actor.start();
+    spawned.start();
   }
 
   /**
@@ -444,14 +451,14 @@ export class Supervisor {
       return;
     }
     const st = this.serverTx.get(tx.owner);
-    const invite = tx.request.method === 'INVITE';
+    const invite = tx.method === 'INVITE';
     const status = event.type === 'branch.timeout' ? 408 : event.response.status;
     if (invite && (status < 200 || status >= 300)) return;
     if (event.type === 'branch.timeout') {
-      if (st) st.actor.send({ type: 'respond', response: this.localResponse(st, 408) });
+      if (st?.request) this.respond(st, this.localResponse(st, 408));
     } else {
       const up = stripOwnVia(event.response);
-      if (st) st.actor.send({ type: 'respond', response: up });
+      if (st) this.respond(st, up);
       else if (status < 300) {
         const to = responseAddressOf(up);
         if (to) this.sendResponse(up, to);
@@ -465,10 +472,10 @@ export class Supervisor {
 
   private spawnOwner(key: string, kind: 'call' | 'relay', logic: AnyActorLogic, input: unknown, byeOf?: string): void {
     const record: Owner = { actor: null as unknown as AnyActorRef, kind, serverKey: key, dialogs: [], ...(byeOf ? { byeOf } : {}) };
-    const actor = this.spawn(logic, input, (e: CallEmitted | RelayEmitted) => {
+    const spawned = this.spawn(logic, input, (e: CallEmitted | RelayEmitted) => {
       switch (e.type) {
         case 'respond':
-          this.serverTx.get(key)?.actor.send({ type: 'respond', response: e.response });
+          this.respondTo(key, e.response);
           break;
         case 'cancelBranches':
           for (const b of e.branches) this.clientTx.get(b)?.actor.send({ type: 'cancel' });
@@ -489,13 +496,13 @@ export class Supervisor {
       for (const d of record.dialogs) if (this.dialogs.get(d) === key) this.dialogs.delete(d);
       if (record.byeOf) this.owners.get(record.byeOf)?.actor.send({ type: 'bye.done' });
     });
-    record.actor = actor;
+    record.actor = spawned.actor;
     this.owners.set(key, record);
-    actor.start();
+    spawned.start();
   }
 
   /** Creates a root actor wired to its emitted events and its end; started by the caller once recorded. */
-  private spawn(logic: AnyActorLogic, input: unknown, onEmit: (e: never) => void, onDone: () => void): AnyActorRef {
+  private spawn(logic: AnyActorLogic, input: unknown, onEmit: (e: never) => void, onDone: () => void): Started {
     const actor = createActor(logic, { input, ...(this.opts.inspect ? { inspect: this.opts.inspect } : {}) });
     actor.on('*', onEmit as (e: unknown) => void);
     actor.subscribe({
@@ -505,21 +512,37 @@ export class Supervisor {
         onDone();
       },
     });
-    return actor;
+    return {
+      actor,
+      // The actor keeps its options (input included) for life: once the machine has copied what it
+      // needs into its context, the input lets go of the message so lingering states stay small.
+      start: () => {
+        actor.start();
+        (input as { request?: unknown }).request = undefined;
+      },
+    };
   }
 
   // ---- sending ----
 
+  /** Every response reaches its server transaction here; after a final one, the request is let go. */
   private respond(st: ServerTx, response: SipResponse): void {
+    if (response.status >= 200) st.request = null;
     st.actor.send({ type: 'respond', response });
   }
 
-  private reject(st: ServerTx, r: Rejection): void {
-    st.actor.send({ type: 'respond', response: this.localResponse(st, r.status, r.reason, r.headers) });
+  private respondTo(serverKey: string, response: SipResponse): void {
+    const st = this.serverTx.get(serverKey);
+    if (st) this.respond(st, response);
   }
 
+  private reject(st: ServerTx, r: Rejection): void {
+    this.respond(st, this.localResponse(st, r.status, r.reason, r.headers));
+  }
+
+  /** A response generated here (§8.2.6): only before the transaction's final response. */
   private localResponse(st: ServerTx, status: number, reason?: string, headers?: Array<[string, string]>): SipResponse {
-    return buildResponse(st.request, status, { toTag: st.toTag, ...(reason ? { reason } : {}), ...(headers ? { headers } : {}) });
+    return buildResponse(st.request!, status, { toTag: st.toTag, ...(reason ? { reason } : {}), ...(headers ? { headers } : {}) });
   }
 
   private sendResponse(res: SipMessage, to: Address): void {

@@ -30,7 +30,9 @@ export interface CallInput {
   now?: () => number;
 }
 
-interface Context extends CallInput {
+interface Context extends Omit<CallInput, 'request'> {
+  /** Needed for responses generated here, until the call is answered or over. */
+  request: SipRequest | null;
   pending: string[];
   finals: SipResponse[];
   cancelledByCaller: boolean;
@@ -115,7 +117,7 @@ export const callMachine = setup({
       const final =
         event.type === 'branch.response'
           ? stripOwnVia(event.response)
-          : buildResponse(context.request, 408, { toTag: context.toTag });
+          : buildResponse(context.request!, 408, { toTag: context.toTag });
       return { pending: context.pending.filter((b) => b !== event.branch), finals: [...context.finals, final] };
     }),
     // §16.7 step 5: a 6xx stops every other branch.
@@ -123,13 +125,13 @@ export const callMachine = setup({
       if (statusOf(event) >= 600 && context.pending.length) enqueue.emit({ type: 'cancelBranches', branches: context.pending });
     }),
     sendBest: enqueueActions(({ context, enqueue }) => {
-      const best = chooseBestResponse(context.finals) ?? buildResponse(context.request, 408, { toTag: context.toTag });
+      const best = chooseBestResponse(context.finals) ?? buildResponse(context.request!, 408, { toTag: context.toTag });
       if (context.lifecycle && logsAsCall(best.status)) enqueue.emit({ type: 'lifecycle', event: finalFact(context, best.status) });
       enqueue.emit({ type: 'respond', response: best });
     }),
     sendLocalFinal: enqueueActions(({ context, enqueue }) => {
       const lf = context.localFinal ?? { status: 500 };
-      const response = buildResponse(context.request, lf.status, { toTag: context.toTag, ...(lf.reason ? { reason: lf.reason } : {}) });
+      const response = buildResponse(context.request!, lf.status, { toTag: context.toTag, ...(lf.reason ? { reason: lf.reason } : {}) });
       if (context.lifecycle) enqueue.emit({ type: 'lifecycle', event: finalFact(context, lf.status) });
       enqueue.emit({ type: 'respond', response });
     }),
@@ -139,6 +141,8 @@ export const callMachine = setup({
       if (context.pending.length) enqueue.emit({ type: 'cancelBranches', branches: context.pending });
     }),
     noteBye: assign({ byeAt: ({ context }) => clock(context)() }),
+    // A confirmed call only waits for its BYE: let go of the INVITE and the branches' answers.
+    forget: assign({ request: null, finals: [], branches: [] }),
     ended: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended', { at: context.byeAt ?? clock(context)() }) }) as const),
     endedByTimeout: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended', { reason: 'max-duration' }) }) as const),
   },
@@ -187,6 +191,7 @@ export const callMachine = setup({
       },
     },
     confirmed: {
+      entry: 'forget',
       always: { guard: ({ context }) => !context.lifecycle, target: 'terminated' },
       after: { maxDuration: { target: 'terminated', actions: 'endedByTimeout' } },
       on: {

@@ -1,4 +1,4 @@
-import type { SipMessage, SipResponse } from '../sip/message.js';
+import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
 
 /** What a transaction asks its owner to do or tells its transaction user (TU), as emitted events. */
 export type TransactionEmitted =
@@ -8,7 +8,7 @@ export type TransactionEmitted =
   | { type: 'response'; response: SipResponse }
   /** Timer B/F fired, or a proxy Timer C without a provisional: the TU treats it as a 408 (§16.7 step 2, §16.8). */
   | { type: 'timeout' }
-  /** The INVITE client transaction wants a CANCEL sent for it (§9.1, §16.8). */
-  | { type: 'sendCancel' }
+  /** The INVITE client transaction wants this CANCEL sent for it (§9.1, §16.8). */
+  | { type: 'sendCancel'; cancel: SipRequest }
   /** A server transaction gave up waiting for an ACK (Timer H). */
   | { type: 'ackTimeout' };

@@ -1,6 +1,6 @@
 import { assign, cancel, emit, enqueueActions, setup } from 'xstate';
 import type { SipRequest, SipResponse } from '../sip/message.js';
-import { buildAckForNon2xx } from '../sip/build.js';
+import { buildAckForNon2xx, buildCancel } from '../sip/build.js';
 import type { TransactionEmitted } from './events.js';
 import { sixtyFourT1, timerD, type TransactionTimers } from './timers.js';
 
@@ -12,7 +12,11 @@ export interface InviteClientInput {
   timerC: number | null;
 }
 
-interface Context extends InviteClientInput {
+interface Context extends Omit<InviteClientInput, 'request'> {
+  /** Retransmitted by Timer A and the model of ACK and CANCEL; dropped once final. */
+  request: SipRequest | null;
+  /** The ACK for the non-2xx final response, resent for each retransmission of it. */
+  ack: SipRequest | null;
   aInterval: number;
   cancelRequested: boolean;
   cancelSent: boolean;
@@ -57,13 +61,16 @@ export const inviteClientTransaction = setup({
     mayCancel: ({ context }) => !context.cancelSent,
   },
   actions: {
-    transmitRequest: emit(({ context }) => ({ type: 'transmit', message: context.request }) as const),
+    transmitRequest: emit(({ context }) => ({ type: 'transmit', message: context.request! }) as const),
     doubleA: assign({ aInterval: ({ context }) => context.aInterval * 2 }),
     passUp: emit(({ event }) => ({ type: 'response', response: (event as { response: SipResponse }).response }) as const),
-    sendAck: emit(({ context, event }) => ({
-      type: 'transmit',
-      message: buildAckForNon2xx(context.request, (event as { response: SipResponse }).response),
-    }) as const),
+    // §17.1.1.3: the ACK is built once, from the INVITE and the first final response.
+    buildAck: assign(({ context, event }) => ({
+      ack: context.ack ?? buildAckForNon2xx(context.request!, (event as { response: SipResponse }).response),
+      request: null,
+    })),
+    sendAck: emit(({ context }) => ({ type: 'transmit', message: context.ack! }) as const),
+    forget: assign({ request: null }),
     emitTimeout: emit({ type: 'timeout' }),
     // Timer C after a provisional: the branch is over for the TU now (a 408, as Kamailio's fr_inv_timer).
     timeOutForTu: enqueueActions(({ context, enqueue }) => {
@@ -79,14 +86,14 @@ export const inviteClientTransaction = setup({
     // §9.1: CANCEL is sent once; if no final response follows within 64*T1, the branch is given up.
     sendCancel: enqueueActions(({ enqueue, context }) => {
       enqueue.assign({ cancelSent: true, cancelRequested: false });
-      enqueue.emit({ type: 'sendCancel' });
+      enqueue.emit({ type: 'sendCancel', cancel: buildCancel(context.request!) });
       enqueue.raise({ type: 'cancelGuard' }, { id: 'cancelGuard', delay: sixtyFourT1(context.timers) });
     }),
     stopCancelGuard: cancel('cancelGuard'),
   },
 }).createMachine({
   id: 'inviteClientTransaction',
-  context: ({ input }) => ({ ...input, aInterval: input.timers.t1, cancelRequested: false, cancelSent: false, timedOut: false }),
+  context: ({ input }) => ({ ...input, ack: null, aInterval: input.timers.t1, cancelRequested: false, cancelSent: false, timedOut: false }),
   initial: 'calling',
   entry: ['transmitRequest', { type: 'startTimerC' }],
   states: {
@@ -103,7 +110,7 @@ export const inviteClientTransaction = setup({
         response: [
           { guard: 'is1xx', target: 'proceeding', actions: ['passUp', 'stopTimerC', 'startTimerC'] },
           { guard: 'is2xx', target: 'accepted', actions: 'passUp' },
-          { target: 'completed', actions: ['passUp', 'sendAck'] },
+          { target: 'completed', actions: ['passUp', 'buildAck', 'sendAck'] },
         ],
         // §9.1: no CANCEL before a provisional response; remember the wish.
         cancel: { actions: 'requestCancel' },
@@ -118,7 +125,7 @@ export const inviteClientTransaction = setup({
         response: [
           { guard: 'is1xx', actions: ['passUp', 'stopTimerC', 'startTimerC'] },
           { guard: 'is2xx', target: 'accepted', actions: 'passUp' },
-          { target: 'completed', actions: ['passUp', 'sendAck'] },
+          { target: 'completed', actions: ['passUp', 'buildAck', 'sendAck'] },
         ],
         cancel: { guard: 'mayCancel', actions: 'sendCancel' },
         // §16.8: Timer C after a provisional response: CANCEL the branch, which is now a 408 for the TU.
@@ -128,7 +135,7 @@ export const inviteClientTransaction = setup({
       },
     },
     accepted: {
-      entry: ['stopTimerC', 'stopCancelGuard'],
+      entry: ['stopTimerC', 'stopCancelGuard', 'forget'],
       after: { M: 'terminated' },
       on: { response: { guard: 'is2xx', actions: 'passUp' } },
     },

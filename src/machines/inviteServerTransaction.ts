@@ -12,8 +12,11 @@ export interface InviteServerInput {
   trying?: SipResponse;
 }
 
-interface Context extends InviteServerInput {
-  lastResponse: SipResponse;
+interface Context {
+  timers: TransactionTimers;
+  reliable: boolean;
+  /** What a retransmitted INVITE or Timer G resends; dropped once nothing can need it again. */
+  lastResponse: SipResponse | null;
   gInterval: number;
 }
 
@@ -52,7 +55,9 @@ export const inviteServerTransaction = setup({
   },
   actions: {
     record: assign({ lastResponse: ({ event, context }) => (event.type === 'respond' ? event.response : context.lastResponse) }),
-    transmitLast: emit(({ context }) => ({ type: 'transmit', message: context.lastResponse }) as const),
+    transmitLast: emit(({ context }) => ({ type: 'transmit', message: context.lastResponse! }) as const),
+    // Lingering states keep only what they still send: memory per transaction stays small.
+    forget: assign({ lastResponse: null }),
     transmitEvent: emit(({ event }) => ({ type: 'transmit', message: (event as { response: SipResponse }).response }) as const),
     backOffG: assign({ gInterval: ({ context }) => Math.min(context.gInterval * 2, context.timers.t2) }),
     emitAckTimeout: emit({ type: 'ackTimeout' }),
@@ -60,7 +65,8 @@ export const inviteServerTransaction = setup({
 }).createMachine({
   id: 'inviteServerTransaction',
   context: ({ input }) => ({
-    ...input,
+    timers: input.timers,
+    reliable: input.reliable,
     lastResponse: input.trying ?? buildResponse(input.request, 100),
     gInterval: input.timers.t1,
   }),
@@ -80,6 +86,7 @@ export const inviteServerTransaction = setup({
       },
     },
     accepted: {
+      entry: 'forget',
       after: { L: 'terminated' },
       on: {
         // §16.7 step 10 / RFC 6026: every 2xx from downstream is forwarded, retransmissions too.
@@ -102,7 +109,7 @@ export const inviteServerTransaction = setup({
       },
     },
     // Timer I absorbs ACK retransmissions (§17.2.1).
-    confirmed: { after: { I: 'terminated' } },
+    confirmed: { entry: 'forget', after: { I: 'terminated' } },
     terminated: { type: 'final' },
   },
 });

@@ -9,7 +9,11 @@ export interface NonInviteClientInput {
   reliable: boolean;
 }
 
-interface Context extends NonInviteClientInput {
+interface Context {
+  /** Retransmitted by Timer E; dropped in Completed, where nothing is sent any more. */
+  request: SipRequest | null;
+  timers: TransactionTimers;
+  reliable: boolean;
   eInterval: number;
 }
 
@@ -36,7 +40,8 @@ export const nonInviteClientTransaction = setup({
     isProvisional: ({ event }) => event.type === 'response' && event.response.status < 200,
   },
   actions: {
-    transmitRequest: emit(({ context }) => ({ type: 'transmit', message: context.request }) as const),
+    transmitRequest: emit(({ context }) => ({ type: 'transmit', message: context.request! }) as const),
+    forget: assign({ request: null }),
     backOffE: assign({ eInterval: ({ context }) => Math.min(context.eInterval * 2, context.timers.t2) }),
     holdEAtT2: assign({ eInterval: ({ context }) => context.timers.t2 }),
     passUp: emit(({ event }) => ({ type: 'response', response: (event as { response: SipResponse }).response }) as const),
@@ -74,7 +79,7 @@ export const nonInviteClientTransaction = setup({
       },
     },
     // Timer K absorbs retransmitted final responses (§17.1.2.2).
-    completed: { after: { K: 'terminated' } },
+    completed: { entry: 'forget', after: { K: 'terminated' } },
     terminated: { type: 'final' },
   },
 });

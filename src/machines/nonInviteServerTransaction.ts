@@ -9,7 +9,9 @@ export interface NonInviteServerInput {
   reliable: boolean;
 }
 
-interface Context extends NonInviteServerInput {
+interface Context {
+  timers: TransactionTimers;
+  reliable: boolean;
   lastResponse: SipResponse | null;
 }
 
@@ -38,7 +40,8 @@ export const nonInviteServerTransaction = setup({
   },
 }).createMachine({
   id: 'nonInviteServerTransaction',
-  context: ({ input }) => ({ ...input, lastResponse: null }),
+  // The request itself is not kept: the server transaction only ever resends its last response.
+  context: ({ input }) => ({ timers: input.timers, reliable: input.reliable, lastResponse: null }),
   initial: 'trying',
   states: {
     // Trying absorbs retransmissions: there is nothing to resend yet.
