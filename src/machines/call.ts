@@ -86,7 +86,7 @@ export const callMachine = setup({
     success: ({ event }) => statusOf(event) >= 200 && statusOf(event) < 300,
     lastPending: ({ context, event }) =>
       'branch' in event && context.pending.length === 1 && context.pending[0] === event.branch,
-    tracksLifecycle: ({ context }) => context.lifecycle,
+    successInDialog: ({ context, event }) => !context.lifecycle && statusOf(event) >= 200 && statusOf(event) < 300,
   },
   actions: {
     forward: emit(({ event }) => ({ type: 'respond', response: stripOwnVia((event as { response: SipResponse }).response) }) as const),
@@ -173,6 +173,8 @@ export const callMachine = setup({
           { guard: 'is100' },
           { guard: 'settledBranch' },
           { guard: 'provisional', target: '.early', actions: ['noteRinging', 'forward'] },
+          // A re-INVITE's context ends with its 2xx; a new call's dialog is confirmed.
+          { guard: 'successInDialog', target: 'terminated', actions: ['answered', 'forward'] },
           { guard: 'success', target: 'confirmed', actions: ['answered', 'forward'] },
           { guard: 'lastPending', target: 'terminated', actions: ['recordFinal', 'sendBest'] },
           { actions: ['recordFinal', 'cancelOthersOn6xx'] },
@@ -192,7 +194,6 @@ export const callMachine = setup({
     },
     confirmed: {
       entry: 'forget',
-      always: { guard: ({ context }) => !context.lifecycle, target: 'terminated' },
       after: { maxDuration: { target: 'terminated', actions: 'endedByTimeout' } },
       on: {
         // Every further 2xx is forwarded too: retransmissions and other forks' answers (§16.7 step 10).

@@ -84,12 +84,11 @@ export const inviteClientTransaction = setup({
     stopTimerC: cancel('timerC'),
     requestCancel: assign({ cancelRequested: true }),
     // §9.1: CANCEL is sent once; if no final response follows within 64*T1, the branch is given up.
-    sendCancel: enqueueActions(({ enqueue, context }) => {
-      enqueue.assign({ cancelSent: true, cancelRequested: false });
-      enqueue.emit({ type: 'sendCancel', cancel: buildCancel(context.request!) });
-      enqueue.raise({ type: 'cancelGuard' }, { id: 'cancelGuard', delay: sixtyFourT1(context.timers) });
-    }),
+    sendCancel: enqueueActions(({ enqueue, context }) => sendCancelNow(context, enqueue)),
     stopCancelGuard: cancel('cancelGuard'),
+    cancelIfRequested: enqueueActions(({ context, enqueue }) => {
+      if (context.cancelRequested) sendCancelNow(context, enqueue);
+    }),
   },
 }).createMachine({
   id: 'inviteClientTransaction',
@@ -108,7 +107,8 @@ export const inviteClientTransaction = setup({
       },
       on: {
         response: [
-          { guard: 'is1xx', target: 'proceeding', actions: ['passUp', 'stopTimerC', 'startTimerC'] },
+          // §9.1: a CANCEL wished for before any provisional goes out with the first one.
+          { guard: 'is1xx', target: 'proceeding', actions: ['passUp', 'stopTimerC', 'startTimerC', 'cancelIfRequested'] },
           { guard: 'is2xx', target: 'accepted', actions: 'passUp' },
           { target: 'completed', actions: ['passUp', 'buildAck', 'sendAck'] },
         ],
@@ -120,7 +120,6 @@ export const inviteClientTransaction = setup({
       },
     },
     proceeding: {
-      always: { guard: 'cancelRequested', actions: 'sendCancel' },
       on: {
         response: [
           { guard: 'is1xx', actions: ['passUp', 'stopTimerC', 'startTimerC'] },
@@ -148,3 +147,17 @@ export const inviteClientTransaction = setup({
     terminated: { type: 'final', entry: ['stopTimerC', 'stopCancelGuard'] },
   },
 });
+
+/** §9.1: CANCEL is sent once; if no final response follows within 64*T1, the branch is given up. */
+function sendCancelNow(
+  context: Context,
+  enqueue: {
+    assign: (a: Partial<Context>) => void;
+    emit: (e: TransactionEmitted) => void;
+    raise: (e: { type: 'cancelGuard' }, o: { id: string; delay: number }) => void;
+  },
+): void {
+  enqueue.assign({ cancelSent: true, cancelRequested: false });
+  enqueue.emit({ type: 'sendCancel', cancel: buildCancel(context.request!) });
+  enqueue.raise({ type: 'cancelGuard' }, { id: 'cancelGuard', delay: sixtyFourT1(context.timers) });
+}

@@ -59,7 +59,6 @@ export const relayMachine = setup({
   initial: 'waiting',
   states: {
     waiting: {
-      always: { guard: ({ context }) => context.pending.length === 0, target: 'done' },
       on: {
         'branch.response': [
           { guard: 'is100' },
