@@ -10,6 +10,7 @@ export interface InviteClientInput {
   reliable: boolean;
   /** Proxy Timer C (§16.8) in ms, or null when not acting as a proxy branch. */
   timerC: number | null;
+  now?: () => number;
 }
 
 interface Context extends Omit<InviteClientInput, 'request'> {
@@ -20,6 +21,9 @@ interface Context extends Omit<InviteClientInput, 'request'> {
   aInterval: number;
   cancelRequested: boolean;
   cancelSent: boolean;
+  /** When Timer C really expires (it moves with every provisional response). */
+  cDeadline: number;
+  now: () => number;
   /** The TU was already told this branch timed out (Timer C): the later 487 only needs its ACK. */
   timedOut: boolean;
 }
@@ -59,6 +63,7 @@ export const inviteClientTransaction = setup({
     is2xx,
     cancelRequested: ({ context }) => context.cancelRequested,
     mayCancel: ({ context }) => !context.cancelSent,
+    timerCEarly: ({ context }) => context.now() < context.cDeadline,
   },
   actions: {
     transmitRequest: emit(({ context }) => ({ type: 'transmit', message: context.request! }) as const),
@@ -79,7 +84,18 @@ export const inviteClientTransaction = setup({
       enqueue.emit({ type: 'timeout' });
     }),
     startTimerC: enqueueActions(({ context, enqueue }) => {
-      if (context.timerC !== null) enqueue.raise({ type: 'timerC' }, { id: 'timerC', delay: context.timerC });
+      if (context.timerC === null) return;
+      enqueue.assign({ cDeadline: context.now() + context.timerC });
+      enqueue.raise({ type: 'timerC' }, { id: 'timerC', delay: context.timerC });
+    }),
+    // §16.7 step 2: a provisional response 101-199 resets Timer C. Moving the deadline is enough:
+    // the scheduled timer, when it fires early, waits out the rest (no cancel and reschedule).
+    resetTimerC: enqueueActions(({ context, event, enqueue }) => {
+      if (context.timerC === null || event.type !== 'response' || event.response.status === 100) return;
+      enqueue.assign({ cDeadline: context.now() + context.timerC });
+    }),
+    rearmTimerC: enqueueActions(({ context, enqueue }) => {
+      enqueue.raise({ type: 'timerC' }, { id: 'timerC', delay: Math.max(1, context.cDeadline - context.now()) });
     }),
     stopTimerC: cancel('timerC'),
     requestCancel: assign({ cancelRequested: true }),
@@ -92,7 +108,16 @@ export const inviteClientTransaction = setup({
   },
 }).createMachine({
   id: 'inviteClientTransaction',
-  context: ({ input }) => ({ ...input, ack: null, aInterval: input.timers.t1, cancelRequested: false, cancelSent: false, timedOut: false }),
+  context: ({ input }) => ({
+    ...input,
+    now: input.now ?? Date.now,
+    ack: null,
+    aInterval: input.timers.t1,
+    cancelRequested: false,
+    cancelSent: false,
+    timedOut: false,
+    cDeadline: 0,
+  }),
   initial: 'calling',
   entry: ['transmitRequest', { type: 'startTimerC' }],
   states: {
@@ -108,27 +133,27 @@ export const inviteClientTransaction = setup({
       on: {
         response: [
           // §9.1: a CANCEL wished for before any provisional goes out with the first one.
-          { guard: 'is1xx', target: 'proceeding', actions: ['passUp', 'stopTimerC', 'startTimerC', 'cancelIfRequested'] },
+          { guard: 'is1xx', target: 'proceeding', actions: ['passUp', 'resetTimerC', 'cancelIfRequested'] },
           { guard: 'is2xx', target: 'accepted', actions: 'passUp' },
           { target: 'completed', actions: ['passUp', 'buildAck', 'sendAck'] },
         ],
         // §9.1: no CANCEL before a provisional response; remember the wish.
         cancel: { actions: 'requestCancel' },
         // §16.8: Timer C without any provisional response counts as a 408.
-        timerC: { target: 'terminated', actions: 'emitTimeout' },
+        timerC: [{ guard: 'timerCEarly', actions: 'rearmTimerC' }, { target: 'terminated', actions: 'emitTimeout' }],
         transportError: { target: 'terminated', actions: 'emitTimeout' },
       },
     },
     proceeding: {
       on: {
         response: [
-          { guard: 'is1xx', actions: ['passUp', 'stopTimerC', 'startTimerC'] },
+          { guard: 'is1xx', actions: ['passUp', 'resetTimerC'] },
           { guard: 'is2xx', target: 'accepted', actions: 'passUp' },
           { target: 'completed', actions: ['passUp', 'buildAck', 'sendAck'] },
         ],
         cancel: { guard: 'mayCancel', actions: 'sendCancel' },
         // §16.8: Timer C after a provisional response: CANCEL the branch, which is now a 408 for the TU.
-        timerC: { guard: 'mayCancel', actions: ['sendCancel', 'timeOutForTu'] },
+        timerC: [{ guard: 'timerCEarly', actions: 'rearmTimerC' }, { guard: 'mayCancel', actions: ['sendCancel', 'timeOutForTu'] }],
         cancelGuard: { target: 'terminated', actions: 'timeOutForTu' },
         transportError: { target: 'terminated', actions: 'emitTimeout' },
       },

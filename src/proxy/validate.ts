@@ -44,6 +44,10 @@ export function validateRequest(req: SipRequest, info: MessageInfo, me: LocalIde
 }
 
 function isLooped(req: SipRequest, info: MessageInfo, me: LocalIdentity): boolean {
+  // Most requests carry no Via of ours: one substring test per Via line decides that.
+  let ours = false;
+  for (const h of req.headers) if (h.key === 'via' && h.value.includes(me.host)) ours = true;
+  if (!ours) return false;
   let mine: string[] | null = null;
   for (const text of getHeaderValues(req, 'via')) {
     const via = parseVia(text);

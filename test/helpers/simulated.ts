@@ -4,7 +4,9 @@ import { createActor, SimulatedClock, type AnyActorLogic } from 'xstate';
 export function run<L extends AnyActorLogic>(logic: L, input: unknown) {
   const clock = new SimulatedClock();
   const emitted: Array<{ at: number; event: any }> = [];
-  const actor = createActor(logic, { input, clock } as never);
+  // Machines that read the time (Timer C's deadline, lifecycle facts) read the simulated clock.
+  const withNow = typeof input === 'object' && input !== null && !('now' in input) ? { ...input, now: () => clock.now() } : input;
+  const actor = createActor(logic, { input: withNow, clock } as never);
   actor.on('*', (e: unknown) => emitted.push({ at: clock.now(), event: e }));
   actor.start();
   return {

@@ -8,6 +8,13 @@ import { run } from '../helpers/simulated.js';
 
 const timers = { t1: 500, t2: 4000, t4: 5000 };
 
+/** An INVITE client transaction with Timer C, its deadline read from the simulated clock. */
+function runC(timerC: number, t = timers) {
+  const input: Record<string, unknown> = { request: invite(), timers: t, reliable: false, timerC };
+  const m = run(inviteClientTransaction, input);
+  return m;
+}
+
 test('INVITE client: Timer A doubles from T1, Timer B gives up at 64*T1 (§17.1.1.2)', (t) => {
   const m = run(inviteClientTransaction, { request: invite(), timers, reliable: false, timerC: null });
   m.advance(40_000);
@@ -45,7 +52,7 @@ test('INVITE client: 2xx goes up, then RFC 6026 Accepted passes 2xx retransmissi
 });
 
 test('INVITE client: Timer C after a provisional sends CANCEL and times the branch out, then gives up 64*T1 later (§16.8, §9.1)', (t) => {
-  const m = run(inviteClientTransaction, { request: invite(), timers, reliable: false, timerC: 3000 });
+  const m = runC(3000);
   m.advance(1000);
   m.actor.send({ type: 'response', response: response(180, 'Ringing') });
   m.advance(2999);
@@ -61,7 +68,7 @@ test('INVITE client: Timer C after a provisional sends CANCEL and times the bran
 });
 
 test('INVITE client: after Timer C, the callee\'s 487 is ACKed', (t) => {
-  const m = run(inviteClientTransaction, { request: invite(), timers, reliable: false, timerC: 3000 });
+  const m = runC(3000);
   m.actor.send({ type: 'response', response: response(180, 'Ringing') });
   m.advance(3000);
   m.actor.send({ type: 'response', response: response(487, 'Request Terminated') });
@@ -69,7 +76,7 @@ test('INVITE client: after Timer C, the callee\'s 487 is ACKed', (t) => {
 });
 
 test('INVITE client: Timer C without any provisional counts as a timeout (§16.8)', (t) => {
-  const m = run(inviteClientTransaction, { request: invite(), timers: { ...timers, t1: 5000 }, reliable: false, timerC: 3000 });
+  const m = runC(3000, { ...timers, t1: 5000 });
   m.advance(3000);
   t.is(m.of('timeout').length, 1);
   t.is(m.of('sendCancel').length, 0);
