@@ -31,6 +31,8 @@ import { stampTopVia, responseAddress, responseAddressOf, type Address } from '.
 import { clientTransactionKey, dialogKey, serverTransactionKey } from './transactionKeys.js';
 import { wireOf } from './wire.js';
 import { Logger } from '../util/logger.js';
+import type { SourceGuard } from '../security/sourceGuard.js';
+import { checkSanity, DEFAULT_SANITY_LIMITS, type SanityLimits } from '../proxy/sanity.js';
 
 export interface Transport {
   send(data: Buffer, host: string, port: number): void;
@@ -48,6 +50,11 @@ export interface SupervisorOptions {
   /** Applied to every response this proxy sends (forwarded or its own): localized reason phrases. */
   rewriteResponse?: (r: SipResponse) => SipResponse;
   inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
+  /** Flood and password-guessing protection per source (none: every source is admitted). */
+  guard?: SourceGuard;
+  /** Requests whose User-Agent this matches are dropped. */
+  isScanner?: (userAgent: string | undefined) => boolean;
+  sanity?: SanityLimits;
   logger?: Logger;
 }
 
@@ -94,6 +101,9 @@ export interface SupervisorStats {
   bindings: number;
   received: number;
   badMessages: number;
+  scannersDropped: number;
+  bannedSources: number;
+  droppedByGuard: number;
 }
 
 /**
@@ -118,6 +128,8 @@ export class Supervisor {
   private readonly log: Logger;
   private received = 0;
   private badMessages = 0;
+  private scannersDropped = 0;
+  private readonly sanity: SanityLimits;
 
   constructor(private readonly transport: Transport, private readonly opts: SupervisorOptions) {
     this.me = opts.identity;
@@ -126,6 +138,7 @@ export class Supervisor {
     this.maxCallMs = opts.maxCallMs ?? 12 * 3600_000;
     this.registrarPolicy = opts.registrar ?? DEFAULT_REGISTRAR_POLICY;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
+    this.sanity = opts.sanity ?? DEFAULT_SANITY_LIMITS;
     this.location = opts.location ?? new LocationService();
     this.log = opts.logger ?? new Logger('warn');
   }
@@ -143,6 +156,9 @@ export class Supervisor {
       bindings: this.location.bindingCount,
       received: this.received,
       badMessages: this.badMessages,
+      scannersDropped: this.scannersDropped,
+      bannedSources: this.opts.guard?.banned ?? 0,
+      droppedByGuard: this.opts.guard?.dropped ?? 0,
     };
   }
 
@@ -194,11 +210,13 @@ export class Supervisor {
   }
 
   private dispatch(data: Buffer, source: Address): void {
+    const guard = this.opts.guard;
+    if (guard && !guard.admitDatagram(source.host)) return;
     const parsed = parseDatagram(data, this.limits);
     if (!parsed.ok) {
       this.badMessages++;
       this.log.warn(`bad message from ${source.host}:${source.port}: ${parsed.error}`);
-      if (parsed.request) this.rejectStatelessly(parsed.request, source, 400, parsed.error);
+      if (parsed.request) this.rejectStatelessly(parsed.request, source, 400, `Bad Request (${parsed.error})`);
       return;
     }
     const msg = parsed.message;
@@ -206,23 +224,36 @@ export class Supervisor {
     if (!info.ok) {
       this.badMessages++;
       this.log.warn(`bad ${msg.kind} from ${source.host}:${source.port}: ${info.error}`);
-      if (msg.kind === 'request') this.rejectStatelessly(msg, source, 400, info.error);
+      if (msg.kind === 'request') this.rejectStatelessly(msg, source, 400, `Bad Request (${info.error})`);
       return;
     }
-    if (msg.kind === 'response') this.onResponse(msg, info.info);
-    else this.onRequest(stampTopVia(msg, source), info.info);
+    if (msg.kind === 'response') return this.onResponse(msg, info.info);
+    // Scanners and floods are dropped unanswered: an answer only tells them someone is here.
+    if (guard && !guard.admitRequest(source.host)) return;
+    if (this.opts.isScanner?.(getHeader(msg, 'user-agent'))) {
+      this.scannersDropped++;
+      return;
+    }
+    const insane = checkSanity(msg, this.sanity);
+    if (insane) {
+      this.badMessages++;
+      this.log.warn(`rejected ${msg.method} from ${source.host}:${source.port}: ${insane.status} ${insane.reason ?? ''}`);
+      this.rejectStatelessly(msg, source, insane.status, insane.reason);
+      return;
+    }
+    this.onRequest(stampTopVia(msg, source), info.info);
   }
 
   /** A 400 for a request too broken for a transaction, if its top Via lets us answer at all (§16.3). */
-  private rejectStatelessly(req: SipRequest, source: Address, status: number, reason: string): void {
+  private rejectStatelessly(req: SipRequest, source: Address, status: number, reason?: string): void {
     if (req.method === 'ACK') return;
     const viaText = getHeaderValues(req, 'via')[0];
     if (!viaText || !parseVia(viaText)) return;
     const stamped = stampTopVia(req, source);
     const to = responseAddressOf(stamped);
     if (!to) return;
-    const phrase = reason.replace(/[\r\n]/g, ' ').slice(0, 100);
-    this.sendResponse(buildResponse(stamped, status, { reason: `Bad Request (${phrase})`, toTag: newTag() }), to);
+    const phrase = reason?.replace(/[\r\n]/g, ' ').slice(0, 120);
+    this.sendResponse(buildResponse(stamped, status, { toTag: newTag(), ...(phrase ? { reason: phrase } : {}) }), to);
   }
 
   // ---- responses (§16.7, §17.1.3) ----

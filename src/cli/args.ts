@@ -24,6 +24,10 @@ export interface ProxySettings {
   callLog: string;
   callLogFormat: CallLogFormat;
   reasonPhrases: string | null;
+  rateLimit: number;
+  authFailures: number;
+  banSeconds: number;
+  blockUserAgents: string[];
 }
 
 export const USAGE = `Usage: sipstate [options]
@@ -39,6 +43,10 @@ export const USAGE = `Usage: sipstate [options]
   --inspect [PORT]       relay every machine to the Stately inspector (local server, default port 8080)
   --log-level LEVEL      error | warn | info | debug (default info)
   --reason-phrases P     rewrite response reason phrases: a preset (sk) or a JSON file {"180": "..."}
+  --rate-limit N         requests per second one source address may send; beyond, it is banned (default 200, 0: off)
+  --auth-failures N      failed authentications per minute before a source is banned (default 10)
+  --ban-seconds N        how long a ban lasts (default 300)
+  --block-user-agent S   also drop requests whose User-Agent contains S (repeatable; known scanners always)
   --journal DIR          event journal folder (default ./journal)
   --fsync MODE           always | batch | off (default batch: group commit every 10 ms)
   --journal-segment-mb N start a new journal segment at this size (default 64)
@@ -89,6 +97,10 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
       'call-log': { type: 'string' },
       'call-log-format': { type: 'string' },
       'reason-phrases': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'auth-failures': { type: 'string' },
+      'ban-seconds': { type: 'string' },
+      'block-user-agent': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -116,6 +128,10 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
     callLog: values['call-log'] ?? 'log.txt',
     callLogFormat: callLogFormat(values['call-log-format']),
     reasonPhrases: values['reason-phrases'] ?? null,
+    rateLimit: int('rate-limit', values['rate-limit'], 200),
+    authFailures: int('auth-failures', values['auth-failures'], 10, 1),
+    banSeconds: int('ban-seconds', values['ban-seconds'], 300, 1),
+    blockUserAgents: values['block-user-agent'] ?? [],
   };
 }
 

@@ -13,6 +13,8 @@ import { CallLogWriter } from '../projections/callLogWriter.js';
 import { journalBindingEvent, journalCallEvent } from '../actors/journalBridge.js';
 import { describeRecovery } from './journalReport.js';
 import { loadPhraseTable, phraseRewriter } from '../proxy/reasonPhrases.js';
+import { SourceGuard } from '../security/sourceGuard.js';
+import { DEFAULT_SCANNER_AGENTS, scannerMatcher } from '../security/scanners.js';
 
 /** `sipstate [options]`: start the proxy, print what a softphone needs, stop cleanly on SIGINT/SIGTERM. */
 export async function runProxy(argv: string[]): Promise<void> {
@@ -61,6 +63,20 @@ export async function runProxy(argv: string[]): Promise<void> {
   callLog.rebuild(recovery.finished);
   journal.onDurable(callLog.onEvents);
   const location = new LocationService((e) => journalBindingEvent(journal, e));
+  const guard = new SourceGuard(
+    { requestsPerSecond: settings.rateLimit, authFailuresPerMinute: settings.authFailures, banMs: settings.banSeconds * 1000 },
+    {
+      banned: (source, reason, until) => {
+        log.warn(`banned ${source} until ${new Date(until).toISOString()} (${reason === 'rate' ? 'request flood' : 'failed authentications'})`);
+        journal.append({ type: 'source.banned', source, reason, until: new Date(until).toISOString() });
+      },
+      released: (source) => {
+        log.info(`released ${source}`);
+        journal.append({ type: 'source.released', source });
+      },
+    },
+  );
+  for (const b of recovery.bans) guard.restoreBan(b.source, b.until);
   for (const b of recovery.bindings) location.restore(b.user, b.aor, b.binding);
   supervisor = new Supervisor(transport, {
     identity,
@@ -69,6 +85,8 @@ export async function runProxy(argv: string[]): Promise<void> {
     maxCallMs: settings.maxCallSeconds * 1000,
     registrar: { minExpires: settings.minExpires, defaultExpires: settings.defaultExpires, maxExpires: settings.maxExpires },
     location,
+    guard,
+    isScanner: scannerMatcher([...DEFAULT_SCANNER_AGENTS, ...settings.blockUserAgents]),
     logger: log,
     ...(phrases ? { rewriteResponse: phraseRewriter(phrases) } : {}),
     onLifecycle: (e) => {
@@ -96,6 +114,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   supervisor.stop();
+  guard.close();
   await transport.close();
   journal.close();
   admin?.close();

@@ -50,7 +50,18 @@ export interface BindingEventBody {
   source: string;
 }
 
-export type EventBody = CallEventBody | BindingEventBody;
+export type SourceEventType = 'source.banned' | 'source.released';
+
+/** A source address banned for flooding or password guessing, and its release. */
+export interface SourceEventBody {
+  type: SourceEventType;
+  source: string;
+  /** source.banned: why ('rate' | 'auth-failures') and until when (ISO). */
+  reason?: string;
+  until?: string;
+}
+
+export type EventBody = CallEventBody | BindingEventBody | SourceEventBody;
 export type JournalEvent = Envelope & EventBody;
 
 export function isCallEvent(e: JournalEvent): e is Envelope & CallEventBody {
@@ -61,6 +72,10 @@ export function isBindingEvent(e: JournalEvent): e is Envelope & BindingEventBod
   return e.type.startsWith('binding.');
 }
 
+export function isSourceEvent(e: JournalEvent): e is Envelope & SourceEventBody {
+  return e.type.startsWith('source.');
+}
+
 /** Checks the shape of a parsed line; returns an error text or null. */
 export function checkEvent(o: unknown): string | null {
   if (typeof o !== 'object' || o === null) return 'not an object';
@@ -69,6 +84,6 @@ export function checkEvent(o: unknown): string | null {
   if (e.v > JOURNAL_VERSION) return `version ${e.v} is newer than this program (${JOURNAL_VERSION})`;
   if (typeof e.seq !== 'number') return 'missing seq';
   if (typeof e.ts !== 'string') return 'missing ts';
-  if (typeof e.type !== 'string' || !(e.type.startsWith('call.') || e.type.startsWith('binding.'))) return 'unknown type';
+  if (typeof e.type !== 'string' || !/^(call|binding|source)\./.test(e.type)) return 'unknown type';
   return null;
 }

@@ -3,7 +3,7 @@ import type { Binding } from '../proxy/registrar.js';
 import { contactKey } from '../proxy/registrar.js';
 import { parseUri } from '../sip/uri.js';
 import { CallHistory, type CallRecord } from '../projections/callHistory.js';
-import { isBindingEvent, type JournalEvent } from './events.js';
+import { isBindingEvent, isSourceEvent, type JournalEvent } from './events.js';
 import { readJournal, repairTornTail, type ReadReport } from './reader.js';
 import { listSegments } from './segments.js';
 
@@ -23,6 +23,8 @@ export interface Recovery {
   finished: CallRecord[];
   /** Bindings whose deadline has not passed, for the location service. */
   bindings: RecoveredBinding[];
+  /** Bans of source addresses still running. */
+  bans: Array<{ source: string; until: number }>;
 }
 
 /**
@@ -43,7 +45,13 @@ export function recover(dir: string, now: number = Date.now(), opts: { repair?: 
   const history = new CallHistory();
   const finished: CallRecord[] = [];
   const table = new Map<string, { user: string; aor: string; binding: Binding }>();
+  const bans = new Map<string, number>();
   const report = readJournal(dir, (e: JournalEvent) => {
+    if (isSourceEvent(e)) {
+      if (e.type === 'source.banned' && e.until) bans.set(e.source, Date.parse(e.until));
+      else bans.delete(e.source);
+      return;
+    }
     if (isBindingEvent(e)) {
       const uri = parseUri(e.contact);
       const key = `${e.user}\n${uri ? contactKey(uri) : e.contact}`;
@@ -61,5 +69,6 @@ export function recover(dir: string, now: number = Date.now(), opts: { repair?: 
     if (done) finished.push(done);
   });
   const bindings = [...table.values()].filter((b) => b.binding.expiresAt > now);
-  return { report, tornBytes, tornSegment, history, finished, bindings };
+  const liveBans = [...bans].filter(([, until]) => until > now).map(([source, until]) => ({ source, until }));
+  return { report, tornBytes, tornSegment, history, finished, bindings, bans: liveBans };
 }

@@ -1,0 +1,112 @@
+import { DeadlineQueue } from '../util/deadlineQueue.js';
+import { SlidingWindowCounter } from './slidingWindow.js';
+
+export interface GuardPolicy {
+  /** Requests per second a source may send (0: no limit). */
+  requestsPerSecond: number;
+  /** Failed authentications per minute from one source, or for one user, before a ban. */
+  authFailuresPerMinute: number;
+  /** How long a ban lasts. */
+  banMs: number;
+}
+
+export const DEFAULT_GUARD_POLICY: GuardPolicy = { requestsPerSecond: 200, authFailuresPerMinute: 10, banMs: 300_000 };
+
+export type BanReason = 'rate' | 'auth-failures';
+
+export interface GuardEvents {
+  banned(source: string, reason: BanReason, until: number): void;
+  released(source: string): void;
+}
+
+/**
+ * Flood and password-guessing protection per source address (issue "Hardening"): a sliding
+ * window of requests per second and of failed authentications per minute; past either limit the
+ * source is banned and its datagrams are dropped before parsing until the ban runs out. A user
+ * whose password is being guessed from many sources is locked the same way.
+ */
+export class SourceGuard {
+  private readonly requests = new SlidingWindowCounter(1000);
+  private readonly sourceFailures = new SlidingWindowCounter(60_000);
+  private readonly userFailures = new SlidingWindowCounter(60_000);
+  private readonly bans = new Map<string, number>();
+  private readonly lockedUsers = new Map<string, number>();
+  private readonly releases: DeadlineQueue<string>;
+  private lastSweep = 0;
+  dropped = 0;
+
+  constructor(private readonly policy: GuardPolicy, private readonly events: GuardEvents, private readonly now: () => number = Date.now) {
+    this.releases = new DeadlineQueue((source, at) => this.release(source, at), now);
+  }
+
+  /** Whether a datagram from `source` may be read at all (a ban drops everything, cheaply). */
+  admitDatagram(source: string): boolean {
+    if (this.bans.size === 0 || !this.bans.has(source)) return true;
+    this.dropped++;
+    return false;
+  }
+
+  /** Counts a request; false (and a ban) when the source is over its rate. */
+  admitRequest(source: string): boolean {
+    if (this.policy.requestsPerSecond <= 0) return true;
+    const now = this.now();
+    this.maybeSweep(now);
+    if (this.requests.hit(source, now) <= this.policy.requestsPerSecond) return true;
+    this.ban(source, 'rate', now);
+    this.dropped++;
+    return false;
+  }
+
+  /** A failed authentication from `source` for `user`. */
+  authFailed(source: string, user: string | null): void {
+    const now = this.now();
+    if (this.sourceFailures.hit(source, now) > this.policy.authFailuresPerMinute) this.ban(source, 'auth-failures', now);
+    if (user !== null && this.userFailures.hit(user, now) > this.policy.authFailuresPerMinute * 3) {
+      this.lockedUsers.set(user, now + this.policy.banMs);
+    }
+  }
+
+  /** A user locked after too many failures from anywhere: their attempts are refused until it ends. */
+  userLocked(user: string): boolean {
+    const until = this.lockedUsers.get(user);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.lockedUsers.delete(user);
+    return false;
+  }
+
+  /** Restores a ban from the journal (restart): no event. */
+  restoreBan(source: string, until: number): void {
+    if (until <= this.now()) return;
+    this.bans.set(source, until);
+    this.releases.add(until, source);
+  }
+
+  get banned(): number {
+    return this.bans.size;
+  }
+
+  close(): void {
+    this.releases.clear();
+  }
+
+  private ban(source: string, reason: BanReason, now: number): void {
+    if (this.bans.has(source)) return;
+    const until = now + this.policy.banMs;
+    this.bans.set(source, until);
+    this.releases.add(until, source);
+    this.events.banned(source, reason, until);
+  }
+
+  private release(source: string, at: number): void {
+    if (this.bans.get(source) !== at) return;
+    this.bans.delete(source);
+    this.events.released(source);
+  }
+
+  private maybeSweep(now: number): void {
+    if (now - this.lastSweep < 10_000) return;
+    this.lastSweep = now;
+    this.requests.sweep(now);
+  }
+}
