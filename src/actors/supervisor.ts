@@ -16,7 +16,7 @@ import type { TransactionEmitted } from '../machines/events.js';
 import type { CallLifecycleEvent } from '../machines/lifecycle.js';
 import { DEFAULT_TIMERS, DEFAULT_TIMER_C_MS, type TransactionTimers } from '../machines/timers.js';
 import type { LocalIdentity } from '../proxy/localIdentity.js';
-import { validateRequest, type Rejection } from '../proxy/validate.js';
+import { carriesOwnVia, validateRequest, type Rejection } from '../proxy/validate.js';
 import { preprocessRoute } from '../proxy/routePreprocess.js';
 import { buildForwardedRequest, isDialogCreating } from '../proxy/forward.js';
 import { destinationOf, nextHopOf, type Destination } from '../proxy/nextHop.js';
@@ -378,7 +378,9 @@ export class Supervisor {
         toTag: st.toTag,
         ...(localFinal ? { localFinal } : {}),
         maxDurationMs: this.maxCallMs,
-        lifecycle: !inDialog,
+        // A spiral (the INVITE came back to us with a new target) is the same call: only its
+        // first pass through the proxy keeps the call's lifecycle (§16.3 step 4).
+        lifecycle: !inDialog && !carriesOwnVia(req, this.me),
       });
     }
     const byeOf = req.method === 'BYE' ? this.dialogs.get(dialogKey(info.callId, info.fromTag, info.toTag)) : undefined;

@@ -7,7 +7,7 @@ import type { LocalIdentity } from './localIdentity.js';
  * Route information preprocessing (RFC 3261 §16.4).
  * 1. Strict-router compatibility: if the Request-URI is a URI we put into a Record-Route, the
  *    previous hop was a strict router; the real Request-URI is the last Route value.
- * 2. Loose routing: if the top Route names us, remove it.
+ * 2. Loose routing: if the top Route names us, remove it (and any further ones of ours right after).
  */
 export function preprocessRoute(req: SipRequest, me: LocalIdentity): SipRequest {
   let out = req;
@@ -20,12 +20,14 @@ export function preprocessRoute(req: SipRequest, me: LocalIdentity): SipRequest 
       out = { ...out, uri: last.uriText, headers: replaceRoutes(out.headers, rest) };
     }
   }
-  const top = getHeaderValues(out, 'route')[0];
-  if (top !== undefined) {
+  // Every leading Route of ours goes: a spiral leaves our Record-Route in the route set twice,
+  // and forwarding to ourselves would only come back as a false loop.
+  for (;;) {
+    const top = getHeaderValues(out, 'route')[0];
+    if (top === undefined) break;
     const na = parseNameAddr(top);
-    if (na?.uri && na.uri.user === null && me.isOwnUri(na.uri)) {
-      out = { ...out, headers: withoutFirstValue(out.headers, 'route') };
-    }
+    if (!(na?.uri && na.uri.user === null && me.isOwnUri(na.uri))) break;
+    out = { ...out, headers: withoutFirstValue(out.headers, 'route') };
   }
   return out;
 }

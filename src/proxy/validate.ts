@@ -43,11 +43,24 @@ export function validateRequest(req: SipRequest, info: MessageInfo, me: LocalIde
   return null;
 }
 
+/**
+ * Whether the request has passed this proxy before (one of the Vias is ours): a spiral, or a loop
+ * that `validateRequest` answers 482. Most requests carry no Via of ours, which one substring test
+ * per Via line shows.
+ */
+export function carriesOwnVia(req: SipRequest, me: LocalIdentity): boolean {
+  let maybe = false;
+  for (const h of req.headers) if (h.key === 'via' && h.value.includes(me.host)) maybe = true;
+  if (!maybe) return false;
+  for (const text of getHeaderValues(req, 'via')) {
+    const via = parseVia(text);
+    if (via && me.isOwnSentBy(via.host, via.port)) return true;
+  }
+  return false;
+}
+
 function isLooped(req: SipRequest, info: MessageInfo, me: LocalIdentity): boolean {
-  // Most requests carry no Via of ours: one substring test per Via line decides that.
-  let ours = false;
-  for (const h of req.headers) if (h.key === 'via' && h.value.includes(me.host)) ours = true;
-  if (!ours) return false;
+  if (!carriesOwnVia(req, me)) return false;
   let mine: string[] | null = null;
   for (const text of getHeaderValues(req, 'via')) {
     const via = parseVia(text);

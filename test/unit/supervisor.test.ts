@@ -1,0 +1,668 @@
+/**
+ * The real Supervisor, in-process: peers' datagrams go in through `receive`, what the proxy sends
+ * is caught by a fake transport and parsed back with the real codec. Short real timers
+ * (64*T1 = 640 ms) let every flow run until its transactions are gone, so each test ends by
+ * checking that no transaction, call or relay actor is left (§17 timers, docs/design.md).
+ */
+import test, { type ExecutionContext } from 'ava';
+import { Supervisor, type SupervisorOptions, type SupervisorStats } from '../../src/actors/supervisor.js';
+import { LocalIdentity } from '../../src/proxy/localIdentity.js';
+import { getHeader, getHeaderValues, type SipMessage, type SipRequest, type SipResponse } from '../../src/sip/message.js';
+import { tagOf } from '../../src/sip/nameAddr.js';
+import { rfcReasonPhrase } from '../../src/sip/reasonPhrases.js';
+import type { CallLifecycleEvent } from '../../src/machines/lifecycle.js';
+import { FakeTransport, type Address } from '../helpers/fakeTransport.js';
+
+// ---- the network: the proxy, two phones, and another proxy for a foreign domain ----
+
+const PROXY = { host: '10.0.0.9', port: 5060 };
+const ALICE = { host: '10.0.0.1', port: 5060 };
+const BOB = { host: '10.0.0.2', port: 5060 };
+const CAROL = { host: '10.0.0.3', port: 5060 };
+/** A next-hop proxy serving sip:...@10.0.0.7 (loop and spiral tests send requests there). */
+const NEXT = { host: '10.0.0.7', port: 5060 };
+const OUR_ROUTE = '<sip:10.0.0.9:5060;lr>';
+const BOB_CONTACT = 'sip:bob@10.0.0.2:5060';
+const ALICE_CONTACT = 'sip:alice@10.0.0.1:5060';
+const TIMERS = { t1: 10, t2: 40, t4: 50 };
+const SDP = 'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+
+// ---- fixture ----
+
+interface Ctx {
+  sup: Supervisor;
+  net: FakeTransport;
+  events: CallLifecycleEvent[];
+  /** A datagram from a peer, as the UDP socket would hand it over. */
+  from(peer: Address, bytes: Buffer): void;
+}
+
+function setup(t: ExecutionContext, opts: Partial<SupervisorOptions> = {}): Ctx {
+  t.timeout(5000);
+  const net = new FakeTransport();
+  const events: CallLifecycleEvent[] = [];
+  const sup = new Supervisor(net, {
+    identity: new LocalIdentity({ host: PROXY.host, port: PROXY.port }),
+    timers: TIMERS,
+    timerCMs: 300,
+    onLifecycle: (e) => events.push(e),
+    ...opts,
+  });
+  t.teardown(() => sup.stop());
+  return { sup, net, events, from: (peer, bytes) => sup.receive(bytes, peer) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Counts = Pick<SupervisorStats, 'serverTransactions' | 'clientTransactions' | 'calls' | 'relays' | 'dialogs'>;
+const counts = (s: SupervisorStats): Counts => ({
+  serverTransactions: s.serverTransactions,
+  clientTransactions: s.clientTransactions,
+  calls: s.calls,
+  relays: s.relays,
+  dialogs: s.dialogs,
+});
+const NOTHING: Counts = { serverTransactions: 0, clientTransactions: 0, calls: 0, relays: 0, dialogs: 0 };
+
+/** Waits (bounded) until the counts are `want`: every timer (D, H, I, J, K, L, M = 64*T1 at most) has run out. */
+async function settle(t: ExecutionContext, c: Ctx, want: Counts = NOTHING): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline && JSON.stringify(counts(c.sup.stats())) !== JSON.stringify(want)) await sleep(20);
+  t.deepEqual(counts(c.sup.stats()), want, 'actors left once the timers have run out');
+  t.is(c.sup.stats().badMessages, 0);
+  t.deepEqual(c.net.unparseable, [], 'everything the proxy sent parses');
+}
+
+// ---- message builders (peers' side) ----
+
+/** A datagram from header lines (CRLF, Content-Length added). */
+function wire(startLine: string, headers: Array<string | false | undefined>, body = ''): Buffer {
+  const lines = [startLine, ...headers.filter((h): h is string => !!h), `Content-Length: ${Buffer.byteLength(body)}`];
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+interface ReqSpec {
+  method: string;
+  uri: string;
+  /** Top Via value(s), as the sender writes them. */
+  via: string;
+  from: string;
+  to: string;
+  callId: string;
+  cseq: number;
+  cseqMethod?: string;
+  route?: string;
+  contact?: string;
+  headers?: string[];
+  body?: string;
+}
+
+function req(s: ReqSpec): Buffer {
+  return wire(`${s.method} ${s.uri} SIP/2.0`, [
+    `Via: ${s.via}`,
+    s.route && `Route: ${s.route}`,
+    'Max-Forwards: 70',
+    `From: ${s.from}`,
+    `To: ${s.to}`,
+    `Call-ID: ${s.callId}`,
+    `CSeq: ${s.cseq} ${s.cseqMethod ?? s.method}`,
+    s.contact && `Contact: <${s.contact}>`,
+    ...(s.headers ?? []),
+  ], s.body);
+}
+
+/** A UAS's response to a request it received (§8.2.6): Vias, From, To (+tag), Call-ID, CSeq, Record-Route copied. */
+function answer(r: SipMessage, status: number, opts: { toTag?: string; contact?: string; body?: string } = {}): Buffer {
+  const rq = asRequest(r);
+  const to = getHeader(rq, 'to')!;
+  const lines: string[] = getHeaderValues(rq, 'via').map((v) => `Via: ${v}`);
+  lines.push(`From: ${getHeader(rq, 'from')}`);
+  lines.push(`To: ${opts.toTag && tagOf(to) === null ? `${to};tag=${opts.toTag}` : to}`);
+  lines.push(`Call-ID: ${getHeader(rq, 'call-id')}`, `CSeq: ${getHeader(rq, 'cseq')}`);
+  // §12.1.1: a dialog-creating response copies the Record-Route set.
+  if (status > 100 && status < 300) for (const rr of getHeaderValues(rq, 'record-route')) lines.push(`Record-Route: ${rr}`);
+  if (opts.contact) lines.push(`Contact: <${opts.contact}>`);
+  if (opts.body) lines.push('Content-Type: application/sdp');
+  return wire(`SIP/2.0 ${status} ${rfcReasonPhrase(status)}`, lines, opts.body);
+}
+
+function register(c: Ctx, peer: Address, user: string, contacts: string[], opts: { expires?: number; callId?: string; cseq?: number } = {}): SipResponse {
+  c.from(peer, wire('REGISTER sip:10.0.0.9 SIP/2.0', [
+    `Via: SIP/2.0/UDP ${peer.host}:${peer.port};branch=z9hG4bK-reg-${user}-${opts.cseq ?? 1}-${contacts.length};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:${user}@10.0.0.9>;tag=r-${user}`,
+    `To: <sip:${user}@10.0.0.9>`,
+    `Call-ID: reg-${opts.callId ?? user}`,
+    `CSeq: ${opts.cseq ?? 1} REGISTER`,
+    ...contacts.map((ct) => `Contact: ${ct}`),
+    opts.expires !== undefined && `Expires: ${opts.expires}`,
+  ]));
+  const got = c.net.take(peer);
+  if (got.length !== 1) throw new Error(`REGISTER got ${kinds(got).join(',') || 'nothing'}`);
+  return asResponse(got[0]!);
+}
+
+/** Alice's side of one call (to bob unless `uri` says otherwise): her INVITE and what follows it. */
+function aliceCall(opts: { via?: (branch: string) => string; callId?: string; uri?: string } = {}) {
+  const callId = opts.callId ?? 'call-1';
+  const ruri = opts.uri ?? 'sip:bob@10.0.0.9';
+  // Each transaction gets its own branch (§8.1.1.7), unique per call.
+  const via = (branch: string) => (opts.via ?? ((b: string) => `SIP/2.0/UDP 10.0.0.1:5060;branch=${b};rport`))(`${branch}-${callId}`);
+  const from = '"Alice" <sip:alice@10.0.0.9>;tag=a-tag';
+  const sdp = { headers: ['Content-Type: application/sdp'], body: SDP };
+  return {
+    callId,
+    invite: req({ method: 'INVITE', uri: ruri, via: via('z9hG4bK-a-inv'), from, to: `<${ruri}>`, callId, cseq: 1, contact: ALICE_CONTACT, ...sdp }),
+    /** ACK for a non-2xx: same Request-URI and top Via as the INVITE, To from the response (§17.1.1.3). */
+    ackNon2xx: (toTag: string) => req({ method: 'ACK', uri: ruri, via: via('z9hG4bK-a-inv'), from, to: `<${ruri}>;tag=${toTag}`, callId, cseq: 1 }),
+    /** CANCEL: same Request-URI, top Via, From, To, Call-ID and CSeq number as the INVITE (§9.1). */
+    cancel: () => req({ method: 'CANCEL', uri: ruri, via: via('z9hG4bK-a-inv'), from, to: `<${ruri}>`, callId, cseq: 1, cseqMethod: 'CANCEL' }),
+    /** In-dialog request (§12.2.1.1): remote target as Request-URI, the route set from Record-Route. */
+    inDialog: (method: string, cseq: number, branch: string, withSdp = false) =>
+      req({ method, uri: BOB_CONTACT, route: OUR_ROUTE, via: via(branch), from, to: '<sip:bob@10.0.0.9>;tag=b-tag', callId, cseq, ...(withSdp ? sdp : {}) }),
+  };
+}
+
+/** Bob's BYE towards alice (his own CSeq space, §12.2.1.1). */
+function bobBye(callId: string): Buffer {
+  return req({ method: 'BYE', uri: ALICE_CONTACT, route: OUR_ROUTE, via: 'SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-b-bye', from: '<sip:bob@10.0.0.9>;tag=b-tag', to: '"Alice" <sip:alice@10.0.0.9>;tag=a-tag', callId, cseq: 1 });
+}
+
+// ---- reading what the proxy sent ----
+
+const kinds = (ms: SipMessage[]) => ms.map((m) => (m.kind === 'response' ? m.status : m.method));
+const names = (es: CallLifecycleEvent[]) => es.map((e) => e.name);
+
+function asRequest(m: SipMessage | undefined): SipRequest {
+  if (m?.kind !== 'request') throw new Error(`expected a request, got ${m ? m.status : 'nothing'}`);
+  return m;
+}
+function asResponse(m: SipMessage | undefined): SipResponse {
+  if (m?.kind !== 'response') throw new Error(`expected a response, got ${m ? m.method : 'nothing'}`);
+  return m;
+}
+/** Exactly one message, of the kind named ('INVITE' or 180...). */
+function only(t: ExecutionContext, ms: SipMessage[], what: string | number): SipMessage {
+  t.deepEqual(kinds(ms), [what]);
+  return ms[0]!;
+}
+const vias = (m: SipMessage) => getHeaderValues(m, 'via');
+const OUR_VIA = /^SIP\/2\.0\/UDP 10\.0\.0\.9:5060;branch=z9hG4bK-/;
+
+/**
+ * Registers bob, then alice calls him and he answers (§16.6, §16.7): returns the INVITE bob got
+ * and his 200. Asserts the responses reach alice (at `aliceAt`).
+ */
+function answeredCall(t: ExecutionContext, c: Ctx, call = aliceCall(), aliceAt: Address = ALICE) {
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  c.from(aliceAt, call.invite);
+  t.deepEqual(kinds(c.net.take(aliceAt)), [100]);
+  const inv = asRequest(only(t, c.net.take(BOB), 'INVITE'));
+  t.is(inv.uri, BOB_CONTACT, 'Request-URI is the registered contact (§16.5)');
+  t.deepEqual(getHeaderValues(inv, 'record-route'), [OUR_ROUTE], 'Record-Route with lr (§16.6 step 4)');
+  c.from(BOB, answer(inv, 180, { toTag: 'b-tag' }));
+  only(t, c.net.take(aliceAt), 180);
+  const ok = answer(inv, 200, { toTag: 'b-tag', contact: BOB_CONTACT, body: SDP });
+  c.from(BOB, ok);
+  const okUp = asResponse(only(t, c.net.take(aliceAt), 200));
+  t.is(getHeader(okUp, 'contact'), `<${BOB_CONTACT}>`);
+  t.deepEqual(getHeaderValues(okUp, 'record-route'), [OUR_ROUTE]);
+  t.is(okUp.body.toString(), SDP);
+  return { inv, ok };
+}
+
+// ---- 1. RFC 2543 peers (§17.2.3) ----
+
+const rfc2543 = test.macro({
+  async exec(t, via: string) {
+    const c = setup(t);
+    register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+    const call = aliceCall({ via: () => via });
+    c.from(ALICE, call.invite);
+    const trying = asResponse(only(t, c.net.take(ALICE), 100));
+    t.deepEqual(vias(trying), [via], 'no rport asked, same host: the Via comes back as sent');
+    const inv = asRequest(only(t, c.net.take(BOB), 'INVITE'));
+    t.regex(vias(inv)[0]!, OUR_VIA, 'our own branch is an RFC 3261 one');
+    t.is(vias(inv)[1], via);
+
+    c.from(BOB, answer(inv, 180, { toTag: 'b-tag' }));
+    only(t, c.net.take(ALICE), 180);
+    // §17.2.3 (2543 matching: Request-URI, From tag, Call-ID, CSeq, top Via): a retransmission is
+    // absorbed and answered with the last provisional; it is not forwarded again.
+    c.from(ALICE, call.invite);
+    only(t, c.net.take(ALICE), 180);
+    t.deepEqual(c.net.take(BOB), []);
+
+    c.from(BOB, answer(inv, 486, { toTag: 'b-tag' }));
+    // §17.1.1.3: the proxy's client transaction ACKs the 486 itself, hop by hop.
+    const hopAck = asRequest(only(t, c.net.take(BOB), 'ACK'));
+    t.deepEqual(vias(hopAck), [vias(inv)[0]]);
+    t.is(hopAck.uri, inv.uri);
+    t.is(getHeader(hopAck, 'cseq'), '1 ACK');
+    t.is(tagOf(getHeader(hopAck, 'to')), 'b-tag');
+    const busy = asResponse(only(t, c.net.take(ALICE), 486));
+    t.deepEqual(vias(busy), [via]);
+    c.from(ALICE, call.invite);
+    only(t, c.net.take(ALICE), 486);
+
+    // The caller's ACK matches the server transaction and is absorbed, not forwarded (§16.7, §17.2.3).
+    c.from(ALICE, call.ackNon2xx('b-tag'));
+    t.deepEqual(c.net.take(BOB), []);
+    t.deepEqual(c.net.take(ALICE), []);
+    await settle(t, c);
+    // Had the ACK not matched, Timer G would have retransmitted the 486 meanwhile (§17.2.1).
+    t.deepEqual(c.net.take(ALICE), [], 'no 486 retransmission after the ACK');
+    t.deepEqual(names(c.events), ['call.ringing', 'call.busy']);
+  },
+  title: (_, via: string) => `RFC 2543 peer (${/branch=/.test(via) ? 'branch without z9hG4bK' : 'no branch'}): INVITE retransmission absorbed, ACK for 486 absorbed (§17.2.3)`,
+});
+test(rfc2543, 'SIP/2.0/UDP 10.0.0.1:5060;branch=2543-old-1');
+test(rfc2543, 'SIP/2.0/UDP 10.0.0.1:5060');
+
+// ---- 2. loops and spirals (§16.3 step 4, §16.6 step 8) ----
+
+test('a forwarded request that comes back unchanged is answered 482; the 482 reaches the caller', async (t) => {
+  const c = setup(t);
+  const call = aliceCall({ uri: 'sip:carol@10.0.0.7' });
+  c.from(ALICE, call.invite);
+  only(t, c.net.take(ALICE), 100);
+  const out = asRequest(only(t, c.net.take(NEXT), 'INVITE'));
+  t.is(out.uri, 'sip:carol@10.0.0.7', 'a foreign domain keeps its Request-URI');
+
+  // The next hop routes it straight back to us, unchanged.
+  c.from(NEXT, c.net.bytesOf(out));
+  const back = c.net.take(NEXT);
+  t.deepEqual(kinds(back), [100, 482], 'answered 482, not forwarded again');
+  const loop = asResponse(back[1]);
+  t.deepEqual(vias(loop), [`${vias(out)[0]};received=10.0.0.7`, ...vias(out).slice(1)]);
+  t.deepEqual(c.net.take(ALICE), []);
+
+  // The 482 travels back as the next hop's answer to our INVITE: ACKed hop by hop, passed upstream.
+  c.from(NEXT, c.net.bytesOf(loop));
+  const hopAck = asRequest(only(t, c.net.take(NEXT), 'ACK'));
+  const up = asResponse(only(t, c.net.take(ALICE), 482));
+  t.deepEqual(vias(up), ['SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-a-inv-call-1;rport=5060;received=10.0.0.1']);
+  // Our ACK comes back the same way and completes the looped server transaction.
+  c.from(NEXT, c.net.bytesOf(hopAck));
+  c.from(ALICE, call.ackNon2xx(tagOf(getHeader(up, 'to'))!));
+  t.deepEqual(c.net.take(NEXT), []);
+  await settle(t, c);
+  t.deepEqual(c.events.map((e) => [e.name, e.status]), [['call.failed', 482]]);
+});
+
+test('a spiral (the request comes back with another Request-URI) is routed, not answered 482', async (t) => {
+  const c = setup(t);
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  const call = aliceCall({ uri: 'sip:carol@10.0.0.7' });
+  c.from(ALICE, call.invite);
+  only(t, c.net.take(ALICE), 100);
+  const out = asRequest(only(t, c.net.take(NEXT), 'INVITE'));
+
+  // The next hop retargets carol to bob@our domain and sends it back to us.
+  const retargeted = Buffer.from(c.net.bytesOf(out).toString('latin1').replace(/^INVITE \S+/, 'INVITE sip:bob@10.0.0.9'), 'latin1');
+  c.from(NEXT, retargeted);
+  t.deepEqual(kinds(c.net.take(NEXT)), [100], 'no 482');
+  const spiral = asRequest(only(t, c.net.take(BOB), 'INVITE'));
+  t.is(spiral.uri, BOB_CONTACT);
+  const v = vias(spiral);
+  t.is(v.length, 3);
+  t.regex(v[0]!, OUR_VIA);
+  t.regex(v[1]!, OUR_VIA);
+  t.not(v[0]!.split('-')[1], v[1]!.split('-')[1], 'different loop-detection parts (§16.6 step 8)');
+
+  // Bob is busy: the 486 goes back through both passes.
+  c.from(BOB, answer(spiral, 486, { toTag: 'b-tag' }));
+  only(t, c.net.take(BOB), 'ACK');
+  const toNext = asResponse(only(t, c.net.take(NEXT), 486));
+  c.from(NEXT, c.net.bytesOf(toNext));
+  const hopAck = only(t, c.net.take(NEXT), 'ACK');
+  only(t, c.net.take(ALICE), 486);
+  c.from(NEXT, c.net.bytesOf(hopAck));
+  c.from(ALICE, call.ackNon2xx('b-tag'));
+  t.deepEqual(c.net.take(NEXT), []);
+  t.deepEqual(c.net.take(BOB), []);
+  await settle(t, c);
+});
+
+/**
+ * A spiral that bob answers (§16.3 step 4): the call passes us twice (out to NEXT, back retargeted
+ * to bob), so the 200 carries our Record-Route twice and alice's route set names us twice.
+ */
+function spiralledCall(t: ExecutionContext, c: Ctx) {
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  const call = aliceCall({ uri: 'sip:carol@10.0.0.7' });
+  c.from(ALICE, call.invite);
+  only(t, c.net.take(ALICE), 100);
+  const out = asRequest(only(t, c.net.take(NEXT), 'INVITE'));
+  c.from(NEXT, Buffer.from(c.net.bytesOf(out).toString('latin1').replace(/^INVITE \S+/, 'INVITE sip:bob@10.0.0.9'), 'latin1'));
+  only(t, c.net.take(NEXT), 100);
+  const inv = asRequest(only(t, c.net.take(BOB), 'INVITE'));
+  // Bob's responses go to the second pass, then (relayed by NEXT) to the first one.
+  for (const res of [answer(inv, 180, { toTag: 'b-tag' }), answer(inv, 200, { toTag: 'b-tag', contact: BOB_CONTACT })]) {
+    c.from(BOB, res);
+    const [viaNext] = c.net.take(NEXT);
+    c.from(NEXT, c.net.bytesOf(viaNext!));
+  }
+  t.deepEqual(kinds(c.net.take(ALICE)), [180, 200]);
+  const route = `${OUR_ROUTE}, ${OUR_ROUTE}`;
+  const inDialog = (method: string, cseq: number, branch: string) => req({
+    method, uri: BOB_CONTACT, route, via: `SIP/2.0/UDP 10.0.0.1:5060;branch=${branch};rport`,
+    from: '"Alice" <sip:alice@10.0.0.9>;tag=a-tag', to: '<sip:carol@10.0.0.7>;tag=b-tag', callId: call.callId, cseq,
+  });
+  c.from(ALICE, inDialog('ACK', 1, 'z9hG4bK-sp-ack'));
+  loopback(c);
+  only(t, c.net.take(BOB), 'ACK');
+  return { inDialog };
+}
+
+/** What the proxy sends to its own address comes back to it (a UDP socket would deliver it). */
+function loopback(c: Ctx): void {
+  for (let got = c.net.take(PROXY); got.length; got = c.net.take(PROXY)) {
+    for (const m of got) c.from(PROXY, c.net.bytesOf(m));
+  }
+}
+
+// A spiral is one call (§16.3 step 4): only the INVITE's first pass through the proxy keeps the
+// lifecycle, so each fact is logged once and one call actor holds the dialog.
+test('a spiralled call is one call: each lifecycle fact once, one call actor', async (t) => {
+  const c = setup(t);
+  spiralledCall(t, c);
+  t.deepEqual(names(c.events), ['call.ringing', 'call.answered']);
+  await settle(t, c, { ...NOTHING, calls: 1, dialogs: 1 });
+});
+
+// In a spiralled dialog our Record-Route is in the route set twice: both leading Routes of ours
+// are consumed in one pass (§16.4), so the BYE is not sent to ourselves and taken for a loop.
+test('in a spiralled dialog (our Record-Route twice) the BYE reaches the callee', async (t) => {
+  const c = setup(t);
+  const { inDialog } = spiralledCall(t, c);
+  c.from(ALICE, inDialog('BYE', 2, 'z9hG4bK-sp-bye'));
+  loopback(c);
+  const bye = asRequest(only(t, c.net.take(BOB), 'BYE'));
+  c.from(BOB, answer(bye, 200));
+  loopback(c);
+  only(t, c.net.take(ALICE), 200);
+});
+
+// ---- 3. in-dialog routing (§16.4, §16.6, §12.2) ----
+
+const hangUp = test.macro({
+  async exec(t, who: 'caller' | 'callee') {
+    const c = setup(t);
+    const call = aliceCall();
+    answeredCall(t, c, call);
+
+    // ACK for the 2xx: its own transaction, routed statelessly by the Route set (§16.4, §16.11).
+    c.from(ALICE, call.inDialog('ACK', 1, 'z9hG4bK-a-ack'));
+    const ack = asRequest(only(t, c.net.take(BOB), 'ACK'));
+    t.is(ack.uri, BOB_CONTACT);
+    t.deepEqual(getHeaderValues(ack, 'route'), [], 'our Route is removed (§16.4)');
+    t.regex(vias(ack)[0]!, OUR_VIA);
+    t.deepEqual(vias(ack).slice(1), ['SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-a-ack-call-1;rport=5060;received=10.0.0.1']);
+    t.is(getHeader(ack, 'max-forwards'), '69');
+    t.deepEqual(c.net.take(ALICE), []);
+
+    if (who === 'caller') {
+      c.from(ALICE, call.inDialog('BYE', 2, 'z9hG4bK-a-bye'));
+      const bye = asRequest(only(t, c.net.take(BOB), 'BYE'));
+      t.is(bye.uri, BOB_CONTACT);
+      t.deepEqual(getHeaderValues(bye, 'route'), []);
+      t.deepEqual(getHeaderValues(bye, 'record-route'), [], 'no Record-Route inside a dialog');
+      t.regex(vias(bye)[0]!, OUR_VIA);
+      t.is(vias(bye)[1], 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-a-bye-call-1;rport=5060;received=10.0.0.1');
+      c.from(BOB, answer(bye, 200));
+      const ok = asResponse(only(t, c.net.take(ALICE), 200));
+      t.is(getHeader(ok, 'cseq'), '2 BYE');
+      t.deepEqual(vias(ok), [vias(bye)[1]]);
+    } else {
+      c.from(BOB, bobBye(call.callId));
+      const bye = asRequest(only(t, c.net.take(ALICE), 'BYE'));
+      t.is(bye.uri, ALICE_CONTACT);
+      t.deepEqual(getHeaderValues(bye, 'route'), []);
+      t.regex(vias(bye)[0]!, OUR_VIA);
+      t.is(vias(bye)[1], 'SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-b-bye');
+      c.from(ALICE, answer(bye, 200));
+      const ok = asResponse(only(t, c.net.take(BOB), 200));
+      t.deepEqual(vias(ok), ['SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-b-bye']);
+    }
+    await settle(t, c);
+    t.deepEqual(names(c.events), ['call.ringing', 'call.answered', 'call.ended']);
+    t.is(c.events[1]!.toTag, 'b-tag');
+    t.is(c.events[1]!.from, 'sip:alice@10.0.0.9');
+    t.is(c.events[1]!.to, 'sip:bob@10.0.0.9');
+  },
+  title: (_, who: string) => `in-dialog ACK and BYE follow the Route set to the remote target; the ${who} hangs up (§16.4, §12.2)`,
+});
+test(hangUp, 'caller');
+test(hangUp, 'callee');
+
+// ---- 4. 404 and 480 (§16.5) ----
+
+test('a user who registered and unregistered gets 480; a user never seen gets 404', async (t) => {
+  const c = setup(t);
+  t.is(register(c, CAROL, 'carol', [`<sip:carol@10.0.0.3:5060>`], { expires: 600 }).status, 200);
+  const gone = register(c, CAROL, 'carol', [`<sip:carol@10.0.0.3:5060>`], { expires: 0, cseq: 2 });
+  t.is(gone.status, 200);
+  t.deepEqual(getHeaderValues(gone, 'contact'), [], 'no binding left');
+
+  const toCarol = aliceCall({ uri: 'sip:carol@10.0.0.9', callId: 'c-carol' });
+  c.from(ALICE, toCarol.invite);
+  const r480 = asResponse(c.net.take(ALICE)[1]);
+  t.is(r480.status, 480);
+  t.truthy(tagOf(getHeader(r480, 'to')), 'a locally generated final response has a To tag (§8.2.6.2)');
+  c.from(ALICE, toCarol.ackNon2xx(tagOf(getHeader(r480, 'to'))!));
+
+  const toDave = aliceCall({ uri: 'sip:dave@10.0.0.9', callId: 'c-dave' });
+  c.from(ALICE, toDave.invite);
+  const r404 = asResponse(c.net.take(ALICE)[1]);
+  t.is(r404.status, 404);
+  c.from(ALICE, toDave.ackNon2xx(tagOf(getHeader(r404, 'to'))!));
+
+  t.deepEqual(c.net.take(CAROL), []);
+  t.deepEqual(c.net.take(ALICE), []);
+  await settle(t, c);
+  t.deepEqual(c.net.take(ALICE), [], 'both ACKs matched: no retransmitted final response');
+  t.deepEqual(c.events.map((e) => [e.name, e.status]), [['call.failed', 480], ['call.failed', 404]]);
+});
+
+// ---- 5. CANCEL (§16.10, §9.1) ----
+
+test('CANCEL for no transaction gets 481', async (t) => {
+  const c = setup(t);
+  c.from(ALICE, aliceCall().cancel());
+  const r = asResponse(only(t, c.net.take(ALICE), 481));
+  t.is(getHeader(r, 'cseq'), '1 CANCEL');
+  t.is(c.net.sent.length, 1, 'nothing sent anywhere else');
+  await settle(t, c);
+});
+
+test('CANCEL of a ringing INVITE: 200 at once, CANCEL downstream on the same branch, the 487 goes upstream', async (t) => {
+  const c = setup(t);
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  const call = aliceCall();
+  c.from(ALICE, call.invite);
+  only(t, c.net.take(ALICE), 100);
+  const inv = asRequest(only(t, c.net.take(BOB), 'INVITE'));
+  c.from(BOB, answer(inv, 180, { toTag: 'b-tag' }));
+  only(t, c.net.take(ALICE), 180);
+
+  c.from(ALICE, call.cancel());
+  const ok = asResponse(only(t, c.net.take(ALICE), 200));
+  t.is(getHeader(ok, 'cseq'), '1 CANCEL');
+  const cancel = asRequest(only(t, c.net.take(BOB), 'CANCEL'));
+  // §9.1: same Request-URI, Call-ID, From, To, CSeq number and a single Via equal to the INVITE's top Via.
+  t.deepEqual(vias(cancel), [vias(inv)[0]]);
+  t.is(cancel.uri, inv.uri);
+  t.is(getHeader(cancel, 'cseq'), '1 CANCEL');
+  t.is(getHeader(cancel, 'call-id'), call.callId);
+  t.is(getHeader(cancel, 'to'), getHeader(inv, 'to'));
+
+  c.from(BOB, answer(cancel, 200));
+  t.deepEqual(c.net.take(ALICE), [], 'the 200 for our CANCEL is hop by hop');
+  c.from(BOB, answer(inv, 487, { toTag: 'b-tag' }));
+  only(t, c.net.take(BOB), 'ACK');
+  const terminated = asResponse(only(t, c.net.take(ALICE), 487));
+  t.is(getHeader(terminated, 'cseq'), '1 INVITE');
+  c.from(ALICE, call.ackNon2xx('b-tag'));
+  t.deepEqual(c.net.take(BOB), []);
+  await settle(t, c);
+  t.deepEqual(c.events.map((e) => [e.name, e.status]), [['call.ringing', undefined], ['call.cancelled', 487]]);
+});
+
+// ---- 6. re-INVITE (§14, §16.6) ----
+
+test('a re-INVITE inside the dialog is relayed both ways and is no new call', async (t) => {
+  const c = setup(t);
+  const call = aliceCall();
+  answeredCall(t, c, call);
+  c.from(ALICE, call.inDialog('ACK', 1, 'z9hG4bK-a-ack'));
+  only(t, c.net.take(BOB), 'ACK');
+
+  c.from(ALICE, call.inDialog('INVITE', 2, 'z9hG4bK-a-reinv', true));
+  only(t, c.net.take(ALICE), 100);
+  const re = asRequest(only(t, c.net.take(BOB), 'INVITE'));
+  t.is(re.uri, BOB_CONTACT);
+  t.deepEqual(getHeaderValues(re, 'route'), []);
+  t.deepEqual(getHeaderValues(re, 'record-route'), [], 'no Record-Route inside a dialog');
+  t.is(tagOf(getHeader(re, 'to')), 'b-tag');
+  t.is(re.body.toString(), SDP);
+  c.from(BOB, answer(re, 200, { contact: BOB_CONTACT, body: SDP }));
+  const ok = asResponse(only(t, c.net.take(ALICE), 200));
+  t.is(getHeader(ok, 'cseq'), '2 INVITE');
+  c.from(ALICE, call.inDialog('ACK', 2, 'z9hG4bK-a-ack2'));
+  t.is(getHeader(asRequest(only(t, c.net.take(BOB), 'ACK')), 'cseq'), '2 ACK');
+
+  t.deepEqual(names(c.events), ['call.ringing', 'call.answered'], 'the re-INVITE adds no lifecycle fact');
+  // The re-INVITE's transactions end; the call itself stays until its BYE.
+  await settle(t, c, { ...NOTHING, calls: 1, dialogs: 1 });
+});
+
+// Regression: a re-INVITE's own call actor once re-indexed the dialog to itself on its 2xx and
+// dropped it when it ended, so the later BYE found no call (no call.ended, the call actor leaked).
+test('a BYE after a re-INVITE still ends the call (call.ended, no actor left)', async (t) => {
+  const c = setup(t);
+  const call = aliceCall();
+  answeredCall(t, c, call);
+  c.from(ALICE, call.inDialog('ACK', 1, 'z9hG4bK-a-ack'));
+  c.from(ALICE, call.inDialog('INVITE', 2, 'z9hG4bK-a-reinv', true));
+  const re = asRequest(c.net.take(BOB)[1]);
+  c.from(BOB, answer(re, 200, { contact: BOB_CONTACT, body: SDP }));
+  c.from(ALICE, call.inDialog('ACK', 2, 'z9hG4bK-a-ack2'));
+  c.net.take(BOB);
+  c.net.take(ALICE);
+  t.is(c.sup.stats().dialogs, 1, 'the dialog is still known after the re-INVITE');
+
+  c.from(ALICE, call.inDialog('BYE', 3, 'z9hG4bK-a-bye'));
+  const bye = asRequest(only(t, c.net.take(BOB), 'BYE'));
+  c.from(BOB, answer(bye, 200));
+  only(t, c.net.take(ALICE), 200);
+  await settle(t, c);
+  t.deepEqual(names(c.events), ['call.ringing', 'call.answered', 'call.ended']);
+});
+
+// ---- 7. MESSAGE (§16.6, RFC 3428) ----
+
+test('MESSAGE to a registered user is relayed and its 200 comes back; to an unknown user it is 404', async (t) => {
+  const c = setup(t);
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  const message = (user: string, branch: string) => req({
+    method: 'MESSAGE', uri: `sip:${user}@10.0.0.9`, via: `SIP/2.0/UDP 10.0.0.1:5060;branch=${branch};rport`,
+    from: '<sip:alice@10.0.0.9>;tag=m1', to: `<sip:${user}@10.0.0.9>`, callId: `msg-${user}`, cseq: 1,
+    headers: ['Content-Type: text/plain'], body: 'hello bob',
+  });
+
+  c.from(ALICE, message('bob', 'z9hG4bK-m1'));
+  t.deepEqual(c.net.take(ALICE), [], 'no 100 for a non-INVITE (§16.2)');
+  const m = asRequest(only(t, c.net.take(BOB), 'MESSAGE'));
+  t.is(m.uri, BOB_CONTACT);
+  t.is(m.body.toString(), 'hello bob');
+  t.is(getHeader(m, 'content-type'), 'text/plain');
+  t.deepEqual(getHeaderValues(m, 'record-route'), [], 'MESSAGE creates no dialog');
+  t.regex(vias(m)[0]!, OUR_VIA);
+  c.from(BOB, answer(m, 200, { toTag: 'b-m' }));
+  const ok = asResponse(only(t, c.net.take(ALICE), 200));
+  t.is(getHeader(ok, 'cseq'), '1 MESSAGE');
+  t.is(tagOf(getHeader(ok, 'to')), 'b-m');
+  t.deepEqual(vias(ok), ['SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-m1;rport=5060;received=10.0.0.1']);
+
+  c.from(ALICE, message('dave', 'z9hG4bK-m2'));
+  only(t, c.net.take(ALICE), 404);
+  t.deepEqual(c.net.take(BOB), []);
+  await settle(t, c);
+  t.deepEqual(c.events, [], 'a MESSAGE is no call');
+});
+
+// ---- 8. REGISTER (§10.3) ----
+
+test('REGISTER: the 200 lists every binding of the AOR with its expires', async (t) => {
+  const c = setup(t);
+  const first = register(c, BOB, 'bob', ['<sip:bob@10.0.0.2:5060>', '<sip:bob@10.0.0.2:5062>'], { expires: 300 });
+  t.is(first.status, 200);
+  t.deepEqual(getHeaderValues(first, 'contact'), ['<sip:bob@10.0.0.2:5060>;expires=300', '<sip:bob@10.0.0.2:5062>;expires=300']);
+  const desk = { host: '10.0.0.4', port: 5060 };
+  const second = register(c, desk, 'bob', ['<sip:bob@10.0.0.4:5060>;expires=600'], { callId: 'bob-desk' });
+  t.is(second.status, 200);
+  const listed = getHeaderValues(second, 'contact');
+  t.is(listed.length, 3, 'step 8: all current bindings, not just this request\'s');
+  t.deepEqual(listed.map((v) => v.replace(/;expires=\d+$/, '')).sort(), ['<sip:bob@10.0.0.2:5060>', '<sip:bob@10.0.0.2:5062>', '<sip:bob@10.0.0.4:5060>']);
+  for (const v of listed) t.regex(v, /;expires=(29\d|300|59\d|600)$/);
+  t.truthy(getHeader(second, 'date'));
+  t.is(c.sup.stats().bindings, 3);
+  await settle(t, c);
+});
+
+test('REGISTER: an interval below the minimum is 423 with Min-Expires', async (t) => {
+  const c = setup(t);
+  const r = register(c, BOB, 'bob', [`<${BOB_CONTACT}>`], { expires: 30 });
+  t.is(r.status, 423);
+  t.is(getHeader(r, 'min-expires'), '60');
+  t.is(c.sup.stats().bindings, 0);
+  await settle(t, c);
+});
+
+test('REGISTER: Contact * with Expires 0 removes every binding', async (t) => {
+  const c = setup(t);
+  register(c, BOB, 'bob', ['<sip:bob@10.0.0.2:5060>', '<sip:bob@10.0.0.2:5062>'], { expires: 300 });
+  register(c, { host: '10.0.0.4', port: 5060 }, 'bob', ['<sip:bob@10.0.0.4:5060>'], { callId: 'bob-desk' });
+  t.is(c.sup.stats().bindings, 3);
+  const r = register(c, BOB, 'bob', ['*'], { expires: 0, cseq: 2 });
+  t.is(r.status, 200);
+  t.deepEqual(getHeaderValues(r, 'contact'), []);
+  t.is(c.sup.stats().bindings, 0);
+  // bob is known but unreachable now.
+  const call = aliceCall();
+  c.from(ALICE, call.invite);
+  const got = c.net.take(ALICE);
+  t.deepEqual(kinds(got), [100, 480]);
+  c.from(ALICE, call.ackNon2xx(tagOf(getHeader(got[1]!, 'to'))!));
+  await settle(t, c);
+});
+
+// ---- 10. stateless forwarding of stray responses (§16.7 step 3 / §16.11, §18.2.2, RFC 3581) ----
+
+test('a late 200 that matches no transaction but has our Via on top is forwarded to received/rport', async (t) => {
+  const c = setup(t);
+  // Alice behind a NAT: she writes her private address, the packet comes from the public one.
+  const natted = { host: '10.0.0.1', port: 40000 };
+  const call = aliceCall({ via: (b) => `SIP/2.0/UDP 192.168.1.50:5062;branch=${b};rport` });
+  const { inv, ok } = answeredCall(t, c, call, natted);
+  t.is(vias(inv)[1], 'SIP/2.0/UDP 192.168.1.50:5062;branch=z9hG4bK-a-inv-call-1;rport=40000;received=10.0.0.1');
+  c.from(natted, call.inDialog('ACK', 1, 'z9hG4bK-a-ack'));
+  c.from(natted, call.inDialog('BYE', 2, 'z9hG4bK-a-bye'));
+  const bye = asRequest(c.net.take(BOB)[1]);
+  c.from(BOB, answer(bye, 200));
+  only(t, c.net.take(natted), 200);
+  await settle(t, c);
+
+  // Every transaction is gone; bob retransmits his 200 for the INVITE.
+  c.from(BOB, ok);
+  const late = asResponse(only(t, c.net.take(natted), 200));
+  t.deepEqual(vias(late), [vias(inv)[1]], 'our Via removed, sent to received:rport');
+  t.is(getHeader(late, 'cseq'), '1 INVITE');
+  t.deepEqual(c.net.take({ host: '192.168.1.50', port: 5062 }), [], 'not to the private sent-by');
+  // A response whose top Via is not ours is dropped.
+  const before = c.net.sent.length;
+  c.from(BOB, wire('SIP/2.0 200 OK', ['Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-stray', 'From: <sip:alice@10.0.0.9>;tag=x', 'To: <sip:bob@10.0.0.9>;tag=y', 'Call-ID: stray', 'CSeq: 1 OPTIONS']));
+  t.is(c.net.sent.length, before, 'not our Via: dropped');
+  await settle(t, c);
+});
