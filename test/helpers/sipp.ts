@@ -30,6 +30,8 @@ export interface SippOptions {
   label?: string;
   /** -m: calls to run before exiting (default 1). */
   calls?: number;
+  /** -i: local address (default 127.0.0.1; loopback has many: 127.0.0.2, 127.0.0.3...). */
+  ip?: string;
 }
 
 export interface SippResult {
@@ -74,14 +76,15 @@ const tail = (s: string, n: number) => (s.length > n ? `…${s.slice(-n)}` : s);
 
 /** Starts sipp in the background (e.g. a callee waiting for its INVITE). */
 export async function startSipp(opts: SippOptions): Promise<SippRun> {
-  const port = opts.port ?? (await freePort('127.0.0.1'));
+  const ip = opts.ip ?? '127.0.0.1';
+  const port = opts.port ?? (await freePort(ip));
   const label = opts.label ?? opts.scenario;
   const limit = opts.timeoutMs ?? 20_000;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sipp-'));
   const files = { messages: path.join(dir, 'messages.log'), errors: path.join(dir, 'errors.log') };
   const argv = [
     '-sf', path.isAbsolute(opts.scenario) ? opts.scenario : path.join(SCENARIO_DIR, opts.scenario),
-    '-i', '127.0.0.1', '-bind_local', '-p', String(port), '-m', String(opts.calls ?? 1), '-nostdin',
+    '-i', ip, '-bind_local', '-p', String(port), '-m', String(opts.calls ?? 1), '-nostdin',
     '-timeout', `${Math.max(1, Math.floor(limit / 1000) - 2)}s`, '-timeout_error',
     '-trace_msg', '-message_file', files.messages, '-trace_err', '-error_file', files.errors,
     ...(opts.service ? ['-s', opts.service] : []),
