@@ -102,6 +102,7 @@ export interface SupervisorStats {
   received: number;
   badMessages: number;
   scannersDropped: number;
+  internalErrors: number;
   bannedSources: number;
   droppedByGuard: number;
 }
@@ -129,6 +130,7 @@ export class Supervisor {
   private received = 0;
   private badMessages = 0;
   private scannersDropped = 0;
+  private internalErrors = 0;
   private readonly sanity: SanityLimits;
 
   constructor(private readonly transport: Transport, private readonly opts: SupervisorOptions) {
@@ -157,6 +159,7 @@ export class Supervisor {
       received: this.received,
       badMessages: this.badMessages,
       scannersDropped: this.scannersDropped,
+      internalErrors: this.internalErrors,
       bannedSources: this.opts.guard?.banned ?? 0,
       droppedByGuard: this.opts.guard?.dropped ?? 0,
     };
@@ -195,8 +198,9 @@ export class Supervisor {
     try {
       this.dispatch(data, source);
     } catch (e) {
-      this.badMessages++;
-      this.log.warn(`dropped a message from ${source.host}:${source.port}: ${(e as Error).stack ?? e}`);
+      // Not supposed to happen: every input error has its own path. Counted so tests can insist.
+      this.internalErrors++;
+      this.log.error(`dropped a message from ${source.host}:${source.port}: ${(e as Error).stack ?? e}`);
     }
   }
 
@@ -541,6 +545,7 @@ export class Supervisor {
     actor.subscribe({
       complete: onDone,
       error: (err) => {
+        this.internalErrors++;
         this.log.error(`actor ${(logic as { id?: string }).id ?? ''} failed: ${(err as Error)?.stack ?? err}`);
         onDone();
       },

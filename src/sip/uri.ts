@@ -58,7 +58,7 @@ export function parseUri(text: string): SipUri | null {
     const p = rest.slice(portColon + 1);
     if (!/^\d{1,5}$/.test(p)) return null;
     port = Number(p);
-    if (port > 65535) return null;
+    if (port < 1 || port > 65535) return null;
   }
   if (!HOST.test(host)) return null;
   return { scheme, user, password, host, port, params: parseParams(paramText), headers };

@@ -27,7 +27,7 @@ export function parseVia(text: string): Via | null {
   if (pc >= 0) {
     host = sentBy.slice(0, pc).trim();
     const p = sentBy.slice(pc + 1).trim();
-    if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) return null;
+    if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535) return null;
     port = Number(p);
   }
   if (!host || /[\s;,]/.test(host)) return null;

@@ -40,11 +40,20 @@ export class UdpTransport {
     });
   }
 
+  /** Sends one datagram; an unusable address (port 0, a name that does not resolve) only counts a drop. */
   send(data: Buffer, host: string, port: number): void {
     if (!this.socket) return;
-    this.socket.send(data, port, host, (err) => {
-      if (err) this.dropped++;
-    });
+    if (!(port > 0 && port < 65536) || host.length === 0) {
+      this.dropped++;
+      return;
+    }
+    try {
+      this.socket.send(data, port, host, (err) => {
+        if (err) this.dropped++;
+      });
+    } catch {
+      this.dropped++;
+    }
   }
 
   close(): Promise<void> {

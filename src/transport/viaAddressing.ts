@@ -42,7 +42,8 @@ export function responseAddress(via: Via): Address {
   if (maddr) return { host: bareHost(maddr), port: via.port ?? 5060 };
   const received = getParam(via.params, 'received');
   const rport = getParam(via.params, 'rport');
-  const port = rport && /^\d+$/.test(rport) ? Number(rport) : (via.port ?? 5060);
+  const rp = rport && /^\d{1,5}$/.test(rport) ? Number(rport) : 0;
+  const port = rp > 0 && rp < 65536 ? rp : (via.port ?? 5060);
   return { host: bareHost(received ?? via.host), port };
 }
 
