@@ -3,7 +3,7 @@ import { parseDatagram, type ParseLimits, DEFAULT_LIMITS } from '../sip/parser.j
 import { messageInfo, type MessageInfo } from '../sip/info.js';
 import { getHeader, getHeaderValues, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
 import { buildResponse } from '../sip/build.js';
-import { parseNameAddr } from '../sip/nameAddr.js';
+import { parseNameAddr, tagOf } from '../sip/nameAddr.js';
 import { aorOf, parseUri } from '../sip/uri.js';
 import { parseVia } from '../sip/via.js';
 import { inviteServerTransaction } from '../machines/inviteServerTransaction.js';
@@ -245,7 +245,7 @@ export class Supervisor {
       this.rejectStatelessly(msg, source, insane.status, insane.reason);
       return;
     }
-    this.onRequest(stampTopVia(msg, source), info.info);
+    this.onRequest(stampTopVia(msg, source, info.info.topVia), info.info);
   }
 
   /** A 400 for a request too broken for a transaction, if its top Via lets us answer at all (§16.3). */
@@ -521,7 +521,7 @@ export class Supervisor {
           this.opts.onLifecycle?.(e.event);
           break;
         case 'dialog': {
-          const d = dialogKey(getHeader(e.response, 'call-id') ?? '', tagOfHeader(e.response, 'from'), tagOfHeader(e.response, 'to'));
+          const d = dialogKey(getHeader(e.response, 'call-id') ?? '', tagOf(getHeader(e.response, 'from')), tagOf(getHeader(e.response, 'to')));
           this.dialogs.set(d, key);
           record.dialogs.push(d);
           break;
@@ -587,13 +587,6 @@ export class Supervisor {
     const out = res.kind === 'response' && this.opts.rewriteResponse ? this.opts.rewriteResponse(res) : res;
     this.transport.send(wireOf(out), to.host, to.port);
   }
-}
-
-function tagOfHeader(msg: SipMessage, key: 'from' | 'to'): string | null {
-  const na = parseNameAddr(getHeader(msg, key) ?? '');
-  if (!na) return null;
-  for (const [n, v] of na.params) if (n.toLowerCase() === 'tag') return v;
-  return null;
 }
 
 function decodeUser(user: string): string {

@@ -53,10 +53,18 @@ export function formatNameAddr(n: NameAddr): string {
   return `${disp}${uriPart}${formatParams(n.params)}`;
 }
 
-/** The `tag` parameter of a From or To value (§19.3), or null. */
+/**
+ * The `tag` parameter of a From or To value (§19.3), or null. Read on every message, so it looks
+ * only at the header parameters (after the `>` of a name-addr, or after the addr-spec) without
+ * parsing the URI.
+ */
 export function tagOf(value: string | undefined): string | null {
   if (value === undefined) return null;
-  const n = parseNameAddr(value);
-  const t = n ? getParam(n.params, 'tag') : undefined;
-  return t ?? null;
+  const lt = indexOutside(value, '<');
+  const from = lt >= 0 ? value.indexOf('>', lt) : 0;
+  if (from < 0) return null;
+  const params = value.indexOf(';', from);
+  if (params < 0) return null;
+  for (const [n, v] of parseParams(value.slice(params + 1))) if (n.toLowerCase() === 'tag') return v;
+  return null;
 }

@@ -13,13 +13,14 @@ export interface Address {
  * Server-side Via processing on receipt of a request (RFC 3261 §18.2.1, RFC 3581 §4): add
  * `received` when the sent-by host differs from the packet's source address, and when `rport` is
  * present without a value, fill it with the source port (and always add `received` then).
+ * `parsedTop` saves parsing the top Via again when the caller has it.
  */
-export function stampTopVia(req: SipRequest, source: Address): SipRequest {
+export function stampTopVia(req: SipRequest, source: Address, parsedTop?: Via): SipRequest {
   const i = req.headers.findIndex((h) => h.key === 'via');
   if (i < 0) return req;
   const line = req.headers[i]!;
-  const values = splitList(line.value);
-  const via = parseVia(values[0] ?? '');
+  const values = line.value.includes(',') ? splitList(line.value) : [line.value];
+  const via = parsedTop ?? parseVia(values[0] ?? '');
   if (!via) return req;
   const rport = getParam(via.params, 'rport');
   const needReceived = bareHost(via.host) !== bareHost(source.host) || rport === null;
