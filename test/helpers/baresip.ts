@@ -22,9 +22,51 @@ export interface PhoneOptions {
   sipPort?: number;
   /** ctrl_tcp port on the namespace's loopback (default 4444); differ it to run 2 phones on one host. */
   ctrlPort?: number;
+  /** 'auto' (default) answers at once; 'manual' waits for the `accept` command (CALL_INCOMING first). */
+  answerMode?: 'auto' | 'manual';
   /** Extra account addr-params, e.g. ';regint=60'. */
   accountParams?: string;
   startTimeoutMs?: number;
+  /**
+   * Run baresip with `-s`: it prints every SIP message it sends or receives, with the addresses
+   * (parsed by Phone.sipTrace()). stdout is line-buffered (stdbuf) so the trace arrives promptly.
+   */
+  sipTrace?: boolean;
+  /**
+   * Video: fakevideo as the source, vidbridge as a null display, VP8 as the codec
+   * (account param video_codecs=VP8). Without it the phone has no video stream at all.
+   */
+  video?: boolean;
+  /**
+   * Load the stdio UI (its stdin is a pipe nobody writes to), so that what baresip shows a user
+   * through its UI appears in output(): e.g. a received MESSAGE as `\rsip:alice@IP: "text"`.
+   */
+  uiOutput?: boolean;
+  /**
+   * Lines of baresip's `contacts` file (e.g. '<sip:bob@10.77.5.1>'); loads the contact module,
+   * whose `message TEXT` command sends a SIP MESSAGE to the current contact (the first one at
+   * start; `contact_next` moves on).
+   */
+  contacts?: string[];
+}
+
+/** One SIP message from baresip's `-s` trace. */
+export interface TracedSip {
+  /** Direction from this phone's point of view: 'tx' if it sent the message. */
+  dir: 'tx' | 'rx';
+  src: string;
+  dst: string;
+  /** The whole message as printed (start line, headers, body). */
+  text: string;
+  startLine: string;
+  /** Request method, or undefined for a response. */
+  method?: string;
+  /** Response status code, or undefined for a request. */
+  status?: number;
+  /** CSeq header value, e.g. '2 INVITE'. */
+  cseq: string;
+  callId: string;
+  body: string;
 }
 
 /** A ctrl_tcp event, e.g. {type:'CALL_ESTABLISHED', class:'call', peeruri, id, param, direction, accountaor}. */
@@ -55,6 +97,8 @@ export interface Phone {
    * A string matches the event type exactly, a RegExp is tested against the type.
    */
   waitEvent(match: EventMatch, timeoutMs?: number, label?: string): Promise<PhoneEvent>;
+  /** Like waitEvent, but searches every event received so far and leaves waitEvent's cursor alone. */
+  findEvent(match: EventMatch, timeoutMs?: number, label?: string): Promise<PhoneEvent>;
   /** Runs a baresip long command (e.g. 'dial', 'hangup', 'reginfo'); resolves with its output. */
   command(cmd: string, params?: string, timeoutMs?: number): Promise<string>;
   dial(uri: string): Promise<string>;
@@ -63,6 +107,12 @@ export interface Phone {
   stop(): Promise<void>;
   /** baresip's stdout+stderr so far (for failure messages). */
   output(): string;
+  /** SIP messages from the `-s` trace so far, in order (needs sipTrace: true). Do not modify. */
+  sipTrace(): readonly TracedSip[];
+  /** Resolves with the first traced SIP message matching `pred` (those already received count). */
+  findSip(pred: (m: TracedSip) => boolean, timeoutMs?: number, label?: string): Promise<TracedSip>;
+  /** Resolves once baresip's output matches `re` (output so far counts). */
+  waitOutput(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
 // Connects (retrying while baresip starts) and pipes bytes both ways; exits when either side ends.
@@ -83,7 +133,7 @@ const go = () => {
 };
 go();`;
 
-function config(listen: string, user: string, ctrlPort: number): string {
+function config(listen: string, user: string, ctrlPort: number, opts: PhoneOptions): string {
   // No audio hardware: ausine as source (needs 48 kHz stereo; baresip resamples to PCMU),
   // aubridge as a null player (a bridge device with no matching source never plays).
   // No stun/turn/ice: media stays on the LAN. menu provides dial/hangup/uanew/quit commands.
@@ -107,7 +157,52 @@ module aubridge.so
 module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:${ctrlPort}
+${opts.video ? VIDEO_CONFIG(user) : ''}${opts.contacts ? 'module_app contact.so\n' : ''}${opts.uiOutput ? 'module stdio.so\n' : ''}
 `;
+}
+
+// fakevideo draws frames; vidbridge with a device name no source uses is a display that shows nothing.
+const VIDEO_CONFIG = (user: string) => `module fakevideo.so
+module vp8.so
+module vidbridge.so
+video_source fakevideo,nil
+video_display vidbridge,null-video-${user}
+video_size 176x144
+video_bitrate 100000
+video_fps 10
+`;
+
+// `-s` prints each message as: ESC[36;1m '#' NL 'UDP SRC -> DST' NL MESSAGE ESC[;m
+const TRACE_RE = /\x1b\[36;1m#\r?\n(\S+) (\S+) -> (\S+)\r?\n([\s\S]*?)\x1b\[;m/g;
+
+/** Appends the messages complete in out[from..] to msgs; returns where parsing may resume. */
+function parseTrace(out: string, from: number, ownIp: string, msgs: TracedSip[]): number {
+  let next = from;
+  const re = new RegExp(TRACE_RE.source, 'g');
+  re.lastIndex = from;
+  for (let m = re.exec(out); m; m = re.exec(out)) {
+    next = re.lastIndex;
+    const [, , src, dst, raw] = m as unknown as [string, string, string, string, string];
+    const text = raw.replace(/\r\n/g, '\n');
+    const [head, ...rest] = text.split('\n\n');
+    const lines = head!.split('\n');
+    const startLine = lines[0]!.trim();
+    const header = (name: string, compact: string) =>
+      lines.slice(1).find((l) => new RegExp(`^(${name}|${compact})\\s*:`, 'i').test(l))?.replace(/^[^:]*:\s*/, '').trim() ?? '';
+    const status = /^SIP\/2\.0 (\d{3})/.exec(startLine);
+    msgs.push({
+      dir: src.split(':')[0] === ownIp ? 'tx' : 'rx',
+      src,
+      dst,
+      text,
+      startLine,
+      ...(status ? { status: Number(status[1]) } : { method: startLine.split(' ')[0]! }),
+      cseq: header('CSeq', 'CSeq'),
+      callId: header('Call-ID', 'i'),
+      body: rest.join('\n\n'),
+    });
+  }
+  return next;
 }
 
 function matcher(m: EventMatch): (e: PhoneEvent) => boolean {
@@ -122,20 +217,27 @@ export async function startPhone<H extends string>(lan: Lan<H>, host: H, opts: P
   const ctrlPort = opts.ctrlPort ?? 4444; // the namespace's own loopback, so no clash across hosts
   const dir = path.join(lan.tmpDir, `baresip-${host}-${opts.user}`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'config'), config(`${h.ip}:${sipPort}`, opts.user, ctrlPort));
+  writeFileSync(path.join(dir, 'config'), config(`${h.ip}:${sipPort}`, opts.user, ctrlPort, opts));
   writeFileSync(path.join(dir, 'accounts'), ''); // account comes later via uanew
+  if (opts.contacts) writeFileSync(path.join(dir, 'contacts'), opts.contacts.map((c) => `${c}\n`).join(''));
 
   const domain = opts.proxyIp ? (opts.proxyPort && opts.proxyPort !== 5060 ? `${opts.proxyIp}:${opts.proxyPort}` : opts.proxyIp) : `${h.ip}:${sipPort}`;
   const aor = `sip:${opts.user}@${domain}`;
-  const account = `<${aor}>;answermode=auto;audio_codecs=PCMU;regint=${opts.proxyIp ? 600 : 0}${opts.accountParams ?? ''}`;
+  const account = `<${aor}>;answermode=${opts.answerMode ?? 'auto'};audio_codecs=PCMU${opts.video ? ';video_codecs=VP8' : ''};regint=${opts.proxyIp ? 600 : 0}${opts.accountParams ?? ''}`;
 
-  let out = '';
-  const bs = lan.exec(host, ['baresip', '-4', '-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  bs.stdout!.on('data', (d) => (out += d));
-  bs.stderr!.on('data', (d) => (out += d));
-  let exitInfo: string | undefined;
   const listeners = new Set<() => void>(); // re-check waiters on every event / exit
   const notify = () => listeners.forEach((f) => f());
+  let out = '';
+  const argv = ['baresip', '-4', '-f', dir, ...(opts.sipTrace ? ['-s'] : [])];
+  // stdbuf execs baresip in place (same pid); without it a piped stdout holds the trace back.
+  const bs = lan.exec(host, opts.sipTrace ? ['stdbuf', '-oL', '-eL', ...argv] : argv, { stdio: [opts.uiOutput ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  // The trace is parsed from stdout alone: a stderr chunk could land inside a message in `out`.
+  let stdout = '';
+  bs.stdout!.setEncoding('utf8'); // no multi-byte character split across chunks
+  bs.stderr!.setEncoding('utf8');
+  bs.stdout!.on('data', (d) => ((out += d), (stdout += d), notify()));
+  bs.stderr!.on('data', (d) => ((out += d), notify()));
+  let exitInfo: string | undefined;
   const onExit = (what: string) => (code: number | null, sig: string | null) => {
     exitInfo ??= `${what} exited (code ${code}, signal ${sig})`;
     notify();
@@ -152,7 +254,10 @@ export async function startPhone<H extends string>(lan: Lan<H>, host: H, opts: P
   const responses = new Map<string, { ok: boolean; data: string }>();
   let buf = Buffer.alloc(0);
   // Netstring lengths are in bytes, hence Buffer rather than string slicing.
+  let ctrlTail = ''; // the last bytes of the control stream, for failure messages
+  relay.stderr!.on('data', (d) => (ctrlTail += `[relay stderr] ${d}`));
   relay.stdout!.on('data', (d: Buffer) => {
+    ctrlTail = (ctrlTail + d.toString('latin1')).slice(-1500);
     buf = Buffer.concat([buf, d]);
     for (;;) {
       const colon = buf.indexOf(0x3a);
@@ -179,7 +284,7 @@ export async function startPhone<H extends string>(lan: Lan<H>, host: H, opts: P
   });
 
   const describe = () =>
-    `events: ${events.map((e) => `${e.type}${e.param ? `(${e.param})` : ''}`).join(', ') || 'none'}\n--- baresip output (${host}) ---\n${out.slice(-3000)}`;
+    `events: ${events.map((e) => `${e.type}${e.param ? `(${e.param})` : ''}`).join(', ') || 'none'}\n--- baresip output (${host}) ---\n${out.slice(-3000)}\n--- ctrl_tcp stream (last bytes) ---\n${ctrlTail}`;
 
   // Polls `check` on each event/exit until it yields a value, fails, or times out.
   function until<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
@@ -227,6 +332,11 @@ export async function startPhone<H extends string>(lan: Lan<H>, host: H, opts: P
     });
   }
 
+  function findEvent(match: EventMatch, timeoutMs = 10_000, label?: string): Promise<PhoneEvent> {
+    const m = matcher(match);
+    return until(`event ${label ?? (typeof match === 'function' ? 'matching predicate' : String(match))}`, timeoutMs, () => events.find(m));
+  }
+
   let stopping: Promise<void> | undefined;
   const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
   const gone = (c: ChildProcess, ms: number) =>
@@ -251,11 +361,23 @@ export async function startPhone<H extends string>(lan: Lan<H>, host: H, opts: P
     throw e;
   }
 
+  // Parsed incrementally: waiters re-check on every output chunk.
+  const traced: TracedSip[] = [];
+  let tracedUpTo = 0;
+  const sipTrace = () => {
+    tracedUpTo = parseTrace(stdout, tracedUpTo, h.ip, traced);
+    return traced;
+  };
+  const findSip = (pred: (m: TracedSip) => boolean, timeoutMs = 10_000, label = 'a traced SIP message') =>
+    until(label, timeoutMs, () => sipTrace().find(pred));
+  const waitOutput = (re: RegExp, timeoutMs = 10_000) => until(`output matching ${re}`, timeoutMs, () => out.match(re) ?? undefined);
+
   return {
     aor,
     uri: `sip:${opts.user}@${h.ip}:${sipPort}`,
     events,
     waitEvent,
+    findEvent,
     waitRegistered: (timeoutMs = 10_000) =>
       waitEvent((e) => {
         if (e.type === 'REGISTER_FAIL') throw new Error(`${opts.user}: REGISTER failed: ${e.param}\n${describe()}`);
@@ -266,5 +388,8 @@ export async function startPhone<H extends string>(lan: Lan<H>, host: H, opts: P
     hangup: () => command('hangup'),
     stop,
     output: () => out,
+    sipTrace,
+    findSip,
+    waitOutput,
   };
 }

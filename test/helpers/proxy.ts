@@ -1,9 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { freePort } from './ports.js';
+
+const execFileAsync = promisify(execFile);
 
 /** dist/src/cli/main.js, resolved from dist/test/helpers. */
 export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -78,11 +81,11 @@ export async function startProxy(opts: { host?: string; port?: number; args?: st
     status: async () => {
       const wrapExec = opts.wrap;
       if (wrapExec) {
-        // The admin port lives inside the namespace: ask through the same wrapper.
-        const { execFileSync } = await import('node:child_process');
-        const body = execFileSync(wrapExec[0]!, [...wrapExec.slice(1), process.execPath, '-e',
-          `fetch('http://${adminHost}:${adminPort}/status').then(r=>r.text()).then(t=>process.stdout.write(t))`], { timeout: 5000 });
-        return JSON.parse(body.toString()) as ProxyStatus;
+        // The admin port lives inside the namespace: ask through the same wrapper, without
+        // blocking this worker (phones' control links in tests alongside share its event loop).
+        const { stdout } = await execFileAsync(wrapExec[0]!, [...wrapExec.slice(1), process.execPath, '-e',
+          `fetch('http://${adminHost}:${adminPort}/status').then(r=>r.text()).then(t=>process.stdout.write(t))`], { timeout: 10_000 });
+        return JSON.parse(stdout) as ProxyStatus;
       }
       const res = await fetch(`http://${adminHost}:${adminPort}/status`);
       return (await res.json()) as ProxyStatus;
