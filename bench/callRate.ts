@@ -1,0 +1,150 @@
+/**
+ * Call rate: for each step, a fresh server, the callee SIPp registered with it, and a caller SIPp
+ * making `rate` calls a second (bench/sipp/uac.xml: INVITE, 100/180, 200, ACK, ~100 ms, BYE, 200)
+ * for `seconds`. A step passes with fewer than 0.1 % failed calls (a call that never completed
+ * counts as failed); stepping stops at the first failing step, or when SIPp could not offer the rate.
+ */
+import { groupCpuSeconds } from './memory.js';
+import { udpSocket } from './ports.js';
+import { CALLEE, startCallee, startServer } from './servers.js';
+import type { ServerName } from './server.js';
+import { startSipp, num, offeredRate, type SippResult } from './sipp.js';
+import { udpCounters, udpDelta } from './udpStats.js';
+
+/** A step passes below this ratio of failed calls. */
+export const MAX_FAILED_RATIO = 0.001;
+
+export interface CallStep {
+  rate: number;
+  seconds: number;
+  planned: number;
+  successful: number;
+  failed: number;
+  failedRatio: number;
+  offered: number | null;
+  retransmissions: number;
+  /** Kernel-wide UDP RcvbufErrors during the step; the server's and the callee's socket drops. */
+  rcvbufErrors: number;
+  serverDrops: number;
+  calleeDrops: number;
+  serverCpu: number;
+  sippWatchdog: number;
+  /** Why calls failed, from SIPp's counters. */
+  failures: Record<string, number>;
+  ok: boolean;
+  sippLimited: boolean;
+  command: string;
+  note?: string;
+}
+
+export interface CallResult {
+  server: ServerName | 'direct';
+  steps: CallStep[];
+  /** The highest rate with < 0.1 % failed calls. */
+  max: number | null;
+  stoppedBySipp: boolean;
+}
+
+const FAILURE_COUNTERS = [
+  'FailedTimeoutOnRecv(C)', 'FailedMaxUDPRetrans(C)', 'FailedUnexpectedMessage(C)', 'FailedCallRejected(C)',
+  'FailedTimeoutOnSend(C)', 'FailedCannotSendMessage(C)', 'FailedOutboundCongestion(C)',
+];
+
+export function failureCounts(res: SippResult): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of FAILURE_COUNTERS) {
+    const n = num(res.last, k);
+    if (n > 0) out[k.replace(/^Failed|\(C\)$/g, '')] = n;
+  }
+  return out;
+}
+
+/** One step: `server` null runs the caller straight at the callee (SIPp against itself). */
+export async function callStep(name: ServerName | 'direct', rate: number, seconds: number, cpus: { server: number; load: number }): Promise<CallStep> {
+  const planned = Math.round(rate * seconds);
+  const server = name === 'direct' ? null : await startServer(name, cpus.server);
+  try {
+    const callee = await startCallee(server, cpus.load, `${name} ${rate}cps`);
+    try {
+      const before = udpCounters();
+      const serverDrops0 = server ? udpSocket(server.port)?.drops ?? 0 : 0;
+      const calleeDrops0 = udpSocket(callee.port)?.drops ?? 0;
+      const cpu0 = server ? groupCpuSeconds(server.group.pid) : 0;
+      const t0 = Date.now();
+      const run = await startSipp({
+        label: `${name} caller ${rate}cps`,
+        scenario: 'uac.xml',
+        remotePort: server ? server.port : callee.port,
+        service: CALLEE,
+        rate,
+        calls: planned,
+        limit: Math.max(1000, rate * 12),
+        cpu: cpus.load,
+        hardTimeoutMs: seconds * 1000 + 45_000,
+      });
+      const res = await run.done;
+      const wall = (Date.now() - t0) / 1000;
+      const cpu1 = server ? groupCpuSeconds(server.group.pid) : 0;
+      const serverDrops = server ? (udpSocket(server.port)?.drops ?? serverDrops0) - serverDrops0 : 0;
+      const calleeDrops = (udpSocket(callee.port)?.drops ?? calleeDrops0) - calleeDrops0;
+      const delta = udpDelta(before, udpCounters());
+      const successful = num(res.last, 'SuccessfulCall(C)');
+      const failed = planned - successful;
+      const offered = offeredRate(res.rows, planned);
+      const step: CallStep = {
+        rate,
+        seconds,
+        planned,
+        successful,
+        failed,
+        failedRatio: failed / planned,
+        offered,
+        retransmissions: num(res.last, 'Retransmissions(C)'),
+        rcvbufErrors: delta.RcvbufErrors,
+        serverDrops,
+        calleeDrops,
+        serverCpu: server ? (cpu1 - cpu0) / wall : 0,
+        sippWatchdog: num(res.last, 'WatchdogMajor(C)') + num(res.last, 'WatchdogMinor(C)'),
+        failures: failureCounts(res),
+        ok: failed / planned < MAX_FAILED_RATIO && !res.killed,
+        sippLimited: offered !== null && offered < rate * 0.95,
+        command: res.command,
+      };
+      if (res.killed) step.note = 'SIPp did not finish in time';
+      else if (res.last === null) step.note = `SIPp wrote no statistics (exit ${res.code}): ${res.stderrTail || res.errorsTail}`;
+      return step;
+    } finally {
+      await callee.stop();
+    }
+  } finally {
+    await server?.stop();
+  }
+}
+
+export function describeCallStep(name: string, s: CallStep): string {
+  const why = Object.entries(s.failures).map(([k, v]) => `${k} ${v}`).join(', ');
+  return (
+    `  ${name} ${s.rate} cps x ${s.seconds}s: ${s.successful}/${s.planned} ok, ${s.failed} failed (${(s.failedRatio * 100).toFixed(2)}%${why ? `: ${why}` : ''})` +
+    `${s.offered !== null ? `, offered ${s.offered.toFixed(0)} cps` : ''}, ${s.retransmissions} retrans, RcvbufErrors +${s.rcvbufErrors}` +
+    ` (server socket +${s.serverDrops}, callee +${s.calleeDrops})${name !== 'direct' ? `, server CPU ${(s.serverCpu * 100).toFixed(0)}%` : ''}` +
+    `${s.sippWatchdog ? `, SIPp watchdog ${s.sippWatchdog}` : ''}${s.note ? ` (${s.note})` : ''}`
+  );
+}
+
+export async function callRate(name: ServerName, rates: number[], seconds: number, cpus: { server: number; load: number }, log: (s: string) => void): Promise<CallResult> {
+  const steps: CallStep[] = [];
+  let stoppedBySipp = false;
+  for (const rate of rates) {
+    const step = await callStep(name, rate, seconds, cpus);
+    steps.push(step);
+    log(describeCallStep(name, step));
+    if (!step.ok) break;
+    if (step.sippLimited) {
+      stoppedBySipp = true;
+      log(`  SIPp offered only ${step.offered?.toFixed(0)} of ${rate} cps: stepping stops here`);
+      break;
+    }
+  }
+  const passed = steps.filter((s) => s.ok);
+  return { server: name, steps, max: passed.length ? Math.max(...passed.map((s) => s.rate)) : null, stoppedBySipp };
+}

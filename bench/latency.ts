@@ -1,0 +1,103 @@
+/**
+ * Latency: calls at a fixed rate (half of Kamailio's highest passing call rate) through sipstate,
+ * through Kamailio, and straight from the caller to the callee (the floor: no proxy). Two views
+ * of INVITE -> 180 and INVITE -> 200:
+ *  - SIPp's own response times (start_rtd/rtd, -trace_rtt -rtt_freq 1: every sample);
+ *  - the wire, from a dumpcap capture of the caller's port (kernel timestamps, microseconds).
+ */
+import { startCapture, wireLatencies } from './capture.js';
+import { makeTempDir, removeTempDir } from './processes.js';
+import { freeUdpPort } from './ports.js';
+import { CALLEE, startCallee, startServer } from './servers.js';
+import type { ServerName } from './server.js';
+import { startSipp, num } from './sipp.js';
+import { summarize, type Summary } from './percentiles.js';
+import { failureCounts } from './callRate.js';
+
+export interface LatencyResult {
+  target: ServerName | 'direct';
+  rate: number;
+  seconds: number;
+  planned: number;
+  successful: number;
+  failed: number;
+  failures: Record<string, number>;
+  /** SIPp's response times, ms. */
+  sipp: { inv180: Summary; inv200: Summary };
+  /** From the capture, ms (null when dumpcap is not available or failed). */
+  wire: { inv180: Summary; inv200: Summary } | null;
+  wireNote?: string;
+  command: string;
+}
+
+export async function latencyRun(
+  target: ServerName | 'direct',
+  rate: number,
+  seconds: number,
+  cpus: { server: number; load: number },
+  capture: boolean,
+): Promise<LatencyResult> {
+  const planned = Math.round(rate * seconds);
+  const server = target === 'direct' ? null : await startServer(target, cpus.server);
+  const dir = makeTempDir(`latency-${target}`);
+  try {
+    const callee = await startCallee(server, cpus.load, `${target} latency`);
+    try {
+      const callerPort = await freeUdpPort();
+      let cap = null;
+      let wireNote: string | undefined;
+      if (capture) {
+        try {
+          cap = await startCapture(dir, callerPort, cpus.load);
+        } catch (e) {
+          wireNote = (e as Error).message.split('\n').slice(0, 3).join(' ');
+        }
+      }
+      const run = await startSipp({
+        label: `${target} latency ${rate}cps`,
+        scenario: 'uac.xml',
+        remotePort: server ? server.port : callee.port,
+        service: CALLEE,
+        rate,
+        calls: planned,
+        limit: Math.max(1000, rate * 12),
+        rtt: true,
+        cpu: cpus.load,
+        hardTimeoutMs: seconds * 1000 + 45_000,
+        port: callerPort,
+      });
+      const res = await run.done;
+      let wire: LatencyResult['wire'] = null;
+      if (cap) {
+        await cap.stop();
+        try {
+          const w = wireLatencies(cap.file, callerPort);
+          wire = { inv180: summarize(w.inv180), inv200: summarize(w.inv200) };
+        } catch (e) {
+          wireNote = `capture unreadable: ${(e as Error).message}`;
+        }
+      }
+      const successful = num(res.last, 'SuccessfulCall(C)');
+      const pick = (rtd: string) => res.rtt.filter((s) => s.rtd === rtd).map((s) => s.ms);
+      const out: LatencyResult = {
+        target,
+        rate,
+        seconds,
+        planned,
+        successful,
+        failed: planned - successful,
+        failures: failureCounts(res),
+        sipp: { inv180: summarize(pick('inv180')), inv200: summarize(pick('inv200')) },
+        wire,
+        command: res.command,
+      };
+      if (wireNote) out.wireNote = wireNote;
+      return out;
+    } finally {
+      await callee.stop();
+    }
+  } finally {
+    await server?.stop();
+    removeTempDir(dir);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Memory: a fresh server; its footprint (RSS and PSS of its whole process group, and Kamailio's
+ * shm in use) idle, after `users` distinct users registered, and with `calls` answered calls held
+ * open (bench/sipp/uac-hold.xml) — sampled once every call is answered (their transactions still
+ * alive) and again once the server has no transaction left (only what a call costs while it lasts).
+ */
+import { CALLEE, startCallee, startServer } from './servers.js';
+import type { ServerName } from './server.js';
+import type { MemorySample } from './memory.js';
+import { startSipp, num, countColumn } from './sipp.js';
+import { sleep } from './ports.js';
+
+export interface MemoryResult {
+  server: ServerName;
+  idle: MemorySample;
+  users: number;
+  registerRate: number;
+  registered: number;
+  bindings: number | null;
+  afterRegister: MemorySample;
+  callsPlanned: number;
+  callRate: number;
+  answered: number;
+  failedCalls: number;
+  beforeCalls: MemorySample;
+  /** All calls answered; INVITE transactions still alive. */
+  callsPeak: MemorySample;
+  transactionsAtPeak: number | null;
+  /** No transaction left (or the wait gave up): the calls alone. */
+  callsSettled: MemorySample;
+  transactionsSettled: number | null;
+  settleSeconds: number;
+  notes: string[];
+}
+
+export interface MemoryOptions {
+  users: number;
+  registerRate: number;
+  calls: number;
+  callRate: number;
+  /** Longest wait for the transactions to end after the last call was answered. */
+  settleCapMs: number;
+}
+
+export async function memoryUse(name: ServerName, o: MemoryOptions, cpus: { server: number; load: number }, log: (s: string) => void): Promise<MemoryResult> {
+  const notes: string[] = [];
+  const server = await startServer(name, cpus.server);
+  try {
+    await sleep(1000);
+    const idle = await server.memory();
+
+    // 1. `users` distinct users, each one REGISTER.
+    const reg = await startSipp({
+      label: `${name} memory register`,
+      scenario: 'register.xml',
+      remotePort: server.port,
+      rate: o.registerRate,
+      calls: o.users,
+      limit: Math.max(1000, o.registerRate * 10),
+      cpu: cpus.load,
+      hardTimeoutMs: (o.users / o.registerRate) * 1000 + 60_000,
+    });
+    const regRes = await reg.done;
+    const registered = num(regRes.last, 'SuccessfulCall(C)');
+    if (registered !== o.users) notes.push(`${o.users - registered} of ${o.users} REGISTERs failed at ${o.registerRate}/s`);
+    await sleep(2000);
+    const afterRegister = await server.memory();
+    const bindings = await server.bindings().catch(() => null);
+    log(`  ${name}: ${registered} users registered (${bindings ?? '?'} bindings), RSS ${mb(idle.rssBytes)} -> ${mb(afterRegister.rssBytes)}`);
+
+    // 2. `calls` answered calls held open.
+    const callee = await startCallee(server, cpus.load, `${name} memory`);
+    try {
+      await sleep(1000);
+      const beforeCalls = await server.memory();
+      const rampMs = (o.calls / o.callRate) * 1000;
+      const caller = await startSipp({
+        label: `${name} memory calls`,
+        scenario: 'uac-hold.xml',
+        remotePort: server.port,
+        service: CALLEE,
+        rate: o.callRate,
+        calls: o.calls,
+        limit: o.calls * 2,
+        pauseMs: 30 * 60_000,
+        counts: true,
+        cpu: cpus.load,
+        hardTimeoutMs: 30 * 60_000,
+      });
+      try {
+        // Until every call is answered (200 received) or failed.
+        const deadline = Date.now() + rampMs + 30_000;
+        let answered = 0;
+        let failed = 0;
+        for (;;) {
+          await sleep(500);
+          const counts = caller.countRows();
+          answered = countColumn(counts[counts.length - 1], '200_Recv');
+          const rows = caller.rows();
+          failed = num(rows[rows.length - 1], 'FailedCall(C)');
+          if (answered + failed >= o.calls || Date.now() > deadline || caller.group.hasExited()) break;
+        }
+        if (answered + failed < o.calls) notes.push(`only ${answered} of ${o.calls} calls answered in time`);
+        if (failed > 0) notes.push(`${failed} of ${o.calls} held calls failed at ${o.callRate} cps`);
+        await sleep(1000);
+        const callsPeak = await server.memory();
+        const transactionsAtPeak = await server.transactions().catch(() => null);
+        log(`  ${name}: ${answered} calls answered and held, ${transactionsAtPeak ?? '?'} transactions alive, RSS ${mb(beforeCalls.rssBytes)} -> ${mb(callsPeak.rssBytes)}`);
+
+        const t0 = Date.now();
+        let transactionsSettled = transactionsAtPeak;
+        while (Date.now() - t0 < o.settleCapMs) {
+          transactionsSettled = await server.transactions().catch(() => null);
+          if (transactionsSettled === 0) break;
+          await sleep(1000);
+        }
+        if (transactionsSettled !== 0) notes.push(`${transactionsSettled ?? '?'} transactions still alive after ${o.settleCapMs / 1000} s`);
+        await sleep(1000);
+        const callsSettled = await server.memory();
+        const settleSeconds = (Date.now() - t0) / 1000;
+        log(`  ${name}: transactions ended after ${settleSeconds.toFixed(0)} s (${transactionsSettled ?? '?'} left), RSS ${mb(callsSettled.rssBytes)}`);
+        return {
+          server: name,
+          idle,
+          users: o.users,
+          registerRate: o.registerRate,
+          registered,
+          bindings,
+          afterRegister,
+          callsPlanned: o.calls,
+          callRate: o.callRate,
+          answered,
+          failedCalls: failed,
+          beforeCalls,
+          callsPeak,
+          transactionsAtPeak,
+          callsSettled,
+          transactionsSettled,
+          settleSeconds,
+          notes,
+        };
+      } finally {
+        await caller.stop();
+      }
+    } finally {
+      await callee.stop();
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+export const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;

@@ -1,0 +1,172 @@
+/** The command line of `npm run bench` (node dist/bench/run.js [options]). */
+
+export type Phase = 'register' | 'calls' | 'latency' | 'memory' | 'journal';
+export const PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal'];
+
+export interface Options {
+  quick: boolean;
+  /** Seconds of load per call-rate step. */
+  stepSeconds: number;
+  /** Seconds of load per REGISTER-rate step. */
+  registerSeconds: number;
+  /** Seconds of load per latency run. */
+  latencySeconds: number;
+  callRates: number[];
+  registerRates: number[];
+  /** Calls/s of the latency runs (default: half of Kamailio's highest passing call rate). */
+  latencyRate: number | null;
+  /** Users registered and calls held for the memory figures. */
+  memoryUsers: number;
+  memoryCalls: number;
+  /** Journal: events appended with fsync batch; at most this many / this long with fsync always; events of the recovered journal. */
+  journalBatchEvents: number;
+  journalAlwaysMaxEvents: number;
+  journalAlwaysMaxMs: number;
+  journalRecoverEvents: number;
+  phases: Phase[];
+  servers: Array<'sipstate' | 'kamailio'>;
+  serverCpu: number;
+  loadCpu: number;
+  /** The sipstate CLI to run (default dist/src/cli/main.js), e.g. another build to compare. */
+  sipstateMain: string | null;
+  /** Write BENCHMARKS.md (default: yes, except with --quick). */
+  write: boolean;
+  help: boolean;
+}
+
+export const USAGE = `npm run bench -- [options]     (or: node dist/bench/run.js [options])
+
+Benchmarks sipstate against Kamailio (bench/kamailio/kamailio.cfg) with SIPp on loopback:
+REGISTER rate, call rate, INVITE latency, memory per binding and per call, and the journal.
+Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (between its
+<!-- bench:begin --> and <!-- bench:end --> markers) and prints a table.
+
+  --quick                 a smoke run: a few seconds per step, fewer steps, smaller counts;
+                          does not write BENCHMARKS.md unless --write is given
+  --step-seconds N        seconds per call-rate step (default 20; quick 3)
+  --register-seconds N    seconds per REGISTER-rate step (default 5; quick 2)
+  --latency-seconds N     seconds per latency run (default 10; quick 3)
+  --call-rates A,B,...    call-rate steps, calls/s (default 250,500,1000,1500,2000,2500,3000,3500,4000)
+  --register-rates A,...  REGISTER-rate steps, /s (default 1000,2000,5000,10000,15000,20000,25000,30000,40000)
+  --latency-rate N        calls/s of the latency runs (default: half of Kamailio's highest
+                          passing call rate; 500 when Kamailio's was not measured)
+  --memory-users N        users registered for the memory figure (default 10000; quick 2000)
+  --memory-calls N        answered calls held open for the memory figure (default 10000; quick 2000)
+  --recover-events N      events in the generated journal that recover() folds (default 1000000; quick 100000)
+  --phases LIST           any of register,calls,latency,memory,journal (default: all)
+  --servers LIST          sipstate,kamailio (default: both)
+  --server-cpu N          core for the servers (default 0)
+  --load-cpu N            core for SIPp (default 1)
+  --sipstate-main FILE    the sipstate CLI to benchmark (default dist/src/cli/main.js)
+  --write / --no-write    write BENCHMARKS.md or not
+  -h, --help              this text
+`;
+
+const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+const numbers = (flag: string, v: string) =>
+  list(v).map((x) => {
+    const n = Number(x);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: "${x}" is not a positive number`);
+    return n;
+  });
+
+export function parseOptions(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const o: Options = {
+    quick,
+    stepSeconds: quick ? 3 : 20,
+    registerSeconds: quick ? 2 : 5,
+    latencySeconds: quick ? 3 : 10,
+    callRates: quick ? [250, 1000, 2500, 4000] : [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000],
+    registerRates: quick ? [1000, 5000, 20000, 40000] : [1000, 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000],
+    latencyRate: null,
+    memoryUsers: quick ? 2000 : 10000,
+    memoryCalls: quick ? 2000 : 10000,
+    journalBatchEvents: quick ? 50_000 : 200_000,
+    journalAlwaysMaxEvents: quick ? 500 : 5000,
+    journalAlwaysMaxMs: quick ? 1000 : 3000,
+    journalRecoverEvents: quick ? 100_000 : 1_000_000,
+    phases: [...PHASES],
+    servers: ['sipstate', 'kamailio'],
+    serverCpu: 0,
+    loadCpu: 1,
+    sipstateMain: null,
+    write: !quick,
+    help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const positive = () => numbers(flag, value())[0]!;
+    switch (flag) {
+      case '--quick':
+        break;
+      case '-h':
+      case '--help':
+        o.help = true;
+        break;
+      case '--step-seconds':
+        o.stepSeconds = positive();
+        break;
+      case '--register-seconds':
+        o.registerSeconds = positive();
+        break;
+      case '--latency-seconds':
+        o.latencySeconds = positive();
+        break;
+      case '--call-rates':
+        o.callRates = numbers(flag, value()).sort((x, y) => x - y);
+        break;
+      case '--register-rates':
+        o.registerRates = numbers(flag, value()).sort((x, y) => x - y);
+        break;
+      case '--latency-rate':
+        o.latencyRate = positive();
+        break;
+      case '--memory-users':
+        o.memoryUsers = Math.round(positive());
+        break;
+      case '--memory-calls':
+        o.memoryCalls = Math.round(positive());
+        break;
+      case '--recover-events':
+        o.journalRecoverEvents = Math.round(positive());
+        break;
+      case '--phases': {
+        const p = list(value());
+        for (const x of p) if (!PHASES.includes(x as Phase)) throw new Error(`--phases: unknown phase "${x}" (${PHASES.join(', ')})`);
+        o.phases = p as Phase[];
+        break;
+      }
+      case '--servers': {
+        const s = list(value());
+        for (const x of s) if (x !== 'sipstate' && x !== 'kamailio') throw new Error(`--servers: unknown server "${x}"`);
+        o.servers = s as Options['servers'];
+        break;
+      }
+      case '--server-cpu':
+        o.serverCpu = Number(value());
+        break;
+      case '--load-cpu':
+        o.loadCpu = Number(value());
+        break;
+      case '--sipstate-main':
+        o.sipstateMain = value();
+        break;
+      case '--write':
+        o.write = true;
+        break;
+      case '--no-write':
+        o.write = false;
+        break;
+      default:
+        throw new Error(`unknown option ${a} (see --help)`);
+    }
+  }
+  return o;
+}

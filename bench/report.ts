@@ -1,0 +1,398 @@
+/**
+ * The results of one run, as a table on the terminal and as the generated part of BENCHMARKS.md
+ * (between <!-- bench:begin --> and <!-- bench:end -->; everything outside the markers, such as
+ * the "## Profile findings" section, is kept as it is).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Environment } from './environment.js';
+import type { Options } from './options.js';
+import type { RegisterResult } from './registerRate.js';
+import type { CallResult, CallStep } from './callRate.js';
+import type { LatencyResult } from './latency.js';
+import type { MemoryResult } from './memoryUse.js';
+import type { JournalFigures } from './journalWorker.js';
+import type { Summary } from './percentiles.js';
+import type { ServerName } from './server.js';
+
+export interface Results {
+  env: Environment;
+  command: string;
+  options: Options;
+  sysctls: Record<string, number>;
+  /** The effective receive buffer of each server's socket (ss: rb), bytes. */
+  receiveBuffers: Partial<Record<ServerName, number | null>>;
+  serverCommands: Partial<Record<ServerName, string>>;
+  register: Partial<Record<ServerName, RegisterResult>>;
+  calls: Partial<Record<ServerName, CallResult>>;
+  /** The caller straight at the callee, at the rate where Kamailio failed (is SIPp the limit?). */
+  sippCeiling: CallStep | null;
+  latency: LatencyResult[];
+  latencyRate: number | null;
+  memory: Partial<Record<ServerName, MemoryResult>>;
+  journal: JournalFigures | null;
+  errors: string[];
+  seconds: number;
+}
+
+export const BEGIN = '<!-- bench:begin -->';
+export const END = '<!-- bench:end -->';
+
+// ---------- formatting ----------
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const fixed = (n: number, d: number) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+const ms = (n: number | null | undefined) => (n === null || n === undefined ? 'n/a' : n < 10 ? `${fixed(n, 2)} ms` : `${fixed(n, 1)} ms`);
+const bytes = (n: number | null | undefined) => {
+  if (n === null || n === undefined || !Number.isFinite(n)) return 'n/a';
+  const a = Math.abs(n);
+  if (a >= 2 ** 20) return `${fixed(n / 2 ** 20, 1)} MiB`;
+  if (a >= 2 ** 10) return `${fixed(n / 2 ** 10, 1)} KiB`;
+  return `${int(n)} B`;
+};
+
+function ratio(a: number | null | undefined, b: number | null | undefined): string {
+  if (a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b)) return 'n/a';
+  if (b <= 0 || a < 0) return 'n/a';
+  const r = a / b;
+  return r >= 10 ? fixed(r, 1) : r >= 0.1 ? fixed(r, 2) : fixed(r, 3);
+}
+
+/** "2,500", "≥ 40,000 (SIPp limit)", "< 250" or "not run". */
+function maxText(r: RegisterResult | CallResult | undefined, unit: string): string {
+  if (!r) return 'not run';
+  if (r.max === null) return `< ${int(r.steps[0]?.rate ?? 0)}${unit} (first step failed)`;
+  const top = r.steps.filter((s) => s.ok).pop();
+  const lastStep = r.steps[r.steps.length - 1];
+  if (r.stoppedBySipp) return `≥ ${int(r.max)}${unit} (SIPp limit)`;
+  if (lastStep && lastStep.ok && top === lastStep) return `≥ ${int(r.max)}${unit} (all steps passed)`;
+  return `${int(r.max)}${unit}`;
+}
+
+interface Row {
+  label: string;
+  sipstate: string;
+  kamailio: string;
+  ratio: string;
+  extra?: string;
+}
+
+function perUnit(after: number | undefined, before: number | undefined, n: number): number | null {
+  if (after === undefined || before === undefined || n <= 0) return null;
+  return (after - before) / n;
+}
+
+function latencyOf(results: LatencyResult[], target: LatencyResult['target']): LatencyResult | undefined {
+  return results.find((r) => r.target === target);
+}
+
+/** The summary rows: every figure with sipstate / Kamailio. */
+export function summaryRows(r: Results): Row[] {
+  const rows: Row[] = [];
+  const reg = r.register;
+  rows.push({
+    label: 'REGISTER/s, highest with 0 failures',
+    sipstate: maxText(reg.sipstate, '/s'),
+    kamailio: maxText(reg.kamailio, '/s'),
+    ratio: ratio(reg.sipstate?.max, reg.kamailio?.max),
+  });
+  rows.push({
+    label: 'calls/s, highest with < 0.1 % failed',
+    sipstate: maxText(r.calls.sipstate, ' cps'),
+    kamailio: maxText(r.calls.kamailio, ' cps'),
+    ratio: ratio(r.calls.sipstate?.max, r.calls.kamailio?.max),
+  });
+  if (r.latency.length) {
+    const s = latencyOf(r.latency, 'sipstate');
+    const k = latencyOf(r.latency, 'kamailio');
+    const d = latencyOf(r.latency, 'direct');
+    const at = `at ${int(r.latencyRate ?? 0)} cps`;
+    const add = (label: string, get: (l: LatencyResult) => Summary | undefined, p: 'p50' | 'p99') => {
+      const sv = s ? get(s)?.[p] : undefined;
+      const kv = k ? get(k)?.[p] : undefined;
+      const dv = d ? get(d)?.[p] : undefined;
+      rows.push({ label: `${label} ${p} ${at}`, sipstate: ms(sv), kamailio: ms(kv), ratio: ratio(sv, kv), extra: `floor ${ms(dv)}` });
+    };
+    for (const [label, key] of [['INVITE→180 (wire)', 'inv180'], ['INVITE→200 (wire)', 'inv200']] as const) {
+      add(label, (l) => l.wire?.[key], 'p50');
+      add(label, (l) => l.wire?.[key], 'p99');
+    }
+    for (const [label, key] of [['INVITE→180 (SIPp rtd)', 'inv180'], ['INVITE→200 (SIPp rtd)', 'inv200']] as const) {
+      add(label, (l) => l.sipp[key], 'p50');
+      add(label, (l) => l.sipp[key], 'p99');
+    }
+    const failed = (l?: LatencyResult) => (l ? `${int(l.failed)} of ${int(l.planned)}` : 'n/a');
+    rows.push({ label: `failed calls in the latency run ${at}`, sipstate: failed(s), kamailio: failed(k), ratio: 'n/a', extra: `floor ${failed(d)}` });
+  }
+  const m = r.memory;
+  if (m.sipstate || m.kamailio) {
+    const idle = (x?: MemoryResult) => x?.idle.rssBytes;
+    rows.push({ label: 'RSS idle', sipstate: bytes(idle(m.sipstate)), kamailio: bytes(idle(m.kamailio)), ratio: ratio(idle(m.sipstate), idle(m.kamailio)), extra: 'Kamailio: all its processes' });
+    const bindRss = (x?: MemoryResult) => (x ? perUnit(x.afterRegister.rssBytes, x.idle.rssBytes, x.registered) : null);
+    const bindPss = (x?: MemoryResult) => (x ? perUnit(x.afterRegister.pssBytes, x.idle.pssBytes, x.registered) : null);
+    const users = int(m.sipstate?.users ?? m.kamailio?.users ?? 0);
+    rows.push({ label: `RSS per binding (${users} users)`, sipstate: bytes(bindRss(m.sipstate)), kamailio: bytes(bindRss(m.kamailio)), ratio: ratio(bindRss(m.sipstate), bindRss(m.kamailio)) });
+    rows.push({ label: `PSS per binding (${users} users)`, sipstate: bytes(bindPss(m.sipstate)), kamailio: bytes(bindPss(m.kamailio)), ratio: ratio(bindPss(m.sipstate), bindPss(m.kamailio)) });
+    const shmBind = m.kamailio ? perUnit(m.kamailio.afterRegister.shmUsedBytes, m.kamailio.idle.shmUsedBytes, m.kamailio.registered) : null;
+    rows.push({ label: 'Kamailio shm per binding (core.shmmem)', sipstate: 'n/a', kamailio: bytes(shmBind), ratio: 'n/a' });
+    const calls = int(m.sipstate?.callsPlanned ?? m.kamailio?.callsPlanned ?? 0);
+    const peak = (x?: MemoryResult) => (x ? perUnit(x.callsPeak.rssBytes, x.beforeCalls.rssBytes, x.answered) : null);
+    const settled = (x?: MemoryResult) => (x ? perUnit(x.callsSettled.rssBytes, x.beforeCalls.rssBytes, x.answered) : null);
+    rows.push({ label: `RSS per held call, transactions alive (${calls} calls)`, sipstate: bytes(peak(m.sipstate)), kamailio: bytes(peak(m.kamailio)), ratio: ratio(peak(m.sipstate), peak(m.kamailio)) });
+    rows.push({ label: `RSS per held call, transactions ended (${calls} calls)`, sipstate: bytes(settled(m.sipstate)), kamailio: bytes(settled(m.kamailio)), ratio: ratio(settled(m.sipstate), settled(m.kamailio)) });
+    const shmPeak = m.kamailio ? perUnit(m.kamailio.callsPeak.shmUsedBytes, m.kamailio.beforeCalls.shmUsedBytes, m.kamailio.answered) : null;
+    const shmSettled = m.kamailio ? perUnit(m.kamailio.callsSettled.shmUsedBytes, m.kamailio.beforeCalls.shmUsedBytes, m.kamailio.answered) : null;
+    rows.push({ label: 'Kamailio shm per held call, transactions alive / ended', sipstate: 'n/a', kamailio: `${bytes(shmPeak)} / ${bytes(shmSettled)}`, ratio: 'n/a' });
+  }
+  if (r.journal) {
+    const j = r.journal;
+    rows.push({ label: "journal appends/s, fsync 'batch'", sipstate: int(j.batch.perSecond), kamailio: 'n/a', ratio: 'n/a', extra: `${int(j.batch.events)} events` });
+    rows.push({ label: "journal appends/s, fsync 'always'", sipstate: int(j.always.perSecond), kamailio: 'n/a', ratio: 'n/a', extra: `${int(j.always.events)} events` });
+    rows.push({
+      label: `recover() of ${int(j.recover.events)} events`,
+      sipstate: `${fixed(j.recover.seconds, 2)} s`,
+      kamailio: 'n/a',
+      ratio: 'n/a',
+      extra: `${int(j.recover.eventsPerSecond)} events/s`,
+    });
+  }
+  return rows;
+}
+
+/** The summary as a plain-text table for the terminal. */
+export function terminalTable(r: Results): string {
+  const rows = summaryRows(r);
+  const head: Row = { label: 'figure', sipstate: 'sipstate', kamailio: 'Kamailio', ratio: 'sipstate/Kamailio', extra: '' };
+  const all = [head, ...rows];
+  const w = (k: keyof Row) => Math.max(...all.map((x) => (x[k] ?? '').length));
+  const line = (x: Row) =>
+    `${x.label.padEnd(w('label'))}  ${x.sipstate.padStart(w('sipstate'))}  ${x.kamailio.padStart(w('kamailio'))}  ${x.ratio.padStart(w('ratio'))}  ${x.extra ?? ''}`.trimEnd();
+  const sep = '-'.repeat(w('label') + w('sipstate') + w('kamailio') + w('ratio') + 8);
+  return [line(head), sep, ...rows.map(line)].join('\n');
+}
+
+const mdEscape = (s: string) => s.replace(/\|/g, '\\|');
+
+function mdTable(head: string[], rows: string[][], align?: string[]): string {
+  const a = align ?? head.map((_, i) => (i === 0 ? ':---' : '---:'));
+  return [`| ${head.map(mdEscape).join(' | ')} |`, `| ${a.join(' | ')} |`, ...rows.map((r) => `| ${r.map(mdEscape).join(' | ')} |`)].join('\n');
+}
+
+function registerDetails(r: Results): string {
+  const rows: string[][] = [];
+  for (const name of ['sipstate', 'kamailio'] as const) {
+    for (const s of r.register[name]?.steps ?? []) {
+      rows.push([
+        name, int(s.rate), s.offered !== null ? int(s.offered) : 'n/a', `${int(s.successful)} / ${int(s.planned)}`, int(s.failed),
+        int(s.retransmissions), int(s.rcvbufErrors), int(s.serverDrops), `${int(s.serverCpu * 100)} %`,
+        s.bindingsAfter !== null ? int(s.bindingsAfter) : 'n/a', s.ok ? (s.sippLimited ? 'pass (SIPp limit)' : 'pass') : 'FAIL',
+      ]);
+    }
+  }
+  if (!rows.length) return '';
+  return [
+    '### REGISTER rate, step by step',
+    '',
+    `A fresh server for each step; one SIPp (\`bench/sipp/register.xml\`) registers \`rate\` distinct users a second for ${r.options.registerSeconds} s. ` +
+      'A REGISTER fails when no 200 arrives within 8 s (retransmitted every 500 ms, doubling) or anything else comes back. ' +
+      'RcvbufErrors: kernel-wide UDP receive-buffer drops during the step (/proc/net/snmp); server drops: those of the server\'s socket (/proc/net/udp).',
+    '',
+    mdTable(['server', 'rate/s', 'offered/s', 'registered', 'failed', 'retrans', 'RcvbufErrors', 'server drops', 'server CPU', 'bindings', 'result'], rows),
+    '',
+  ].join('\n');
+}
+
+function callDetails(r: Results): string {
+  const rows: string[][] = [];
+  const steps: Array<[string, CallStep]> = [];
+  for (const name of ['sipstate', 'kamailio'] as const) for (const s of r.calls[name]?.steps ?? []) steps.push([name, s]);
+  if (r.sippCeiling) steps.push(['SIPp→SIPp (no proxy)', r.sippCeiling]);
+  for (const [name, s] of steps) {
+    const why = Object.entries(s.failures).map(([k, v]) => `${k} ${int(v)}`).join(', ');
+    rows.push([
+      name, int(s.rate), s.offered !== null ? int(s.offered) : 'n/a', `${int(s.successful)} / ${int(s.planned)}`,
+      `${int(s.failed)} (${fixed(s.failedRatio * 100, 2)} %)${why ? ` ${why}` : ''}`, int(s.retransmissions), int(s.rcvbufErrors),
+      int(s.serverDrops), int(s.calleeDrops), name.startsWith('SIPp') ? 'n/a' : `${int(s.serverCpu * 100)} %`,
+      s.ok ? (s.sippLimited ? 'pass (SIPp limit)' : 'pass') : 'FAIL',
+    ]);
+  }
+  if (!rows.length) return '';
+  return [
+    '### Call rate, step by step',
+    '',
+    `A fresh server for each step, the callee SIPp (\`bench/sipp/uas.xml\`) registered with it, and a caller SIPp (\`bench/sipp/uac.xml\`) making \`rate\` calls a second for ${r.options.stepSeconds} s: ` +
+      'INVITE, 100 and 180 in any order, 200 with Record-Route, ACK through the route set, 100 ms, BYE, 200. ' +
+      'A call fails when a response does not come within 8 s (requests retransmitted every 500 ms, doubling) or an unexpected message arrives; ' +
+      'a step passes below 0.1 % failed calls, and a server\'s stepping stops at its first failing step.' +
+      (r.sippCeiling ? ' The last row runs the caller straight at the callee at the rate Kamailio failed: what SIPp itself sustains on the load core.' : ''),
+    '',
+    mdTable(['server', 'rate', 'offered', 'completed', 'failed', 'retrans', 'RcvbufErrors', 'server drops', 'callee drops', 'server CPU', 'result'], rows),
+    '',
+  ].join('\n');
+}
+
+function latencyDetails(r: Results): string {
+  if (!r.latency.length) return '';
+  const rows = r.latency.map((l) => {
+    const name = l.target === 'direct' ? 'SIPp→SIPp (no proxy)' : l.target;
+    const w = l.wire;
+    return [
+      name, `${int(l.successful)} / ${int(l.planned)}`,
+      ms(w?.inv180.p50), ms(w?.inv180.p99), ms(w?.inv200.p50), ms(w?.inv200.p99),
+      ms(l.sipp.inv180.p50), ms(l.sipp.inv180.p99), ms(l.sipp.inv200.p50), ms(l.sipp.inv200.p99),
+    ];
+  });
+  const notes = r.latency.filter((l) => l.wireNote).map((l) => `- ${l.target}: ${l.wireNote}`);
+  return [
+    `### Latency at ${int(r.latencyRate ?? 0)} calls/s`,
+    '',
+    `${r.options.latencySeconds} s of calls at half of Kamailio's highest passing call rate, through each proxy and straight from caller to callee (the floor). ` +
+      '"wire": from a dumpcap capture of the caller\'s port on lo (kernel timestamps), first INVITE to first 180 / 200 the caller got. ' +
+      '"SIPp rtd": SIPp\'s own timers (`start_rtd`/`rtd`, `-trace_rtt -rtt_freq 1`), which read SIPp\'s loop clock: on this machine it advances in steps of about 4 ms, so these are multiples of 4 ms.',
+    '',
+    mdTable(['path', 'completed', '180 p50 (wire)', '180 p99 (wire)', '200 p50 (wire)', '200 p99 (wire)', '180 p50 (rtd)', '180 p99 (rtd)', '200 p50 (rtd)', '200 p99 (rtd)'], rows),
+    ...(notes.length ? ['', ...notes] : []),
+    '',
+  ].join('\n');
+}
+
+function memoryDetails(r: Results): string {
+  const rows: string[][] = [];
+  for (const name of ['sipstate', 'kamailio'] as const) {
+    const m = r.memory[name];
+    if (!m) continue;
+    const f = (x: { rssBytes: number; pssBytes: number; shmUsedBytes?: number; processes: number }) =>
+      `${bytes(x.rssBytes)} / ${bytes(x.pssBytes)}${x.shmUsedBytes !== undefined ? ` / ${bytes(x.shmUsedBytes)}` : ''}`;
+    rows.push([
+      name, f(m.idle), `${f(m.afterRegister)} (${int(m.registered)} users, ${m.bindings ?? 'n/a'} bindings)`,
+      f(m.beforeCalls), `${f(m.callsPeak)} (${int(m.answered)} calls, ${m.transactionsAtPeak ?? 'n/a'} transactions)`,
+      `${f(m.callsSettled)} (${m.transactionsSettled ?? 'n/a'} transactions, ${fixed(m.settleSeconds, 0)} s later)`,
+    ]);
+  }
+  if (!rows.length) return '';
+  const notes = (['sipstate', 'kamailio'] as const).flatMap((n) => (r.memory[n]?.notes ?? []).map((x) => `- ${n}: ${x}`));
+  const m = r.memory.sipstate ?? r.memory.kamailio!;
+  return [
+    '### Memory',
+    '',
+    `RSS / PSS summed over the server's processes (Kamailio: all ${r.memory.kamailio?.idle.processes ?? 'its'} processes; shared memory counts in the RSS of every process that touched it, once in the PSS) ` +
+      '/ Kamailio\'s shm in use (`kamcmd core.shmmem` real_used). ' +
+      `Registrations: ${int(m.users)} distinct users; calls: ${int(m.callsPlanned)} answered calls held open (\`bench/sipp/uac-hold.xml\`), ` +
+      'sampled once all were answered (their INVITE transactions still alive) and again when the server had no transaction left ' +
+      '(sipstate keeps them 64×T1 = 32 s after the 2xx, RFC 6026; Kamailio\'s tm about 5 s). Per binding = (after − idle) / users; per call = (with calls − before calls) / answered calls.',
+    '',
+    mdTable(['server', 'idle', 'users registered', 'before calls', 'calls answered', 'transactions ended'], rows),
+    '',
+    ...(['sipstate', 'kamailio'] as const)
+      .filter((n) => r.memory[n])
+      .map((n) => `- ${n}: REGISTER at ${int(r.memory[n]!.registerRate)}/s, calls at ${int(r.memory[n]!.callRate)} cps`),
+    ...notes,
+    '',
+  ].join('\n');
+}
+
+function journalDetails(r: Results): string {
+  const j = r.journal;
+  if (!j) return '';
+  return [
+    '### Journal',
+    '',
+    'The compiled `JournalWriter` (`dist/src/journal/writer.js`, 64 MiB segments, batchMs 10) in a process of its own on the server core, appending call events ' +
+      "(`{ type: 'call.ringing' | 'call.answered' | 'call.ended', callId, fromTag, from, to }`): with fsync 'batch' in slices of 500 per event-loop turn until `close()`, " +
+      "with fsync 'always' (each append written and fdatasync'ed) as many as fit in " + `${fixed(r.options.journalAlwaysMaxMs / 1000, 0)} s. ` +
+      '`recover()` (`dist/src/journal/recovery.js`) then folds a journal written straight to its segment files. Kamailio has no journal.',
+    '',
+    mdTable(
+      ['measurement', 'events', 'time', 'rate', 'bytes'],
+      [
+        ["append, fsync 'batch'", int(j.batch.events), `${fixed(j.batch.seconds, 2)} s`, `${int(j.batch.perSecond)} events/s`, bytes(j.batch.bytes)],
+        ["append, fsync 'always'", int(j.always.events), `${fixed(j.always.seconds, 2)} s`, `${int(j.always.perSecond)} events/s`, bytes(j.always.bytes)],
+        [
+          `recover(): ${int(j.recover.calls)} calls + ${int(j.recover.bindingEvents)} binding events, ${j.recover.segments} segments`,
+          int(j.recover.events), `${fixed(j.recover.seconds, 2)} s`, `${int(j.recover.eventsPerSecond)} events/s`, bytes(j.recover.bytes),
+        ],
+      ],
+    ),
+    '',
+    `recover() found ${int(j.recover.finished)} finished calls and ${int(j.recover.liveBindings)} live bindings in ${int(j.recover.read)} events (writing the file took ${fixed(j.recover.generateSeconds, 1)} s, not counted).`,
+    '',
+  ].join('\n');
+}
+
+function caveats(r: Results): string[] {
+  const out: string[] = [];
+  const limited = (['sipstate', 'kamailio'] as const).filter((n) => r.register[n]?.stoppedBySipp || r.calls[n]?.stoppedBySipp);
+  if (limited.length) out.push(`SIPp could not offer the next rate for ${limited.join(' and ')}: that figure is a lower bound set by the load generator (one SIPp process on one core).`);
+  const wd = (['sipstate', 'kamailio'] as const).flatMap((n) => [...(r.register[n]?.steps ?? []), ...(r.calls[n]?.steps ?? [])].filter((s) => s.sippWatchdog > 0).map((s) => `${n} ${s.rate}`));
+  if (wd.length) out.push(`SIPp's watchdog tripped (its own loop ran late: SIPp busy) in: ${wd.join(', ')}.`);
+  if (r.sippCeiling) {
+    const c = r.sippCeiling;
+    out.push(
+      c.ok
+        ? `SIPp alone (caller straight to callee, both on core ${r.options.loadCpu}) completed ${fixed((1 - c.failedRatio) * 100, 2)} % of ${int(c.rate)} cps, the rate at which Kamailio failed: Kamailio's limit is its own, not SIPp's.`
+        : `SIPp alone (caller straight to callee) failed ${fixed(c.failedRatio * 100, 2)} % of calls at ${int(c.rate)} cps: at that rate the load generator itself is at its limit, so the highest passing rates near it are bounded by SIPp.`,
+    );
+  }
+  if (r.errors.length) out.push(...r.errors.map((e) => `Error: ${e}`));
+  return out;
+}
+
+/** The generated part of BENCHMARKS.md (without the markers). */
+export function markdown(r: Results): string {
+  const e = r.env;
+  const o = r.options;
+  const buf = (n: ServerName) => (r.receiveBuffers[n] ? bytes(r.receiveBuffers[n]!) : 'n/a');
+  const rows = summaryRows(r).map((x) => [x.label, x.sipstate, x.kamailio, x.ratio, x.extra ?? '']);
+  const notes = caveats(r);
+  return [
+    `_Generated by the benchmark harness (\`bench/run.ts\`) on ${e.date}${o.quick ? ' — a **--quick** smoke run: short steps, figures not comparable to a full run' : ''}. ` +
+      'Everything between the `bench:begin` / `bench:end` markers is rewritten by each run._',
+    '',
+    '### Setup',
+    '',
+    `- Command: \`${r.command}\` (${fixed(r.seconds / 60, 1)} min)`,
+    `- CPU: ${e.cpuModel}, ${e.cores} cores, ${e.memoryGiB} GiB; ${e.kernel}`,
+    `- Node ${e.node}; sipstate ${e.sipstateVersion} (git ${e.gitCommit}); ${e.kamailioVersion}; ${e.sippVersion}`,
+    `- Servers pinned to core ${o.serverCpu}, SIPp (caller and callee) and dumpcap to core ${o.loadCpu} (taskset); loopback (127.0.0.1) only; a fresh server process for every step.`,
+    `- sipstate: \`${r.serverCommands.sipstate ?? 'node dist/src/cli/main.js ...'}\``,
+    `- Kamailio: \`${r.serverCommands.kamailio ?? 'kamailio -f bench/kamailio/kamailio.cfg ...'}\` — \`bench/kamailio/kamailio.cfg\`: tm + sl + rr + registrar/usrloc (db_mode 0), t_relay for everything, children=1, no auth/NAT/DB/dialog.`,
+    `- Socket buffers: net.core.rmem_max ${bytes(r.sysctls.rmem_max)}, wmem_max ${bytes(r.sysctls.wmem_max)}; effective receive buffer (ss rb) sipstate ${buf('sipstate')}, Kamailio ${buf('kamailio')}; SIPp \`-buff_size\` 4 MiB.`,
+    `- Steps: REGISTER ${o.registerRates.map(int).join(', ')}/s × ${o.registerSeconds} s; calls ${o.callRates.map(int).join(', ')} cps × ${o.stepSeconds} s; latency ${o.latencySeconds} s.`,
+    '',
+    '### Summary',
+    '',
+    mdTable(['figure', 'sipstate', 'Kamailio', 'sipstate / Kamailio', 'note'], rows, [':---', '---:', '---:', '---:', ':---']),
+    '',
+    registerDetails(r),
+    callDetails(r),
+    latencyDetails(r),
+    memoryDetails(r),
+    journalDetails(r),
+    ...(notes.length ? ['### Notes from this run', '', ...notes.map((n) => `- ${n}`), ''] : []),
+  ]
+    .filter((x) => x !== undefined)
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+/**
+ * Replaces the part between the markers; without markers, the generated part goes before
+ * "## Profile findings" (kept with everything after it), or at the end; a new file gets a title.
+ */
+export function writeBenchmarks(file: string, generated: string): void {
+  const block = `${BEGIN}\n${generated}\n${END}`;
+  let text: string;
+  if (!existsSync(file)) {
+    text = `# sipstate benchmarks\n\nsipstate against Kamailio under the same SIPp load; regenerate with \`npm run bench\`.\n\n${block}\n`;
+  } else {
+    const old = readFileSync(file, 'utf8');
+    const b = old.indexOf(BEGIN);
+    const en = old.indexOf(END);
+    if (b >= 0 && en > b) text = `${old.slice(0, b)}${block}${old.slice(en + END.length)}`;
+    else {
+      const pf = old.search(/^## Profile findings\s*$/m);
+      text = pf >= 0 ? `${old.slice(0, pf).trimEnd()}\n\n${block}\n\n${old.slice(pf)}` : `${old.trimEnd()}\n\n${block}\n`;
+    }
+  }
+  writeFileSync(file, text);
+}

@@ -1,0 +1,93 @@
+/** sipstate under test: `node dist/src/cli/main.js` pinned to one core, journal in a temp dir, fsync batch. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { spawnGroup, makeTempDir, removeTempDir } from './processes.js';
+import { HOST, freeTcpPort, freeUdpPort, sleep, udpSocket } from './ports.js';
+import { groupMemory } from './memory.js';
+import { SIPSTATE_MAIN } from './paths.js';
+import { probe } from './rawSip.js';
+import type { Server, ServerOptions } from './server.js';
+
+interface Status {
+  serverTransactions: number;
+  clientTransactions: number;
+  calls: number;
+  bindings: number;
+  [k: string]: number;
+}
+
+/** The CLI that is benchmarked (--sipstate-main overrides it). */
+let mainPath = SIPSTATE_MAIN;
+export function setSipstateMain(file: string): void {
+  mainPath = path.resolve(file);
+}
+export function sipstateMain(): string {
+  return mainPath;
+}
+
+export function sipstateCommand(port: number, adminPort: number, dir: string, cpu: number, nodeArgs: string[] = []): string[] {
+  return [
+    'taskset', '-c', String(cpu), process.execPath, ...nodeArgs, mainPath,
+    '--host', HOST, '--port', String(port),
+    '--journal', path.join(dir, 'journal'), '--call-log', path.join(dir, 'log.txt'),
+    '--fsync', 'batch', '--log-level', 'warn', '--admin-port', String(adminPort),
+    // The load comes from one address, as Kamailio's config (no pike) takes it: no flood ban.
+    '--rate-limit', '0',
+  ];
+}
+
+export async function startSipstate(opts: ServerOptions): Promise<Server & { status(): Promise<Status> }> {
+  if (!existsSync(mainPath)) throw new Error(`${mainPath} is missing: build first (npx tsc -p tsconfig.json)`);
+  const dir = makeTempDir('sipstate');
+  const port = await freeUdpPort();
+  const adminPort = await freeTcpPort();
+  const [cmd, ...args] = sipstateCommand(port, adminPort, dir, opts.cpu, opts.nodeArgs);
+  const group = spawnGroup('sipstate', cmd!, args, { cwd: dir, stdout: 'pipe', stderr: 'pipe' });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 100_000) out = out.slice(-50_000);
+  };
+  group.child.stdout!.on('data', keep);
+  group.child.stderr!.on('data', keep);
+  // Ready: the "listening on udp:" line (printed at log level info), or, at --log-level warn which
+  // prints no such line, the bound socket and an answering admin endpoint.
+  const adminUp = async () => {
+    try {
+      return (await fetch(`http://${HOST}:${adminPort}/status`)).ok;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 15_000;
+  while (!/listening on udp:/.test(out) && !(udpSocket(port) && (await adminUp()))) {
+    if (group.hasExited()) throw new Error(`sipstate exited at start:\n${out}`);
+    if (Date.now() > deadline) {
+      await group.stop();
+      throw new Error(`sipstate did not come up on udp:${HOST}:${port} within 15 s:\n${out}`);
+    }
+    await sleep(50);
+  }
+  await probe(port);
+  const status = async (): Promise<Status> => {
+    const res = await fetch(`http://${HOST}:${adminPort}/status`);
+    return (await res.json()) as Status;
+  };
+  return {
+    name: 'sipstate',
+    port,
+    group,
+    status,
+    memory: async () => groupMemory(group.pid),
+    transactions: async () => {
+      const s = await status();
+      return s.serverTransactions + s.clientTransactions;
+    },
+    bindings: async () => (await status()).bindings,
+    output: () => out,
+    stop: async () => {
+      await group.stop(5000);
+      removeTempDir(dir);
+    },
+  };
+}
