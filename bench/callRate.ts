@@ -6,7 +6,7 @@
  */
 import { groupCpuSeconds } from './memory.js';
 import { udpSocket } from './ports.js';
-import { CALLEE, startCallee, startServer } from './servers.js';
+import { CALLEE, startCallee, startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
 import { startSipp, num, offeredRate, type SippResult } from './sipp.js';
 import { udpCounters, udpDelta } from './udpStats.js';
@@ -66,6 +66,7 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
   try {
     const callee = await startCallee(server, cpus.load, `${name} ${rate}cps`);
     try {
+      if (server) await warmUp(server, cpus.load, 'calls');
       const before = udpCounters();
       const serverDrops0 = server ? udpSocket(server.port)?.drops ?? 0 : 0;
       const calleeDrops0 = udpSocket(callee.port)?.drops ?? 0;

@@ -8,7 +8,7 @@
 import { startCapture, wireLatencies } from './capture.js';
 import { makeTempDir, removeTempDir } from './processes.js';
 import { freeUdpPort } from './ports.js';
-import { CALLEE, startCallee, startServer } from './servers.js';
+import { CALLEE, startCallee, startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
 import { startSipp, num } from './sipp.js';
 import { summarize, type Summary } from './percentiles.js';
@@ -43,6 +43,7 @@ export async function latencyRun(
   try {
     const callee = await startCallee(server, cpus.load, `${target} latency`);
     try {
+      if (server) await warmUp(server, cpus.load, 'calls');
       const callerPort = await freeUdpPort();
       let cap = null;
       let wireNote: string | undefined;

@@ -11,6 +11,8 @@ export interface Options {
   registerSeconds: number;
   /** Seconds of load per latency run. */
   latencySeconds: number;
+  /** Seconds of light load on each fresh server before it is measured. */
+  warmupSeconds: number;
   callRates: number[];
   registerRates: number[];
   /** Calls/s of the latency runs (default: half of Kamailio's highest passing call rate). */
@@ -46,6 +48,8 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --step-seconds N        seconds per call-rate step (default 20; quick 3)
   --register-seconds N    seconds per REGISTER-rate step (default 5; quick 2)
   --latency-seconds N     seconds per latency run (default 10; quick 3)
+  --warmup-seconds N      light load (200/s) on each fresh server before it is measured,
+                          both servers alike (default 3; quick 2; 0: none)
   --call-rates A,B,...    call-rate steps, calls/s (default 250,500,1000,1500,2000,2500,3000,3500,4000)
   --register-rates A,...  REGISTER-rate steps, /s (default 1000,2000,5000,10000,15000,20000,25000,30000,40000)
   --latency-rate N        calls/s of the latency runs (default: half of Kamailio's highest
@@ -77,6 +81,7 @@ export function parseOptions(argv: string[]): Options {
     stepSeconds: quick ? 3 : 20,
     registerSeconds: quick ? 2 : 5,
     latencySeconds: quick ? 3 : 10,
+    warmupSeconds: quick ? 2 : 3,
     callRates: quick ? [250, 1000, 2500, 4000] : [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000],
     registerRates: quick ? [1000, 5000, 20000, 40000] : [1000, 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000],
     latencyRate: null,
@@ -118,6 +123,10 @@ export function parseOptions(argv: string[]): Options {
         break;
       case '--latency-seconds':
         o.latencySeconds = positive();
+        break;
+      case '--warmup-seconds':
+        o.warmupSeconds = Number(value());
+        if (!Number.isInteger(o.warmupSeconds) || o.warmupSeconds < 0) throw new Error('--warmup-seconds needs a whole number of seconds');
         break;
       case '--call-rates':
         o.callRates = numbers(flag, value()).sort((x, y) => x - y);

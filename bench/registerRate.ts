@@ -5,7 +5,7 @@
  */
 import { groupCpuSeconds } from './memory.js';
 import { udpSocket } from './ports.js';
-import { startServer } from './servers.js';
+import { startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
 import { startSipp, num, offeredRate } from './sipp.js';
 import { udpCounters, udpDelta } from './udpStats.js';
@@ -49,6 +49,7 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
     const planned = Math.round(rate * seconds);
     const server = await startServer(name, cpus.server);
     try {
+      await warmUp(server, cpus.load, 'registers');
       const before = udpCounters();
       const drops0 = udpSocket(server.port)?.drops ?? 0;
       const cpu0 = groupCpuSeconds(server.group.pid);

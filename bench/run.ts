@@ -18,7 +18,7 @@ import { journalFigures } from './journal.js';
 import { markdown, terminalTable, writeBenchmarks, type Results } from './report.js';
 import { socketBufferSysctls } from './udpStats.js';
 import { receiveBuffer, type ServerName } from './server.js';
-import { startServer } from './servers.js';
+import { setWarmupSeconds, startServer } from './servers.js';
 import { setSipstateMain, sipstateCommand, sipstateMain } from './sipstateServer.js';
 import { kamailioCommand } from './kamailioServer.js';
 import { BENCHMARKS_MD, SIPSTATE_MAIN } from './paths.js';
@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (o.sipstateMain) setSipstateMain(o.sipstateMain);
+  setWarmupSeconds(o.warmupSeconds);
   if (!existsSync(sipstateMain())) {
     process.stderr.write(`${sipstateMain()} is missing: build first (npx tsc -p tsconfig.json)\n`);
     return 1;

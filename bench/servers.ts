@@ -2,7 +2,7 @@
 import { startKamailio } from './kamailioServer.js';
 import { startSipstate } from './sipstateServer.js';
 import { registerContact } from './rawSip.js';
-import { startSipp, type SippRun } from './sipp.js';
+import { startSipp, num, type SippRun } from './sipp.js';
 import type { Server, ServerName } from './server.js';
 
 export function startServer(name: ServerName, cpu: number): Promise<Server> {
@@ -27,4 +27,35 @@ export async function startCallee(server: Server | null, cpu: number, label: str
     }
   }
   return uas;
+}
+
+/** Seconds of warm-up load before each measurement (--warmup-seconds; 0: none). */
+let warmupSeconds = 3;
+export function setWarmupSeconds(s: number): void {
+  warmupSeconds = s;
+}
+
+/**
+ * Warm-up: a few seconds of light load (200 calls or REGISTERs a second) on a freshly started
+ * server before it is measured, given to both servers alike. V8 runs sipstate's code interpreted
+ * until it is hot, and a cold start otherwise shows up as a burst of retransmissions in the first
+ * second of every step. The callee must be registered first for 'calls'.
+ */
+export async function warmUp(server: Server, cpu: number, kind: 'calls' | 'registers'): Promise<void> {
+  if (warmupSeconds <= 0) return;
+  const rate = 200;
+  const run = await startSipp({
+    label: `${server.name} warm-up ${kind}`,
+    scenario: kind === 'calls' ? 'uac.xml' : 'register.xml',
+    remotePort: server.port,
+    ...(kind === 'calls' ? { service: CALLEE } : {}),
+    rate,
+    calls: rate * warmupSeconds,
+    limit: 2000,
+    cpu,
+    hardTimeoutMs: warmupSeconds * 1000 + 30_000,
+  });
+  const res = await run.done;
+  const ok = num(res.last, 'SuccessfulCall(C)');
+  if (ok < rate * warmupSeconds) throw new Error(`${server.name}: warm-up ${kind}: ${ok} of ${rate * warmupSeconds} succeeded\n${server.output()}`);
 }

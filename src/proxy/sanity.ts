@@ -10,14 +10,18 @@ export interface SanityLimits {
 
 export const DEFAULT_SANITY_LIMITS: SanityLimits = { maxViaCount: 70, maxUriLength: 1024 };
 
-/** Headers every request must have (RFC 3261 §8.1.1). */
+/**
+ * Headers without which a request cannot be handled (RFC 3261 §8.1.1). Max-Forwards is not among
+ * them although a UAC must send it: §16.3 step 3 lets a request without one pass and §16.6 step 3
+ * forwards it with 70, so an old or sloppy phone still gets through (its value, when present, is
+ * checked by validateRequest).
+ */
 const REQUIRED = [
   ['to', 'To'],
   ['from', 'From'],
   ['call-id', 'Call-ID'],
   ['cseq', 'CSeq'],
   ['via', 'Via'],
-  ['max-forwards', 'Max-Forwards'],
 ] as const;
 
 /**

@@ -48,9 +48,9 @@ export class UdpTransport {
       return;
     }
     try {
-      this.socket.send(data, port, host, (err) => {
-        if (err) this.dropped++;
-      });
+      // No callback: Node then tries a synchronous sendmsg() and allocates no completion request;
+      // a datagram the kernel refuses is lost like any UDP datagram (retransmission covers it).
+      this.socket.send(data, port, host);
     } catch {
       this.dropped++;
     }

@@ -1,6 +1,8 @@
 import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import WebSocket from 'ws';
-import { startProxy } from '../helpers/proxy.js';
+import { MAIN, startProxy } from '../helpers/proxy.js';
 import { freePort } from '../helpers/ports.js';
 import { UdpClient } from '../helpers/udpClient.js';
 
@@ -9,7 +11,14 @@ test('--inspect relays the live machines to a Stately inspector client', async (
   const inspectPort = await freePort();
   const proxy = await startProxy({ args: ['--inspect', String(inspectPort)] });
   t.teardown(() => proxy.stop());
+  // The inspector line follows the listening line, maybe in a later chunk of output.
+  const shown = Date.now() + 5000;
+  while (!proxy.output().includes(`inspector: open http://localhost:${inspectPort}`) && Date.now() < shown) await new Promise((r) => setTimeout(r, 20));
   t.regex(proxy.output(), new RegExp(`inspector: open http://localhost:${inspectPort}`));
+  // The bridge page is served, and only on loopback: the events carry SIP headers.
+  t.regex(await (await fetch(`http://127.0.0.1:${inspectPort}/`)).text(), /stately\.ai\/inspect/);
+  const listeners = execFileSync('ss', ['-Htln', `sport = :${inspectPort}`], { encoding: 'utf8' }).trim().split('\n');
+  t.deepEqual(listeners.map((l) => l.split(/\s+/)[3]), [`127.0.0.1:${inspectPort}`]);
 
   // The same socket the inspector page opens.
   const ws = new WebSocket(`ws://localhost:${inspectPort}`);
@@ -36,4 +45,16 @@ test('--inspect relays the live machines to a Stately inspector client', async (
   while (!seen.some((s) => s.includes('nonInviteServerTransaction')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   t.true(seen.some((s) => s.includes('nonInviteServerTransaction')), `inspector saw: ${seen.length} messages`);
   t.true(seen.some((s) => s.includes('"respond"')), 'the respond event is visible');
+});
+
+test('--inspect on a port in use: one line and exit code 1', async (t) => {
+  t.timeout(20_000);
+  const inspectPort = await freePort();
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(inspectPort, '127.0.0.1', resolve));
+  t.teardown(() => holder.close());
+  const sipPort = await freePort();
+  const r = spawnSync(process.execPath, [MAIN, '--host', '127.0.0.1', '--port', String(sipPort), '--inspect', String(inspectPort)], { encoding: 'utf8', timeout: 15_000 });
+  t.is(r.status, 1);
+  t.is(r.stderr, `sipstate: cannot start the inspector on 127.0.0.1:${inspectPort}: the port is already in use\n`);
 });

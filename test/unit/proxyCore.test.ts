@@ -1,6 +1,7 @@
 import test from 'ava';
 import { LocalIdentity } from '../../src/proxy/localIdentity.js';
 import { validateRequest } from '../../src/proxy/validate.js';
+import { checkSanity, DEFAULT_SANITY_LIMITS } from '../../src/proxy/sanity.js';
 import { preprocessRoute } from '../../src/proxy/routePreprocess.js';
 import { buildForwardedRequest } from '../../src/proxy/forward.js';
 import { nextHopOf } from '../../src/proxy/nextHop.js';
@@ -112,4 +113,25 @@ CSeq: 1 OPTIONS
   t.is(getHeaderValues(s2, 'via')[0], 'SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKb', 'nothing added when the source matches');
   const s3 = stampTopVia(noRport, { host: '10.0.0.3', port: 6000 });
   t.deepEqual(responseAddressOf(s3), { host: '10.0.0.3', port: 5062 }, 'without rport the Via port is used');
+});
+
+test('sanity: a missing To, From, Call-ID, CSeq or Via is 400 with its name; too many Vias 400; a long Request-URI 414', (t) => {
+  for (const name of ['To', 'From', 'Call-ID', 'CSeq']) {
+    const r = base();
+    const without = { ...r, headers: r.headers.filter((h) => h.key !== name.toLowerCase()) };
+    t.deepEqual(checkSanity(without, DEFAULT_SANITY_LIMITS), { status: 400, reason: `Missing ${name}` });
+  }
+  const vias = base(Array.from({ length: 70 }, (_, i) => `Via: SIP/2.0/UDP 10.0.1.${i}:5060;branch=z9hG4bK${i}\n`).join(''));
+  t.deepEqual(checkSanity(vias, DEFAULT_SANITY_LIMITS), { status: 400, reason: 'Too many Via headers' });
+  t.deepEqual(checkSanity(base('', `sip:${'b'.repeat(1100)}@10.0.0.9`), DEFAULT_SANITY_LIMITS), { status: 414 });
+  t.is(checkSanity(base(), DEFAULT_SANITY_LIMITS), null);
+});
+
+test('a request without Max-Forwards passes (§16.3 step 3) and is forwarded with 70 (§16.6 step 3)', (t) => {
+  const r = base();
+  const without = { ...r, headers: r.headers.filter((h) => h.key !== 'max-forwards') };
+  t.is(checkSanity(without, DEFAULT_SANITY_LIMITS), null);
+  t.is(validateRequest(without, info(without), me), null);
+  const fwd = buildForwardedRequest(without, me, { target: 'sip:bob@10.0.0.2:5080', branch: 'z9hG4bK-x-2', recordRoute: true });
+  t.is(getHeader(fwd, 'max-forwards'), '70');
 });
