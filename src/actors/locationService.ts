@@ -86,13 +86,19 @@ export class LocationService {
     return { known: true, bindings: this.live(entry, this.now()) };
   }
 
-  /** Restores a binding from the journal (restart recovery): no event is emitted. */
-  restore(user: string, aor: string, b: Binding): void {
+  /** Restart recovery: an AOR known from the journal, with no binding (yet). No event is emitted. */
+  restoreKnown(user: string, aor: string): AorEntry {
     let entry = this.aors.get(user);
     if (!entry) {
       entry = { user, aor, bindings: new Map() };
       this.aors.set(user, entry);
     }
+    return entry;
+  }
+
+  /** Restores a binding from the journal (restart recovery): no event is emitted. */
+  restore(user: string, aor: string, b: Binding): void {
+    const entry = this.restoreKnown(user, aor);
     if (!entry.bindings.has(b.key)) this.count++;
     entry.bindings.set(b.key, b);
     this.expiry.add(b.expiresAt, { user, key: b.key });

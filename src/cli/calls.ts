@@ -3,7 +3,14 @@ import { format, parseISO } from 'date-fns';
 import { recover } from '../journal/recovery.js';
 import { duration } from '../projections/callLogFormat.js';
 import type { CallRecord } from '../projections/callHistory.js';
-import { describeRecovery } from './journalReport.js';
+import { describeRecovery, existingJournalDir } from './journalReport.js';
+
+export const CALLS_USAGE = `Usage: sipstate calls [--journal DIR] [--from USER] [--to USER] [--since DATE]
+                      [--outcome answered|declined|cancelled|busy|failed] [--json]
+
+The call history from the journal (default ./journal): date, caller, callee, outcome, duration.
+USER matches the user part of a URI or the whole URI; DATE is like 2026-11-24 or 2026-11-24T13:00.
+`;
 
 const OUTCOMES = ['answered', 'declined', 'cancelled', 'busy', 'failed'];
 
@@ -30,15 +37,20 @@ export function runCalls(argv: string[]): number {
       since: { type: 'string' },
       outcome: { type: 'string' },
       json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    process.stdout.write(CALLS_USAGE);
+    return 0;
+  }
   if (values.outcome && !OUTCOMES.includes(values.outcome)) throw new Error(`--outcome must be one of ${OUTCOMES.join(', ')}`);
   let since: number | null = null;
   if (values.since) {
     since = parseISO(values.since).getTime();
     if (Number.isNaN(since)) throw new Error(`--since needs a date like 2026-11-24 or 2026-11-24T13:00`);
   }
-  const r = recover(values.journal ?? 'journal', Date.now(), { repair: false });
+  const r = recover(existingJournalDir(values.journal ?? 'journal'), Date.now(), { repair: false });
   for (const line of describeRecovery(r)) process.stderr.write(`${line}\n`);
   const calls = r.finished.filter(
     (c) =>

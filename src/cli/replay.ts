@@ -3,7 +3,13 @@ import { writeFileSync } from 'node:fs';
 import { recover } from '../journal/recovery.js';
 import { renderCallLog } from '../projections/callLogWriter.js';
 import { callLogFormat } from './args.js';
-import { describeRecovery } from './journalReport.js';
+import { describeRecovery, existingJournalDir } from './journalReport.js';
+
+export const REPLAY_USAGE = `Usage: sipstate replay [--journal DIR] [--call-log FILE] [--call-log-format original|extended]
+
+Rebuilds the call log from the journal alone (defaults: ./journal, ./log.txt), byte for byte what
+the live proxy wrote. The journal is only read. Exit 2 when it has corrupt lines.
+`;
 
 /**
  * `sipstate replay --journal DIR --call-log FILE`: rebuilds the call log from the journal alone,
@@ -17,9 +23,14 @@ export function runReplay(argv: string[]): number {
       journal: { type: 'string' },
       'call-log': { type: 'string' },
       'call-log-format': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  const dir = values.journal ?? 'journal';
+  if (values.help) {
+    process.stdout.write(REPLAY_USAGE);
+    return 0;
+  }
+  const dir = existingJournalDir(values.journal ?? 'journal');
   const file = values['call-log'] ?? 'log.txt';
   const started = process.hrtime.bigint();
   const r = recover(dir, Date.now(), { repair: false });

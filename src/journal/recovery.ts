@@ -23,6 +23,8 @@ export interface Recovery {
   finished: CallRecord[];
   /** Bindings whose deadline has not passed, for the location service. */
   bindings: RecoveredBinding[];
+  /** Every AOR that ever registered: still known, so a call to one without a binding is 480, not 404. */
+  knownAors: Array<{ user: string; aor: string }>;
   /** Bans of source addresses still running. */
   bans: Array<{ source: string; until: number }>;
 }
@@ -45,6 +47,7 @@ export function recover(dir: string, now: number = Date.now(), opts: { repair?: 
   const history = new CallHistory();
   const finished: CallRecord[] = [];
   const table = new Map<string, { user: string; aor: string; binding: Binding }>();
+  const known = new Map<string, string>();
   const bans = new Map<string, number>();
   const report = readJournal(dir, (e: JournalEvent) => {
     if (isSourceEvent(e)) {
@@ -55,6 +58,7 @@ export function recover(dir: string, now: number = Date.now(), opts: { repair?: 
     if (isBindingEvent(e)) {
       const uri = parseUri(e.contact);
       const key = `${e.user}\n${uri ? contactKey(uri) : e.contact}`;
+      known.set(e.user, e.aor);
       if (e.type === 'binding.removed' || e.type === 'binding.expired') table.delete(key);
       else {
         table.set(key, {
@@ -70,5 +74,6 @@ export function recover(dir: string, now: number = Date.now(), opts: { repair?: 
   });
   const bindings = [...table.values()].filter((b) => b.binding.expiresAt > now);
   const liveBans = [...bans].filter(([, until]) => until > now).map(([source, until]) => ({ source, until }));
-  return { report, tornBytes, tornSegment, history, finished, bindings, bans: liveBans };
+  const knownAors = [...known].map(([user, aor]) => ({ user, aor }));
+  return { report, tornBytes, tornSegment, history, finished, bindings, knownAors, bans: liveBans };
 }

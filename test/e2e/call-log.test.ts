@@ -1,8 +1,8 @@
 // Issue "Event-sourced journal": the seed's calls through the real proxy with SIPp, log.txt checked
 // line by line, and `sipstate replay` rebuilding it byte for byte from the journal alone.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAIN } from '../helpers/proxy.js';
@@ -55,4 +55,19 @@ test('answered, declined, cancelled, busy and unanswered calls: log.txt in the o
   const out = execFileSync(process.execPath, [MAIN, 'replay', '--journal', journal, '--call-log', replayed]).toString();
   t.regex(out, /6 calls written/);
   t.true(readFileSync(replayed).equals(live), 'replay must rebuild log.txt byte for byte');
+});
+
+test('replay and calls on a journal folder that is not there: one line, exit 1, the call log untouched', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sipstate-calllog-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const callLog = path.join(dir, 'log.txt');
+  writeFileSync(callLog, '-----\nfrom: sip:a@b\n');
+  const missing = path.join(dir, 'no-such-journal');
+  const replay = spawnSync(process.execPath, [MAIN, 'replay', '--journal', missing, '--call-log', callLog], { encoding: 'utf8', timeout: 10_000 });
+  t.is(replay.status, 1);
+  t.is(replay.stderr, `sipstate: no journal folder at ${missing} (give it with --journal DIR)\n`);
+  t.is(readFileSync(callLog, 'utf8'), '-----\nfrom: sip:a@b\n');
+  const calls = spawnSync(process.execPath, [MAIN, 'calls', '--journal', missing], { encoding: 'utf8', timeout: 10_000 });
+  t.is(calls.status, 1);
+  t.regex(calls.stderr, /no journal folder/);
 });

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { LocationService } from '../../src/actors/locationService.js';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -114,9 +115,19 @@ test('recovery: live bindings come back with their absolute deadline, expired on
   w.append(b('binding.added', 'sip:101@10.0.0.2:5062', now - 1_000), now - 3_600_000);
   w.append(b('binding.added', 'sip:101@10.0.0.3:5062', now + 60_000), now - 1000);
   w.append(b('binding.expired', 'sip:101@10.0.0.3:5062', now + 60_000), now - 500);
+  w.append({ ...b('binding.expired', 'sip:102@10.0.0.4:5062', now - 10), aor: 'sip:102@10.0.0.9', user: '102' }, now - 10);
   w.close();
   const r = recover(dir, now);
   t.deepEqual(r.bindings.map((x) => [x.binding.contact, x.binding.expiresAt]), [['sip:101@10.0.0.1:5062', now + 60_000]]);
+  // 102 has no binding left but registered once: still known, so a call to it is 480, not 404.
+  t.deepEqual(r.knownAors, [{ user: '101', aor: 'sip:101@10.0.0.9' }, { user: '102', aor: 'sip:102@10.0.0.9' }]);
+  const location = new LocationService(() => {}, () => now);
+  for (const k of r.knownAors) location.restoreKnown(k.user, k.aor);
+  for (const x of r.bindings) location.restore(x.user, x.aor, x.binding);
+  t.deepEqual(location.lookup('102'), { known: true, bindings: [] });
+  t.false(location.lookup('103').known);
+  t.is(location.lookup('101').bindings.length, 1);
+  location.close();
 });
 
 test('recovery: an answered call without its end stays open; replay yields the finished ones', (t) => {
