@@ -1,0 +1,87 @@
+// Issue "Event-sourced journal", restart recovery: the proxy is stopped and started again on the
+// same port and journal while SIPp phones carry on, as a phone on a LAN would across a restart.
+import test, { type ExecutionContext } from 'ava';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startProxy, type RunningProxy } from '../helpers/proxy.js';
+import { freePort } from '../helpers/ports.js';
+import { startSipp } from '../helpers/sipp.js';
+import { assertIdle, assertOk, newCallId, TIMERS, waitForBindings } from '../helpers/flows.js';
+
+const HMS = '\\d\\d:\\d\\d:\\d\\d';
+const ANSWERED = new RegExp(`^-----\\nfrom: sip:alice@127\\.0\\.0\\.1\\nto: sip:bob@127\\.0\\.0\\.1\\nringing: ${HMS}\\nstart: ${HMS}\\nend: ${HMS}\\n$`);
+
+/** log.txt once its entry is in (it is written when the journal's group commit is durable). */
+async function callLogEntry(file: string, ms = 3000): Promise<string> {
+  const deadline = Date.now() + ms;
+  let text = readFileSync(file, 'utf8');
+  while (text === '' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    text = readFileSync(file, 'utf8');
+  }
+  return text;
+}
+
+function workspace(t: ExecutionContext) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sipstate-restart-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return { journal: path.join(dir, 'journal'), callLog: path.join(dir, 'log.txt') };
+}
+
+/** Stops `proxy` (SIGTERM) and starts a new process on the same port, journal and call log. */
+async function restart(proxy: RunningProxy, t: ExecutionContext): Promise<RunningProxy> {
+  t.is(await proxy.stop(), 0);
+  const next = await startProxy({ port: proxy.port, args: TIMERS, journal: proxy.journal, callLog: proxy.callLog });
+  t.teardown(() => next.stop());
+  return next;
+}
+
+test('register a phone, restart the proxy, call the phone: the call goes through without a new REGISTER', async (t) => {
+  t.timeout(40_000);
+  const { journal, callLog } = workspace(t);
+  const first = await startProxy({ port: await freePort(), args: TIMERS, journal, callLog });
+  t.teardown(() => first.stop());
+  const callId = newCallId('restart-reg');
+  // The callee registers once (its scenario's only REGISTER), then waits for the INVITE.
+  const bob = await startSipp({ scenario: 'callee-answer.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, timeoutMs: 30_000, label: 'bob' });
+  t.teardown(() => bob.stop());
+  await waitForBindings(first, 1, [bob]);
+
+  const proxy = await restart(first, t);
+  t.regex(proxy.output(), /journal .*: \d+ events, 1 live bindings/);
+  t.is((await proxy.status()).bindings, 1);
+
+  const alice = await startSipp({ scenario: 'caller-call.xml', remote: `127.0.0.1:${proxy.port}`, service: 'bob', callId, timeoutMs: 20_000, label: 'alice' });
+  assertOk(t, await alice.done, proxy);
+  assertOk(t, await bob.done, proxy);
+  t.regex(await callLogEntry(callLog), ANSWERED);
+  await assertIdle(t, proxy);
+});
+
+test('answer a call, restart the proxy, send BYE: the log.txt entry has its end', async (t) => {
+  t.timeout(40_000);
+  const { journal, callLog } = workspace(t);
+  const first = await startProxy({ port: await freePort(), args: TIMERS, journal, callLog });
+  t.teardown(() => first.stop());
+  const callId = newCallId('restart-bye');
+  const bob = await startSipp({ scenario: 'callee-answer.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, timeoutMs: 30_000, label: 'bob' });
+  t.teardown(() => bob.stop());
+  await waitForBindings(first, 1, [bob]);
+  // Alice holds the call 5 s between ACK and BYE; the proxy restarts meanwhile.
+  const alice = await startSipp({ scenario: 'caller-hold.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, args: ['-d', '5000'], timeoutMs: 25_000, label: 'alice' });
+  t.teardown(() => alice.stop());
+  const answered = Date.now() + 5000;
+  while ((await first.status()).calls === 0 || !readFileSync(path.join(journal, 'segment-000001.jsonl'), 'utf8').includes('"call.answered"')) {
+    if (Date.now() > answered) return t.fail(`the call was not answered:\n${first.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.is(readFileSync(callLog, 'utf8'), '', 'an answered call is not in log.txt before it ends');
+
+  const proxy = await restart(first, t);
+  t.is((await proxy.status()).calls, 1, 'the answered call is open again after the restart');
+  assertOk(t, await alice.done, proxy);
+  assertOk(t, await bob.done, proxy);
+  t.regex(await callLogEntry(callLog), ANSWERED);
+  await assertIdle(t, proxy);
+});
