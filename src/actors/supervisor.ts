@@ -33,6 +33,8 @@ import { wireOf } from './wire.js';
 import { Logger } from '../util/logger.js';
 import type { SourceGuard } from '../security/sourceGuard.js';
 import { checkSanity, DEFAULT_SANITY_LIMITS, type SanityLimits } from '../proxy/sanity.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { authorizeRequest } from '../proxy/authorize.js';
 
 export interface Transport {
   send(data: Buffer, host: string, port: number): void;
@@ -55,6 +57,8 @@ export interface SupervisorOptions {
   /** Requests whose User-Agent this matches are dropped. */
   isScanner?: (userAgent: string | undefined) => boolean;
   sanity?: SanityLimits;
+  /** Digest authentication (RFC 3261 §22; src/proxy/authorize.ts); none: the proxy is open to all. */
+  authenticator?: Authenticator;
   logger?: Logger;
 }
 
@@ -245,7 +249,7 @@ export class Supervisor {
       this.rejectStatelessly(msg, source, insane.status, insane.reason);
       return;
     }
-    this.onRequest(stampTopVia(msg, source, info.info.topVia), info.info);
+    this.onRequest(stampTopVia(msg, source, info.info.topVia), info.info, source);
   }
 
   /** A 400 for a request too broken for a transaction, if its top Via lets us answer at all (§16.3). */
@@ -277,7 +281,7 @@ export class Supervisor {
 
   // ---- requests ----
 
-  private onRequest(req: SipRequest, info: MessageInfo): void {
+  private onRequest(req: SipRequest, info: MessageInfo, source: Address): void {
     if (req.method === 'ACK') return this.onAck(req, info);
     const key = serverTransactionKey(req, info);
     const existing = this.serverTx.get(key);
@@ -288,7 +292,7 @@ export class Supervisor {
     if (req.method === 'CANCEL') return this.onCancel(req, info, key);
     const st = this.createServerTransaction(key, req);
     if (!st) return;
-    this.route(req, info, key, st);
+    this.route(req, info, key, st, source);
   }
 
   /** ACK for a non-2xx ends the INVITE server transaction hop by hop; ACK for a 2xx is routed on (§16.7, §17.2.3). */
@@ -325,15 +329,20 @@ export class Supervisor {
     if (owner?.kind === 'call') owner.actor.send({ type: 'cancel' });
   }
 
-  /** Validation, Route preprocessing and the target set (§16.3-§16.5), then forwarding (§16.6). */
-  private route(req: SipRequest, info: MessageInfo, key: string, st: ServerTx): void {
+  /** Validation, Route preprocessing, authorization and the target set (§16.3-§16.5, §22), then forwarding (§16.6). */
+  private route(req: SipRequest, info: MessageInfo, key: string, st: ServerTx, source: Address): void {
     const rejection = validateRequest(req, info, this.me);
     if (rejection) {
       // §16.3 step 3: an OPTIONS that has run out of hops is answered by the element itself.
       if (rejection.status === 483 && req.method === 'OPTIONS') return this.respond(st, optionsResponse(req, st.toTag));
       return this.reject(st, rejection);
     }
-    const routed = preprocessRoute(req, this.me);
+    const preprocessed = preprocessRoute(req, this.me);
+    // §22: credentials are checked (and ours consumed) before anything is registered or forwarded.
+    const auth = this.opts.authenticator;
+    const authorized = auth ? authorizeRequest(req, preprocessed, info, { authenticator: auth, me: this.me, guard: this.opts.guard, source: source.host, log: this.log }) : null;
+    if (authorized && !authorized.ok) return this.reject(st, authorized.rejection);
+    const routed = authorized ? authorized.request : preprocessed;
     const ruri = parseUri(routed.uri);
     if (!ruri) return this.reject(st, { status: 400, reason: 'Bad Request-URI' });
     const hasRoute = getHeaderValues(routed, 'route').length > 0;

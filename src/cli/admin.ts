@@ -1,11 +1,18 @@
 import { createServer, type Server } from 'node:http';
 
-/** A loopback-only HTTP endpoint: GET /status returns the live counts as JSON (tests and operators). */
+/**
+ * A loopback-only HTTP endpoint: GET /status returns the live counts and the process's memory as
+ * JSON (tests and operators). `/status?gc=1` first runs a full garbage collection when Node was
+ * started with --expose-gc, so that heapUsedBytes is what is really held (the benchmark's figure).
+ */
 export function startAdmin(port: number, status: () => object): Promise<Server> {
   const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/status') {
+    if (req.method === 'GET' && (req.url === '/status' || req.url === '/status?gc=1')) {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (req.url.endsWith('gc=1') && gc) gc();
+      const m = process.memoryUsage();
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(status()));
+      res.end(JSON.stringify({ ...status(), rssBytes: m.rss, heapUsedBytes: m.heapUsed, gcRun: Boolean(req.url.endsWith('gc=1') && gc) }));
       return;
     }
     res.writeHead(404).end();

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { LogLevel } from '../util/logger.js';
 import type { FsyncMode } from '../journal/writer.js';
 import type { CallLogFormat } from '../projections/callLogFormat.js';
+import { algorithmOf, DEFAULT_ALGORITHMS, type DigestAlgorithm } from '../auth/digest.js';
 
 export interface ProxySettings {
   host: string | null;
@@ -28,6 +29,12 @@ export interface ProxySettings {
   authFailures: number;
   banSeconds: number;
   blockUserAgents: string[];
+  /** The digest users file; null: authentication off. */
+  users: string | null;
+  /** The digest realm; null: the proxy's domain (first --domain, else the listening address). */
+  realm: string | null;
+  /** Digest algorithms offered, preferred first. */
+  authAlgorithms: readonly DigestAlgorithm[];
 }
 
 export const USAGE = `Usage: sipstate [options]
@@ -47,6 +54,11 @@ export const USAGE = `Usage: sipstate [options]
   --auth-failures N      failed authentications per minute before a source is banned (default 10)
   --ban-seconds N        how long a ban lasts (default 300)
   --block-user-agent S   also drop requests whose User-Agent contains S (repeatable; known scanners always)
+  --users FILE           digest authentication (RFC 3261 §22) against this users file, written by
+                         "sipstate user add"; without it anyone may register any name and call
+  --realm NAME           digest realm (default: the first --domain, else the address listened on)
+  --auth-algorithms L    digest algorithms offered, preferred first (default sha-256,md5; md5 alone
+                         for phones that know nothing else, e.g. baresip 1.x)
   --journal DIR          event journal folder (default ./journal)
   --fsync MODE           always | batch | off (default batch: group commit every 10 ms)
   --journal-segment-mb N start a new journal segment at this size (default 64)
@@ -56,6 +68,7 @@ export const USAGE = `Usage: sipstate [options]
 Other commands:
   sipstate replay --journal DIR --call-log FILE [--call-log-format F]
   sipstate calls [--journal DIR] [--from USER] [--to USER] [--since DATE] [--outcome O] [--json]
+  sipstate user add NAME [--users FILE] [--realm NAME | --domain NAME | --host IP]
   -h, --help             this text
 `;
 
@@ -101,6 +114,9 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
       'auth-failures': { type: 'string' },
       'ban-seconds': { type: 'string' },
       'block-user-agent': { type: 'string', multiple: true },
+      users: { type: 'string' },
+      realm: { type: 'string' },
+      'auth-algorithms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -132,7 +148,20 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
     authFailures: int('auth-failures', values['auth-failures'], 10, 1),
     banSeconds: int('ban-seconds', values['ban-seconds'], 300, 1),
     blockUserAgents: values['block-user-agent'] ?? [],
+    users: values.users ?? null,
+    realm: values.realm ?? null,
+    authAlgorithms: authAlgorithms(values['auth-algorithms']),
   };
+}
+
+/** `--auth-algorithms sha-256,md5`: names in any case, each once, in order of preference (RFC 8760 §2.3). */
+export function authAlgorithms(v: string | undefined): readonly DigestAlgorithm[] {
+  if (v === undefined) return DEFAULT_ALGORITHMS;
+  const list = v.split(',').map((s) => algorithmOf(s.trim()));
+  if (list.length === 0 || list.some((a) => a === null) || new Set(list).size !== list.length) {
+    throw new Error(`--auth-algorithms takes sha-256 and/or md5, comma-separated, each once, got "${v}"`);
+  }
+  return list as DigestAlgorithm[];
 }
 
 export function fsyncMode(v: string | undefined): FsyncMode {

@@ -2,6 +2,7 @@
 import { runProxy } from './runProxy.js';
 import { runReplay } from './replay.js';
 import { runCalls } from './calls.js';
+import { runUser } from './userAdd.js';
 
 /** `sipstate [options]` runs the proxy; `sipstate replay|calls ...` work on the journal. */
 async function main(argv: string[]): Promise<number> {
@@ -10,6 +11,9 @@ async function main(argv: string[]): Promise<number> {
       return runReplay(argv.slice(1));
     case 'calls':
       return runCalls(argv.slice(1));
+    // `sipstate user add NAME ...`: the digest users file (src/auth/users.ts).
+    case 'user':
+      return runUser(argv.slice(1));
     default:
       await runProxy(argv);
       return 0;

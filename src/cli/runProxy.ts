@@ -15,6 +15,7 @@ import { describeRecovery } from './journalReport.js';
 import { loadPhraseTable, phraseRewriter } from '../proxy/reasonPhrases.js';
 import { SourceGuard } from '../security/sourceGuard.js';
 import { DEFAULT_SCANNER_AGENTS, scannerMatcher } from '../security/scanners.js';
+import { startAuthentication } from './authentication.js';
 
 /** `sipstate [options]`: start the proxy, print what a softphone needs, stop cleanly on SIGINT/SIGTERM. */
 export async function runProxy(argv: string[]): Promise<void> {
@@ -54,6 +55,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     throw new Error(`cannot listen on udp:${host}:${settings.port}: ${why}`);
   }
   const identity = new LocalIdentity({ host: bound.host, port: bound.port, domains: settings.domains });
+  const auth = settings.users !== null ? startAuthentication(settings.users, settings.realm ?? identity.domain, settings.authAlgorithms, log) : null;
 
   // The journal is the source of truth: fold it, rebuild log.txt from it, then append to both.
   const recovery = recover(settings.journal);
@@ -77,6 +79,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     },
   );
   for (const b of recovery.bans) guard.restoreBan(b.source, b.until);
+  for (const k of recovery.knownAors) location.restoreKnown(k.user, k.aor);
   for (const b of recovery.bindings) location.restore(b.user, b.aor, b.binding);
   supervisor = new Supervisor(transport, {
     identity,
@@ -86,6 +89,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     registrar: { minExpires: settings.minExpires, defaultExpires: settings.defaultExpires, maxExpires: settings.maxExpires },
     location,
     guard,
+    ...(auth ? { authenticator: auth.authenticator } : {}),
     isScanner: scannerMatcher([...DEFAULT_SCANNER_AGENTS, ...settings.blockUserAgents]),
     logger: log,
     ...(phrases ? { rewriteResponse: phraseRewriter(phrases) } : {}),
@@ -100,7 +104,12 @@ export async function runProxy(argv: string[]): Promise<void> {
   const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => supervisor!.stats()) : null;
 
   log.info(`sipstate listening on udp:${bound.host}:${bound.port}`);
-  log.info(`softphone settings: domain/proxy ${identity.hostPort}, transport UDP, user name: any (e.g. 101), no password`);
+  if (auth) {
+    log.info(`softphone settings: domain/proxy ${identity.hostPort}, transport UDP, user name and password as given to "sipstate user add" (realm ${auth.realm})`);
+  } else {
+    log.info(`softphone settings: domain/proxy ${identity.hostPort}, transport UDP, user name: any (e.g. 101), no password`);
+    log.warn(`authentication is off (no --users FILE): anyone who can reach udp:${identity.hostPort} can register any name and call through this proxy; see README "Authentication"`);
+  }
   for (const d of settings.domains) log.info(`also serving domain ${d}`);
   if (phrases) log.info(`reason phrases: ${[...phrases].map(([c, p]) => `${c} ${p}`).join(', ')}`);
   if (inspector) log.info(`inspector: open http://localhost:${settings.inspectPort} in a browser`);
@@ -115,6 +124,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   });
   supervisor.stop();
   guard.close();
+  auth?.close();
   await transport.close();
   journal.close();
   admin?.close();

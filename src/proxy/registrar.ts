@@ -91,7 +91,8 @@ export function requestIdentity(info: MessageInfo): { callId: string; cseq: numb
   return { callId: info.callId, cseq: info.cseq.seq };
 }
 
-function decodeURIComponentSafe(s: string): string {
+/** A URI user part %-decoded (§19.1.4), as the location service keys it; undecodable text stays as written. */
+export function decodeURIComponentSafe(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {

@@ -1,0 +1,96 @@
+import { getHeader, type SipRequest } from '../sip/message.js';
+import type { MessageInfo } from '../sip/info.js';
+import { parseNameAddr } from '../sip/nameAddr.js';
+import { parseUri } from '../sip/uri.js';
+import { CHALLENGE_STATUS, type AuthFailure, type AuthKind, type Authenticator } from '../auth/authenticator.js';
+import type { Logger } from '../util/logger.js';
+import { decodeURIComponentSafe } from './registrar.js';
+import type { LocalIdentity } from './localIdentity.js';
+import type { Rejection } from './validate.js';
+
+/** What authorization needs of the flood guard (src/security/sourceGuard.ts). */
+export interface AuthFailureCounter {
+  authFailed(source: string, user: string | null): void;
+  userLocked(user: string): boolean;
+}
+
+export interface AuthorizationContext {
+  authenticator: Authenticator;
+  me: LocalIdentity;
+  guard?: AuthFailureCounter;
+  /** The datagram's source address (not what its Via claims): failures are counted against it. */
+  source: string;
+  log?: Logger;
+}
+
+export type Authorization = { ok: true; request: SipRequest } | { ok: false; rejection: Rejection };
+
+/**
+ * Failures that are a wrong guess, counted towards a ban. Not counted: no credentials yet (every
+ * phone's first request), and a right response on a nonce that is stale, replayed or from before
+ * a restart (the phone knows the password and retries on the fresh nonce).
+ */
+const GUESSES: ReadonlyMap<AuthFailure, string> = new Map<AuthFailure, string>([
+  ['bad-response', 'wrong password'],
+  ['unknown-user', 'no such user in the users file'],
+  ['malformed', 'malformed credentials'],
+  ['unsupported', 'an algorithm or qop that was not offered'],
+  ['uri-mismatch', 'the digest uri is not the Request-URI'],
+]);
+
+/**
+ * Who may use this proxy (RFC 3261 §22), decided for a new request once its Route set is
+ * preprocessed (`routed`); credentials are checked on `received`, the request the client hashed.
+ * - REGISTER for our registrar: Authorization, else 401 (§22.2); a user registers only its own
+ *   address-of-record, else 403 (§10.3 step 3).
+ * - Any other request whose From is our domain: Proxy-Authorization, else 407 (§22.3), and From
+ *   must name the authenticated user, else 403 (Kamailio's auth_check with identity check); our
+ *   realm's credentials are then consumed, others' forwarded (§22.3).
+ * - From another domain, a request may only reach our own users: no open relay (403, as
+ *   Kamailio's default configuration answers "Not relaying").
+ * Requests inside a dialog (To tag) are not challenged: the dialog-creating request was. ACK and
+ * CANCEL cannot be (§22.1) and are routed before this.
+ */
+export function authorizeRequest(received: SipRequest, routed: SipRequest, info: MessageInfo, ctx: AuthorizationContext): Authorization {
+  const ruri = parseUri(routed.uri);
+  if (!ruri) return { ok: true, request: routed }; // the router answers 400
+  const forUs = ctx.me.isLocalDomain(ruri) && !routed.headers.some((h) => h.key === 'route');
+  if (routed.method === 'REGISTER' && forUs) {
+    return authenticate(received, routed, 'www', userOf(getHeader(received, 'to')), ctx);
+  }
+  if (info.toTag !== null || routed.method === 'ACK' || routed.method === 'CANCEL') return { ok: true, request: routed };
+  // OPTIONS to the proxy itself is a phone's keep-alive, answered by the proxy (§11.2).
+  if (routed.method === 'OPTIONS' && forUs && ruri.user === null) return { ok: true, request: routed };
+  const from = parseNameAddr(getHeader(received, 'from') ?? '')?.uri;
+  if (from && ctx.me.isLocalDomain(from)) return authenticate(received, routed, 'proxy', from.user, ctx);
+  if (!forUs) return forbidden('relaying denied');
+  return { ok: true, request: routed };
+}
+
+/** Checks the credentials of `kind` and that the authenticated user is `claimed` (a URI user part). */
+function authenticate(received: SipRequest, routed: SipRequest, kind: AuthKind, claimed: string | null, ctx: AuthorizationContext): Authorization {
+  const { authenticator, guard } = ctx;
+  const r = authenticator.check(received, kind);
+  // A locked user is refused right or wrong, so the answer tells a guesser nothing.
+  if (r.user !== null && guard?.userLocked(r.user)) return forbidden('too many failed authentications');
+  if (!r.ok) {
+    const guess = GUESSES.get(r.reason);
+    if (guess !== undefined) {
+      guard?.authFailed(ctx.source, r.user);
+      ctx.log?.info(`authentication failed from ${ctx.source}${r.user !== null ? ` for ${r.user}` : ''}: ${guess}`);
+    }
+    return { ok: false, rejection: { status: CHALLENGE_STATUS[kind], headers: authenticator.challenge(kind, { stale: r.stale }) } };
+  }
+  if (claimed === null || decodeURIComponentSafe(claimed) !== r.user) {
+    return forbidden(kind === 'www' ? 'not your address-of-record' : 'From is not the authenticated user');
+  }
+  return { ok: true, request: kind === 'proxy' ? authenticator.consumeCredentials(routed, kind) : routed };
+}
+
+function userOf(nameAddr: string | undefined): string | null {
+  return parseNameAddr(nameAddr ?? '')?.uri?.user ?? null;
+}
+
+function forbidden(why: string): Authorization {
+  return { ok: false, rejection: { status: 403, reason: `Forbidden (${why})` } };
+}
