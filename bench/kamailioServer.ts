@@ -83,6 +83,7 @@ export async function startKamailio(opts: ServerOptions): Promise<Server & { shm
     group,
     shmUsed,
     memory: async () => ({ ...groupMemory(group.pid), shmUsedBytes: await shmUsed() }),
+    memoryHeld: async () => ({ ...groupMemory(group.pid), shmUsedBytes: await shmUsed() }),
     transactions: async () => kamcmdFields(await kamcmd(ctl, 'tm.stats')).current ?? 0,
     bindings: async () => {
       const m = /location_contacts\s*=\s*(\d+)/.exec(await kamcmd(ctl, 'stats.get_statistics', 'location_contacts'));

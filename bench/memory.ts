@@ -9,6 +9,8 @@ export interface MemorySample {
   processes: number;
   /** Kamailio only: shared memory in use by its allocator (kamcmd core.shmmem real_used). */
   shmUsedBytes?: number;
+  /** sipstate only: the V8 heap in use right after a full garbage collection. */
+  heapUsedBytes?: number;
 }
 
 /** Pids whose process group is `pgid`. */

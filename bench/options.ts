@@ -1,7 +1,7 @@
 /** The command line of `npm run bench` (node dist/bench/run.js [options]). */
 
-export type Phase = 'register' | 'calls' | 'latency' | 'memory' | 'journal';
-export const PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal'];
+export type Phase = 'register' | 'calls' | 'latency' | 'memory' | 'journal' | 'steady';
+export const PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal', 'steady'];
 
 export interface Options {
   quick: boolean;
@@ -13,6 +13,9 @@ export interface Options {
   latencySeconds: number;
   /** Seconds of light load on each fresh server before it is measured. */
   warmupSeconds: number;
+  /** The steady run (sipstate only): its length and rate (default: half its highest passing call rate). */
+  steadySeconds: number;
+  steadyRate: number | null;
   callRates: number[];
   registerRates: number[];
   /** Calls/s of the latency runs (default: half of Kamailio's highest passing call rate). */
@@ -48,6 +51,8 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --step-seconds N        seconds per call-rate step (default 20; quick 3)
   --register-seconds N    seconds per REGISTER-rate step (default 5; quick 2)
   --latency-seconds N     seconds per latency run (default 10; quick 3)
+  --steady-seconds N      the steady run: sipstate at one rate, RSS every 10 s (default 300; quick 40)
+  --steady-rate N         its calls/s (default: half of sipstate's highest passing call rate, or 200)
   --warmup-seconds N      light load (200/s) on each fresh server before it is measured,
                           both servers alike (default 3; quick 2; 0: none)
   --call-rates A,B,...    call-rate steps, calls/s (default 250,500,1000,1500,2000,2500,3000,3500,4000)
@@ -57,7 +62,7 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --memory-users N        users registered for the memory figure (default 10000; quick 2000)
   --memory-calls N        answered calls held open for the memory figure (default 10000; quick 2000)
   --recover-events N      events in the generated journal that recover() folds (default 1000000; quick 100000)
-  --phases LIST           any of register,calls,latency,memory,journal (default: all)
+  --phases LIST           any of register,calls,latency,memory,journal,steady (default: all)
   --servers LIST          sipstate,kamailio (default: both)
   --server-cpu N          core for the servers (default 0)
   --load-cpu N            core for SIPp (default 1)
@@ -82,6 +87,8 @@ export function parseOptions(argv: string[]): Options {
     registerSeconds: quick ? 2 : 5,
     latencySeconds: quick ? 3 : 10,
     warmupSeconds: quick ? 2 : 3,
+    steadySeconds: quick ? 40 : 300,
+    steadyRate: null,
     callRates: quick ? [250, 1000, 2500, 4000] : [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000],
     registerRates: quick ? [1000, 5000, 20000, 40000] : [1000, 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000],
     latencyRate: null,
@@ -123,6 +130,12 @@ export function parseOptions(argv: string[]): Options {
         break;
       case '--latency-seconds':
         o.latencySeconds = positive();
+        break;
+      case '--steady-seconds':
+        o.steadySeconds = positive();
+        break;
+      case '--steady-rate':
+        o.steadyRate = positive();
         break;
       case '--warmup-seconds':
         o.warmupSeconds = Number(value());

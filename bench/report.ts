@@ -10,7 +10,9 @@ import type { RegisterResult } from './registerRate.js';
 import type { CallResult, CallStep } from './callRate.js';
 import type { LatencyResult } from './latency.js';
 import type { MemoryResult } from './memoryUse.js';
+import type { MemorySample } from './memory.js';
 import type { JournalFigures } from './journalWorker.js';
+import type { SteadyResult } from './steady.js';
 import type { Summary } from './percentiles.js';
 import type { ServerName } from './server.js';
 
@@ -30,6 +32,7 @@ export interface Results {
   latencyRate: number | null;
   memory: Partial<Record<ServerName, MemoryResult>>;
   journal: JournalFigures | null;
+  steady: SteadyResult | null;
   errors: string[];
   seconds: number;
 }
@@ -132,16 +135,19 @@ export function summaryRows(r: Results): Row[] {
     const users = int(m.sipstate?.users ?? m.kamailio?.users ?? 0);
     rows.push({ label: `RSS per binding (${users} users)`, sipstate: bytes(bindRss(m.sipstate)), kamailio: bytes(bindRss(m.kamailio)), ratio: ratio(bindRss(m.sipstate), bindRss(m.kamailio)) });
     rows.push({ label: `PSS per binding (${users} users)`, sipstate: bytes(bindPss(m.sipstate)), kamailio: bytes(bindPss(m.kamailio)), ratio: ratio(bindPss(m.sipstate), bindPss(m.kamailio)) });
-    const shmBind = m.kamailio ? perUnit(m.kamailio.afterRegister.shmUsedBytes, m.kamailio.idle.shmUsedBytes, m.kamailio.registered) : null;
-    rows.push({ label: 'Kamailio shm per binding (core.shmmem)', sipstate: 'n/a', kamailio: bytes(shmBind), ratio: 'n/a' });
+    // What the allocator holds: sipstate's V8 heap after a full GC, Kamailio's shm in use.
+    const held = (x: MemorySample | undefined) => x?.heapUsedBytes ?? x?.shmUsedBytes;
+    const heldBind = (x?: MemoryResult) => (x ? perUnit(held(x.afterRegister), held(x.idle), x.registered) : null);
+    rows.push({ label: 'heap (sipstate, after GC) / shm (Kamailio) per binding', sipstate: bytes(heldBind(m.sipstate)), kamailio: bytes(heldBind(m.kamailio)), ratio: ratio(heldBind(m.sipstate), heldBind(m.kamailio)) });
     const calls = int(m.sipstate?.callsPlanned ?? m.kamailio?.callsPlanned ?? 0);
     const peak = (x?: MemoryResult) => (x ? perUnit(x.callsPeak.rssBytes, x.beforeCalls.rssBytes, x.answered) : null);
     const settled = (x?: MemoryResult) => (x ? perUnit(x.callsSettled.rssBytes, x.beforeCalls.rssBytes, x.answered) : null);
     rows.push({ label: `RSS per held call, transactions alive (${calls} calls)`, sipstate: bytes(peak(m.sipstate)), kamailio: bytes(peak(m.kamailio)), ratio: ratio(peak(m.sipstate), peak(m.kamailio)) });
     rows.push({ label: `RSS per held call, transactions ended (${calls} calls)`, sipstate: bytes(settled(m.sipstate)), kamailio: bytes(settled(m.kamailio)), ratio: ratio(settled(m.sipstate), settled(m.kamailio)) });
-    const shmPeak = m.kamailio ? perUnit(m.kamailio.callsPeak.shmUsedBytes, m.kamailio.beforeCalls.shmUsedBytes, m.kamailio.answered) : null;
-    const shmSettled = m.kamailio ? perUnit(m.kamailio.callsSettled.shmUsedBytes, m.kamailio.beforeCalls.shmUsedBytes, m.kamailio.answered) : null;
-    rows.push({ label: 'Kamailio shm per held call, transactions alive / ended', sipstate: 'n/a', kamailio: `${bytes(shmPeak)} / ${bytes(shmSettled)}`, ratio: 'n/a' });
+    const heldPeak = (x?: MemoryResult) => (x ? perUnit(held(x.callsPeak), held(x.beforeCalls), x.answered) : null);
+    const heldSettled = (x?: MemoryResult) => (x ? perUnit(held(x.callsSettled), held(x.beforeCalls), x.answered) : null);
+    rows.push({ label: 'heap / shm per held call, transactions alive', sipstate: bytes(heldPeak(m.sipstate)), kamailio: bytes(heldPeak(m.kamailio)), ratio: ratio(heldPeak(m.sipstate), heldPeak(m.kamailio)) });
+    rows.push({ label: 'heap / shm per held call, transactions ended', sipstate: bytes(heldSettled(m.sipstate)), kamailio: bytes(heldSettled(m.kamailio)), ratio: ratio(heldSettled(m.sipstate), heldSettled(m.kamailio)) });
   }
   if (r.journal) {
     const j = r.journal;
@@ -153,6 +159,16 @@ export function summaryRows(r: Results): Row[] {
       kamailio: 'n/a',
       ratio: 'n/a',
       extra: `${int(j.recover.eventsPerSecond)} events/s`,
+    });
+  }
+  if (r.steady) {
+    const st = r.steady;
+    rows.push({
+      label: `RSS growth in a ${fixed(st.seconds / 60, 0)}-minute steady run at ${int(st.rate)} cps`,
+      sipstate: st.slopePerMinute === null ? 'n/a' : `${bytes(st.slopePerMinute)}/min`,
+      kamailio: 'not run',
+      ratio: 'n/a',
+      extra: `${bytes(st.afterOneMinute)} after 1 min, ${bytes(st.atEnd)} at the end; ${int(st.successful)} of ${int(st.planned)} calls`,
     });
   }
   return rows;
@@ -260,8 +276,8 @@ function memoryDetails(r: Results): string {
   for (const name of ['sipstate', 'kamailio'] as const) {
     const m = r.memory[name];
     if (!m) continue;
-    const f = (x: { rssBytes: number; pssBytes: number; shmUsedBytes?: number; processes: number }) =>
-      `${bytes(x.rssBytes)} / ${bytes(x.pssBytes)}${x.shmUsedBytes !== undefined ? ` / ${bytes(x.shmUsedBytes)}` : ''}`;
+    const f = (x: MemorySample) =>
+      `${bytes(x.rssBytes)} / ${bytes(x.pssBytes)}${x.shmUsedBytes !== undefined ? ` / ${bytes(x.shmUsedBytes)}` : ''}${x.heapUsedBytes !== undefined ? ` / ${bytes(x.heapUsedBytes)}` : ''}`;
     rows.push([
       name, f(m.idle), `${f(m.afterRegister)} (${int(m.registered)} users, ${m.bindings ?? 'n/a'} bindings)`,
       f(m.beforeCalls), `${f(m.callsPeak)} (${int(m.answered)} calls, ${m.transactionsAtPeak ?? 'n/a'} transactions)`,
@@ -275,9 +291,9 @@ function memoryDetails(r: Results): string {
     '### Memory',
     '',
     `RSS / PSS summed over the server's processes (Kamailio: all ${r.memory.kamailio?.idle.processes ?? 'its'} processes; shared memory counts in the RSS of every process that touched it, once in the PSS) ` +
-      '/ Kamailio\'s shm in use (`kamcmd core.shmmem` real_used). ' +
+      '/ Kamailio\'s shm in use (`kamcmd core.shmmem` real_used) or sipstate\'s V8 heap in use after a full GC (`GET /status?gc=1`, node --expose-gc). ' +
       `Registrations: ${int(m.users)} distinct users; calls: ${int(m.callsPlanned)} answered calls held open (\`bench/sipp/uac-hold.xml\`), ` +
-      'sampled once all were answered (their INVITE transactions still alive) and again when the server had no transaction left ' +
+      'bindings sampled once the REGISTER transactions were gone; calls sampled once all were answered (their INVITE transactions still alive) and again when the server had no transaction left ' +
       '(sipstate keeps them 64×T1 = 32 s after the 2xx, RFC 6026; Kamailio\'s tm about 5 s). Per binding = (after − idle) / users; per call = (with calls − before calls) / answered calls.',
     '',
     mdTable(['server', 'idle', 'users registered', 'before calls', 'calls answered', 'transactions ended'], rows),
@@ -314,6 +330,22 @@ function journalDetails(r: Results): string {
     ),
     '',
     `recover() found ${int(j.recover.finished)} finished calls and ${int(j.recover.liveBindings)} live bindings in ${int(j.recover.read)} events (writing the file took ${fixed(j.recover.generateSeconds, 1)} s, not counted).`,
+    '',
+  ].join('\n');
+}
+
+function steadyDetails(r: Results): string {
+  const st = r.steady;
+  if (!st) return '';
+  const why = Object.entries(st.failures).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    '### Steady run',
+    '',
+    `sipstate alone, a fresh process carrying ${int(st.rate)} calls/s (\`bench/sipp/uac.xml\`) for ${int(st.seconds)} s: ` +
+      `${int(st.successful)} of ${int(st.planned)} calls completed${why ? ` (failed: ${why})` : ''}. RSS every 10 s; transactions linger 64×T1 = 32 s, ` +
+      'so the footprint levels off within the first minute. The slope is a least-squares fit over the samples after the first minute.',
+    '',
+    mdTable(['seconds', 'RSS', 'transactions alive'], st.samples.map((x) => [String(x.at), bytes(x.rssBytes), x.transactions === null ? 'n/a' : int(x.transactions)]), ['---:', '---:', '---:']),
     '',
   ].join('\n');
 }
@@ -367,6 +399,7 @@ export function markdown(r: Results): string {
     latencyDetails(r),
     memoryDetails(r),
     journalDetails(r),
+    steadyDetails(r),
     ...(notes.length ? ['### Notes from this run', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ]
     .filter((x) => x !== undefined)

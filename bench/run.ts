@@ -15,6 +15,7 @@ import { callRate, callStep, describeCallStep } from './callRate.js';
 import { latencyRun } from './latency.js';
 import { memoryUse } from './memoryUse.js';
 import { journalFigures } from './journal.js';
+import { steadyRun } from './steady.js';
 import { markdown, terminalTable, writeBenchmarks, type Results } from './report.js';
 import { socketBufferSysctls } from './udpStats.js';
 import { receiveBuffer, type ServerName } from './server.js';
@@ -87,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
     latencyRate: null,
     memory: {},
     journal: null,
+    steady: null,
     errors: [],
     seconds: 0,
   };
@@ -182,6 +184,17 @@ async function main(argv: string[]): Promise<number> {
         `  batch ${Math.round(j.batch.perSecond)} events/s, always ${Math.round(j.always.perSecond)} events/s, ` +
           `recover ${j.recover.events} events in ${j.recover.seconds.toFixed(2)} s (${Math.round(j.recover.eventsPerSecond)} events/s)`,
       );
+    });
+  }
+
+  if (want('steady') && o.servers.includes('sipstate')) {
+    const smax = results.calls.sipstate?.max ?? null;
+    const rate = o.steadyRate ?? (smax ? Math.round(smax / 2) : 200);
+    log(`\nsteady run: sipstate at ${rate} cps for ${o.steadySeconds} s, RSS every 10 s`);
+    await attempt('steady run', async () => {
+      const s = await steadyRun('sipstate', rate, o.steadySeconds, cpusOf, log);
+      results.steady = s;
+      log(`  ${s.successful}/${s.planned} calls; RSS ${s.afterOneMinute !== null ? (s.afterOneMinute / 2 ** 20).toFixed(1) : '?'} MiB after 1 min, ${s.atEnd !== null ? (s.atEnd / 2 ** 20).toFixed(1) : '?'} MiB at the end; slope ${s.slopePerMinute !== null ? (s.slopePerMinute / 2 ** 20).toFixed(2) : '?'} MiB/min`);
     });
   }
 

@@ -10,6 +10,8 @@ export interface Server {
   group: Group;
   /** RSS/PSS of the whole process group (and Kamailio's shm in use). */
   memory(): Promise<MemorySample>;
+  /** The same, plus what the allocator really holds: Kamailio's shm in use, sipstate's heap after a full GC. */
+  memoryHeld(): Promise<MemorySample>;
   /** Transactions alive in the server now. */
   transactions(): Promise<number>;
   /** Registered contacts in the location table now. */

@@ -27,7 +27,8 @@ export function sipstateMain(): string {
 
 export function sipstateCommand(port: number, adminPort: number, dir: string, cpu: number, nodeArgs: string[] = []): string[] {
   return [
-    'taskset', '-c', String(cpu), process.execPath, ...nodeArgs, mainPath,
+    // --expose-gc: GET /status?gc=1 then collects before it reports the heap (the memory figures).
+    'taskset', '-c', String(cpu), process.execPath, '--expose-gc', ...nodeArgs, mainPath,
     '--host', HOST, '--port', String(port),
     '--journal', path.join(dir, 'journal'), '--call-log', path.join(dir, 'log.txt'),
     '--fsync', 'batch', '--log-level', 'warn', '--admin-port', String(adminPort),
@@ -79,6 +80,11 @@ export async function startSipstate(opts: ServerOptions): Promise<Server & { sta
     group,
     status,
     memory: async () => groupMemory(group.pid),
+    memoryHeld: async () => {
+      const res = await fetch(`http://${HOST}:${adminPort}/status?gc=1`);
+      const s = (await res.json()) as Status;
+      return { ...groupMemory(group.pid), heapUsedBytes: s.heapUsedBytes };
+    },
     transactions: async () => {
       const s = await status();
       return s.serverTransactions + s.clientTransactions;
