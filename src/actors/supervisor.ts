@@ -1,4 +1,5 @@
-import { createActor, type AnyActorLogic, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import type { AnyStateMachine, InspectionEvent, Observer } from 'xstate';
+import { MachineActor, MachineSystem } from './machineActor.js';
 import { parseDatagram, type ParseLimits, DEFAULT_LIMITS } from '../sip/parser.js';
 import { messageInfo, type MessageInfo } from '../sip/info.js';
 import { getHeader, getHeaderValues, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
@@ -63,7 +64,7 @@ export interface SupervisorOptions {
 }
 
 interface ServerTx {
-  actor: AnyActorRef;
+  actor: MachineActor<never>;
   replyTo: Address;
   /** For the responses the proxy generates itself; dropped once a final response went out. */
   request: SipRequest | null;
@@ -72,7 +73,7 @@ interface ServerTx {
 }
 
 interface ClientTx {
-  actor: AnyActorRef;
+  actor: MachineActor<never>;
   destination: Destination;
   /** The response context's key, which is also its server transaction's key. */
   owner: string | null;
@@ -82,7 +83,7 @@ interface ClientTx {
 }
 
 interface Owner {
-  actor: AnyActorRef;
+  actor: MachineActor<never>;
   kind: 'call' | 'relay';
   serverKey: string;
   /** For a relayed BYE: the call whose dialog it ends. */
@@ -92,7 +93,7 @@ interface Owner {
 
 /** An actor wired up by `spawn`, started by its creator once recorded in its Map. */
 interface Started {
-  actor: AnyActorRef;
+  actor: MachineActor<never>;
   start: () => void;
 }
 
@@ -136,6 +137,8 @@ export class Supervisor {
   private scannersDropped = 0;
   private internalErrors = 0;
   private readonly sanity: SanityLimits;
+  /** Timers and inspection for every machine actor (src/actors/machineActor.ts). */
+  private readonly system: MachineSystem;
 
   constructor(private readonly transport: Transport, private readonly opts: SupervisorOptions) {
     this.me = opts.identity;
@@ -147,6 +150,7 @@ export class Supervisor {
     this.sanity = opts.sanity ?? DEFAULT_SANITY_LIMITS;
     this.location = opts.location ?? new LocationService();
     this.log = opts.logger ?? new Logger('warn');
+    this.system = new MachineSystem(opts.inspect);
   }
 
   stats(): SupervisorStats {
@@ -436,7 +440,7 @@ export class Supervisor {
     const viaText = getHeaderValues(req, 'via')[0];
     const via = viaText ? parseVia(viaText) : null;
     if (!via) return null;
-    const record: ServerTx = { actor: null as unknown as AnyActorRef, replyTo: responseAddress(via), request: req, toTag: newTag(), owner: null };
+    const record: ServerTx = { actor: null as unknown as MachineActor<never>, replyTo: responseAddress(via), request: req, toTag: newTag(), owner: null };
     const invite = req.method === 'INVITE';
     const input = { request: req, timers: this.timers, reliable: false };
     const spawned = this.spawn(invite ? inviteServerTransaction : nonInviteServerTransaction, input, (e: TransactionEmitted) => {
@@ -452,7 +456,7 @@ export class Supervisor {
   }
 
   private createClientTransaction(key: string, req: SipRequest, destination: Destination, owner: string | null, byeOf?: string): void {
-    const record: ClientTx = { actor: null as unknown as AnyActorRef, destination, owner, method: req.method, ...(byeOf ? { byeOf } : {}) };
+    const record: ClientTx = { actor: null as unknown as MachineActor<never>, destination, owner, method: req.method, ...(byeOf ? { byeOf } : {}) };
     const invite = req.method === 'INVITE';
     const input = invite
       ? { request: req, timers: this.timers, reliable: false, timerC: this.timerCMs }
@@ -516,8 +520,8 @@ export class Supervisor {
     }
   }
 
-  private spawnOwner(key: string, kind: 'call' | 'relay', logic: AnyActorLogic, input: unknown, byeOf?: string): void {
-    const record: Owner = { actor: null as unknown as AnyActorRef, kind, serverKey: key, dialogs: [], ...(byeOf ? { byeOf } : {}) };
+  private spawnOwner(key: string, kind: 'call' | 'relay', logic: AnyStateMachine, input: unknown, byeOf?: string): void {
+    const record: Owner = { actor: null as unknown as MachineActor<never>, kind, serverKey: key, dialogs: [], ...(byeOf ? { byeOf } : {}) };
     const spawned = this.spawn(logic, input, (e: CallEmitted | RelayEmitted) => {
       switch (e.type) {
         case 'respond':
@@ -547,27 +551,17 @@ export class Supervisor {
     spawned.start();
   }
 
-  /** Creates a root actor wired to its emitted events and its end; started by the caller once recorded. */
-  private spawn(logic: AnyActorLogic, input: unknown, onEmit: (e: never) => void, onDone: () => void): Started {
-    const actor = createActor(logic, { input, ...(this.opts.inspect ? { inspect: this.opts.inspect } : {}) });
-    actor.on('*', onEmit as (e: unknown) => void);
-    actor.subscribe({
-      complete: onDone,
-      error: (err) => {
+  /** Creates an actor wired to its emitted events and its end; started by the caller once recorded. */
+  private spawn(logic: AnyStateMachine, input: unknown, onEmit: (e: never) => void, onDone: () => void): Started {
+    const actor = new MachineActor<never>(logic, input, this.system, {
+      onEmit,
+      onDone,
+      onError: (err) => {
         this.internalErrors++;
-        this.log.error(`actor ${(logic as { id?: string }).id ?? ''} failed: ${(err as Error)?.stack ?? err}`);
-        onDone();
+        this.log.error(`actor ${logic.id} failed: ${(err as Error)?.stack ?? err}`);
       },
     });
-    return {
-      actor,
-      // The actor keeps its options (input included) for life: once the machine has copied what it
-      // needs into its context, the input lets go of the message so lingering states stay small.
-      start: () => {
-        actor.start();
-        (input as { request?: unknown }).request = undefined;
-      },
-    };
+    return { actor, start: () => void actor.start() };
   }
 
   // ---- sending ----

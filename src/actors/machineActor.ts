@@ -1,0 +1,201 @@
+import type { AnyStateMachine, InspectionEvent, Observer } from 'xstate';
+
+/**
+ * A lean actor for one XState v5 machine: XState's own interpreter (`machine.getInitialSnapshot`,
+ * `machine.transition`, its built-in actions) computes every state change; this shell only does
+ * what xstate's `createActor` adds around it, for the few features our machines use: a mailbox,
+ * the deferred effects (emit, delayed raise, cancel), timers for delayed events, the end at a final
+ * state, and inspection events for the Stately inspector.
+ *
+ * Why not `createActor`: measured on this machine (xstate 5.33), an INVITE server transaction
+ * created and taken through 180 and 200 costs 51 µs and holds 5.1 KB with `createActor` (every
+ * root actor builds its own ActorSystem: a scheduler, maps and some twenty closures), and 24 µs
+ * and 1.5 KB here. A proxy keeps each transaction 32 s after it ends (64*T1, RFC 3261 §17 and
+ * RFC 6026), so that weight is paid tens of thousands of times over (see BENCHMARKS.md).
+ */
+export interface MachineActorHooks<TEmitted> {
+  /** Each event the machine emits (`emit(...)`), after the transition that emitted it. */
+  onEmit: (e: TEmitted) => void;
+  /** The machine reached a top-level final state, or was stopped. Called once. */
+  onDone: () => void;
+  /** The machine (or an emit handler) threw: the actor is stopped; onDone follows. */
+  onError: (err: unknown) => void;
+}
+
+/** What delayed events and inspection need, shared by the actors of one supervisor. */
+export class MachineSystem {
+  private ids = 0;
+  private readonly inspect: ((e: InspectionEvent) => void) | null;
+
+  constructor(inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void)) {
+    this.inspect = typeof inspect === 'function' ? inspect : inspect ? (e) => inspect.next?.(e) : null;
+  }
+
+  /** The `system` XState's built-in actions talk to (scheduler, relay, inspection). */
+  readonly xstateSystem = {
+    scheduler: {
+      schedule: (source: MachineActor<never>, target: MachineActor<never>, event: { type: string }, delay: number, id?: string) =>
+        source.schedule(id ?? `delayed-${++this.ids}`, delay, () => target.send(event)),
+      cancel: (source: MachineActor<never>, id: string) => source.cancelScheduled(id),
+      cancelAll: (source: MachineActor<never>) => source.cancelAllScheduled(),
+    },
+    _relay: (_source: unknown, target: MachineActor<never>, event: { type: string }) => target.send(event),
+    _sendInspectionEvent: (e: InspectionEvent) => this.inspect?.(e),
+    _bookId: () => `m:${++this.ids}`,
+    _register: () => {},
+    _unregister: () => {},
+    _set: () => {},
+    get: () => undefined,
+  };
+
+  get inspecting(): boolean {
+    return this.inspect !== null;
+  }
+
+  nextSessionId(): string {
+    return `m:${++this.ids}`;
+  }
+}
+
+export class MachineActor<TEmitted> {
+  readonly sessionId: string;
+  readonly id: string;
+  /** For the inspector, which shows `logic.config` as the machine's definition. */
+  readonly logic: AnyStateMachine;
+  readonly _parent = undefined;
+  private snapshot: ReturnType<AnyStateMachine['getInitialSnapshot']> | null = null;
+  private deferred: Array<() => void> = [];
+  private readonly mailbox: Array<{ type: string }> = [];
+  private processing = false;
+  private ended = false;
+  private timers: Map<string, NodeJS.Timeout> | null = null;
+  private readonly scope: object;
+
+  constructor(machine: AnyStateMachine, private input: unknown, private readonly system: MachineSystem, private readonly hooks: MachineActorHooks<TEmitted>) {
+    this.logic = machine;
+    this.sessionId = system.nextSessionId();
+    this.id = this.sessionId;
+    this.scope = {
+      self: this,
+      id: this.id,
+      sessionId: this.sessionId,
+      logger: console.log,
+      system: system.xstateSystem,
+      defer: (fn: () => void) => this.deferred.push(fn),
+      emit: (e: TEmitted) => this.hooks.onEmit(e),
+      stopChild: () => {},
+      // Built-in actions only queue their effect with `defer`; it runs once the transition is done.
+      actionExecutor: (a: { exec?: (info: unknown, params: unknown) => void; info: unknown; params: unknown }) => a.exec?.(a.info, a.params),
+    };
+  }
+
+  /** Enters the initial state and runs its entry effects (the first transmission, the first timers). */
+  start(): this {
+    if (this.snapshot) return this;
+    const init = { type: 'xstate.init', input: this.input };
+    this.processing = true;
+    try {
+      this.snapshot = this.logic.getInitialSnapshot(this.scope as never, this.input);
+      // The machine copied what it needs into its context: the input (a whole request) may go.
+      this.input = undefined;
+      if (this.system.inspecting) {
+        this.system.xstateSystem._sendInspectionEvent({ type: '@xstate.actor', actorRef: this as never, rootId: this.sessionId } as InspectionEvent);
+      }
+      this.settle(init);
+    } catch (err) {
+      this.fail(err);
+    }
+    this.processing = false;
+    this.drain();
+    return this;
+  }
+
+  getSnapshot(): { status: string; value: unknown; context: unknown } {
+    return this.snapshot ?? { status: 'active', value: undefined, context: undefined };
+  }
+
+  /** An event in; handled at once unless this actor is busy with another (then queued, in order). */
+  send(event: { type: string; [k: string]: unknown }): void {
+    if (this.ended) return;
+    this.mailbox.push(event);
+    if (!this.processing && this.snapshot) this.drain();
+  }
+
+  /** Ends the actor without reaching a final state (shutdown): timers cancelled, onDone. */
+  stop(): void {
+    if (this.ended) return;
+    this.end();
+  }
+
+  // ---- the scheduler's side: delayed events of this actor ----
+
+  schedule(id: string, delay: number, fire: () => void): void {
+    this.cancelScheduled(id);
+    this.timers ??= new Map();
+    this.timers.set(
+      id,
+      setTimeout(() => {
+        this.timers?.delete(id);
+        fire();
+      }, delay),
+    );
+  }
+
+  cancelScheduled(id: string): void {
+    const t = this.timers?.get(id);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.timers!.delete(id);
+  }
+
+  cancelAllScheduled(): void {
+    if (!this.timers) return;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers = null;
+  }
+
+  // ---- processing ----
+
+  private drain(): void {
+    this.processing = true;
+    let event: { type: string } | undefined;
+    while (!this.ended && (event = this.mailbox.shift()) !== undefined) {
+      if (this.system.inspecting) {
+        this.system.xstateSystem._sendInspectionEvent({ type: '@xstate.event', actorRef: this as never, event, rootId: this.sessionId } as never);
+      }
+      try {
+        this.snapshot = this.logic.transition(this.snapshot!, event, this.scope as never);
+        this.settle(event);
+      } catch (err) {
+        this.fail(err);
+      }
+    }
+    this.processing = false;
+  }
+
+  /** After a transition: the deferred effects in order, then the end if the machine is final. */
+  private settle(event: { type: string }): void {
+    const effects = this.deferred;
+    this.deferred = [];
+    for (const fn of effects) fn();
+    if (this.system.inspecting) {
+      this.system.xstateSystem._sendInspectionEvent({ type: '@xstate.snapshot', actorRef: this as never, event, snapshot: this.snapshot!, rootId: this.sessionId } as never);
+    }
+    if (this.snapshot!.status !== 'active') this.end();
+  }
+
+  private fail(err: unknown): void {
+    this.deferred = [];
+    if (this.ended) return;
+    this.hooks.onError(err);
+    this.end();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.mailbox.length = 0;
+    this.cancelAllScheduled();
+    this.hooks.onDone();
+  }
+}
