@@ -16,11 +16,13 @@ export interface Capture {
   stop(): Promise<void>;
 }
 
-/** Starts `dumpcap -i lo` on udp port `port`, pinned to `cpu`; resolves once it is capturing. */
-export async function startCapture(dir: string, port: number, cpu: number): Promise<Capture> {
+/** Starts `dumpcap -i lo` on the given udp ports, pinned to `cpu`; resolves once it is capturing. */
+export async function startCapture(dir: string, ports: number[], cpu: number): Promise<Capture> {
+  const port = ports[0]!;
   const file = path.join(dir, `caller-${port}.pcap`);
   const errFile = path.join(dir, `dumpcap-${port}.log`);
-  const group = spawnGroup('dumpcap', 'taskset', ['-c', String(cpu), 'dumpcap', '-i', 'lo', '-f', `udp port ${port}`, '-P', '-B', '64', '-s', '2048', '-q', '-w', file], {
+  const filter = ports.map((p) => `udp port ${p}`).join(' or ');
+  const group = spawnGroup('dumpcap', 'taskset', ['-c', String(cpu), 'dumpcap', '-i', 'lo', '-f', filter, '-P', '-B', '64', '-s', '2048', '-q', '-w', file], {
     cwd: dir,
     stderr: errFile,
   });
@@ -59,6 +61,9 @@ export interface WireLatencies {
   inv180: number[];
   /** INVITE -> first 200 (to the INVITE), ms. */
   inv200: number[];
+  /** Time inside the proxy (packet in -> packet out at `hopPort`): the INVITE, and its 200 on the way back. */
+  hopInvite: number[];
+  hop200: number[];
   packets: number;
   calls: number;
 }
@@ -67,6 +72,10 @@ interface CallTimes {
   invite?: number;
   r180?: number;
   r200?: number;
+  hopInviteIn?: number;
+  hopInviteOut?: number;
+  hop200In?: number;
+  hop200Out?: number;
 }
 
 function header(text: string, long: string, compact?: string): string | null {
@@ -76,10 +85,14 @@ function header(text: string, long: string, compact?: string): string | null {
   return m ? m[1]!.trim() : null;
 }
 
-/** Reads a classic pcap of Ethernet-framed (Linux lo) IPv4/UDP datagrams to and from `callerPort`. */
-export function wireLatencies(file: string, callerPort: number): WireLatencies {
+/**
+ * Reads a classic pcap of Ethernet-framed (Linux lo) IPv4/UDP datagrams to and from `callerPort`
+ * and, with `hopPort` (the proxy's), the time each INVITE and each 200 spent inside the proxy:
+ * its first copy in, to its first copy out.
+ */
+export function wireLatencies(file: string, callerPort: number, hopPort?: number): WireLatencies {
   const buf = readFileSync(file);
-  if (buf.length < 24) return { inv180: [], inv200: [], packets: 0, calls: 0 };
+  if (buf.length < 24) return { inv180: [], inv200: [], hopInvite: [], hop200: [], packets: 0, calls: 0 };
   const magic = buf.readUInt32LE(0);
   const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
   const nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
@@ -117,13 +130,23 @@ export function wireLatencies(file: string, callerPort: number): WireLatencies {
     if (sport === callerPort && text.startsWith('INVITE ')) c.invite ??= t;
     else if (dport === callerPort && text.startsWith('SIP/2.0 180')) c.r180 ??= t;
     else if (dport === callerPort && text.startsWith('SIP/2.0 200')) c.r200 ??= t;
+    if (hopPort !== undefined) {
+      if (dport === hopPort && sport === callerPort && text.startsWith('INVITE ')) c.hopInviteIn ??= t;
+      else if (sport === hopPort && dport !== callerPort && text.startsWith('INVITE ')) c.hopInviteOut ??= t;
+      else if (dport === hopPort && sport !== callerPort && text.startsWith('SIP/2.0 200')) c.hop200In ??= t;
+      else if (sport === hopPort && dport === callerPort && text.startsWith('SIP/2.0 200')) c.hop200Out ??= t;
+    }
   }
   const inv180: number[] = [];
   const inv200: number[] = [];
+  const hopInvite: number[] = [];
+  const hop200: number[] = [];
   for (const c of calls.values()) {
+    if (c.hopInviteIn !== undefined && c.hopInviteOut !== undefined) hopInvite.push(c.hopInviteOut - c.hopInviteIn);
+    if (c.hop200In !== undefined && c.hop200Out !== undefined) hop200.push(c.hop200Out - c.hop200In);
     if (c.invite === undefined) continue;
     if (c.r180 !== undefined) inv180.push(c.r180 - c.invite);
     if (c.r200 !== undefined) inv200.push(c.r200 - c.invite);
   }
-  return { inv180, inv200, packets, calls: calls.size };
+  return { inv180, inv200, hopInvite, hop200, packets, calls: calls.size };
 }

@@ -24,8 +24,8 @@ export interface LatencyResult {
   failures: Record<string, number>;
   /** SIPp's response times, ms. */
   sipp: { inv180: Summary; inv200: Summary };
-  /** From the capture, ms (null when dumpcap is not available or failed). */
-  wire: { inv180: Summary; inv200: Summary } | null;
+  /** From the capture, ms (null when dumpcap is not available or failed); hop: inside the proxy. */
+  wire: { inv180: Summary; inv200: Summary; hopInvite: Summary; hop200: Summary } | null;
   wireNote?: string;
   command: string;
 }
@@ -49,7 +49,7 @@ export async function latencyRun(
       let wireNote: string | undefined;
       if (capture) {
         try {
-          cap = await startCapture(dir, callerPort, cpus.load);
+          cap = await startCapture(dir, server ? [callerPort, server.port] : [callerPort], cpus.load);
         } catch (e) {
           wireNote = (e as Error).message.split('\n').slice(0, 3).join(' ');
         }
@@ -64,7 +64,7 @@ export async function latencyRun(
         limit: Math.max(1000, rate * 12),
         rtt: true,
         cpu: cpus.load,
-        hardTimeoutMs: seconds * 1000 + 45_000,
+        hardTimeoutMs: seconds * 1000 + 15_000,
         port: callerPort,
       });
       const res = await run.done;
@@ -72,8 +72,8 @@ export async function latencyRun(
       if (cap) {
         await cap.stop();
         try {
-          const w = wireLatencies(cap.file, callerPort);
-          wire = { inv180: summarize(w.inv180), inv200: summarize(w.inv200) };
+          const w = wireLatencies(cap.file, callerPort, server?.port);
+          wire = { inv180: summarize(w.inv180), inv200: summarize(w.inv200), hopInvite: summarize(w.hopInvite), hop200: summarize(w.hop200) };
         } catch (e) {
           wireNote = `capture unreadable: ${(e as Error).message}`;
         }

@@ -16,7 +16,7 @@ import { latencyRun } from './latency.js';
 import { memoryUse } from './memoryUse.js';
 import { journalFigures } from './journal.js';
 import { steadyRun } from './steady.js';
-import { markdown, terminalTable, writeBenchmarks, type Results } from './report.js';
+import { markdown, steadyMarkdown, STEADY_MARKERS, terminalTable, writeBenchmarks, type Results } from './report.js';
 import { socketBufferSysctls } from './udpStats.js';
 import { receiveBuffer, type ServerName } from './server.js';
 import { setWarmupSeconds, startServer } from './servers.js';
@@ -86,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
     sippCeiling: null,
     latency: [],
     latencyRate: null,
+    hop: [],
+    hopRate: null,
     memory: {},
     journal: null,
     steady: null,
@@ -138,18 +140,33 @@ async function main(argv: string[]): Promise<number> {
     results.latencyRate = rate;
     log(`\nlatency at ${rate} cps${o.latencyRate ? '' : kmax ? " (half of Kamailio's highest passing call rate)" : " (Kamailio's call rate not measured: 500)"}, ${o.latencySeconds} s each`);
     const capture = 'dumpcap' in check.found;
+    const f = (x: number | null | undefined) => x?.toFixed(3) ?? 'n/a';
     for (const target of [...o.servers, 'direct'] as const) {
       await attempt(`latency ${target}`, async () => {
         const l = await latencyRun(target, rate, o.latencySeconds, cpusOf, capture);
         results.latency.push(l);
         const w = l.wire;
         log(
-          `  ${target}: ${l.successful}/${l.planned} calls; wire 180 p50 ${w?.inv180.p50?.toFixed(3) ?? 'n/a'} p99 ${w?.inv180.p99?.toFixed(3) ?? 'n/a'} ms, ` +
-            `200 p50 ${w?.inv200.p50?.toFixed(3) ?? 'n/a'} p99 ${w?.inv200.p99?.toFixed(3) ?? 'n/a'} ms; ` +
+          `  ${target}: ${l.successful}/${l.planned} calls; wire 180 p50 ${f(w?.inv180.p50)} p99 ${f(w?.inv180.p99)} ms, ` +
+            `200 p50 ${f(w?.inv200.p50)} p99 ${f(w?.inv200.p99)} ms; ` +
+            `${target !== 'direct' ? `inside the proxy INVITE p50 ${f(w?.hopInvite.p50)} p99 ${f(w?.hopInvite.p99)} ms; ` : ''}` +
             `SIPp rtd 180 p50 ${l.sipp.inv180.p50 ?? 'n/a'} p99 ${l.sipp.inv180.p99 ?? 'n/a'} ms, 200 p50 ${l.sipp.inv200.p50 ?? 'n/a'} p99 ${l.sipp.inv200.p99 ?? 'n/a'} ms` +
             `${l.wireNote ? ` (${l.wireNote})` : ''}`,
         );
       });
+    }
+    // Time inside the proxy at a fixed rate (packet in -> packet out, from the capture).
+    if (capture && o.hopRate !== rate) {
+      log(`\ntime inside the proxy at ${o.hopRate} cps, ${o.latencySeconds} s each`);
+      results.hopRate = o.hopRate;
+      for (const target of o.servers) {
+        await attempt(`time inside ${target}`, async () => {
+          const l = await latencyRun(target, o.hopRate, o.latencySeconds, cpusOf, capture);
+          results.hop.push(l);
+          const w = l.wire;
+          log(`  ${target}: ${l.successful}/${l.planned} calls; INVITE p50 ${f(w?.hopInvite.p50)} p99 ${f(w?.hopInvite.p99)} ms, 200 p50 ${f(w?.hop200.p50)} p99 ${f(w?.hop200.p99)} ms`);
+        });
+      }
     }
   }
 
@@ -189,7 +206,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (want('steady') && o.servers.includes('sipstate')) {
     const smax = results.calls.sipstate?.max ?? null;
-    const rate = o.steadyRate ?? (smax ? Math.round(smax / 2) : 200);
+    const rate = o.steadyRate ?? (smax ? Math.round(smax / 2) : 300);
     log(`\nsteady run: sipstate at ${rate} cps for ${o.steadySeconds} s, RSS every 10 s`);
     await attempt('steady run', async () => {
       const s = await steadyRun('sipstate', rate, o.steadySeconds, cpusOf, log);
@@ -201,7 +218,10 @@ async function main(argv: string[]): Promise<number> {
   results.seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\n${terminalTable(results)}\n\n`);
   if (o.write) {
-    writeBenchmarks(BENCHMARKS_MD, markdown(results));
+    // The steady run alone (npm run bench:steady) has its own part of the file.
+    const steadyOnly = o.phases.length === 1 && o.phases[0] === 'steady';
+    if (steadyOnly) writeBenchmarks(BENCHMARKS_MD, steadyMarkdown(results), STEADY_MARKERS);
+    else writeBenchmarks(BENCHMARKS_MD, markdown(results));
     log(`wrote ${BENCHMARKS_MD}`);
   } else log(`BENCHMARKS.md not written (${o.quick ? '--quick' : '--no-write'}; --write to write it)`);
   log(`done in ${(results.seconds / 60).toFixed(1)} min${results.errors.length ? `, ${results.errors.length} error(s)` : ''}`);
