@@ -31,11 +31,30 @@ export class MachineSystem {
     this.inspect = typeof inspect === 'function' ? inspect : inspect ? (e) => inspect.next?.(e) : null;
   }
 
+  /**
+   * The actor scope XState's interpreter and built-in actions are given, one for all actors:
+   * `self` is set to the actor whose transition or effect runs (effects read it when they run,
+   * so it is set again before each). Per-actor closures would be kept alive for the 32 s every
+   * transaction lingers.
+   */
+  readonly scope = {
+    self: null as unknown as MachineActor<never>,
+    id: '',
+    sessionId: '',
+    logger: console.log,
+    system: null as unknown as MachineSystem['xstateSystem'],
+    defer: (fn: () => void) => this.scope.self.deferred.push(fn),
+    emit: (e: unknown) => this.scope.self.hooks.onEmit(e as never),
+    stopChild: () => {},
+    // Built-in actions only queue their effect with `defer`; it runs once the transition is done.
+    actionExecutor: (a: { exec?: (info: unknown, params: unknown) => void; info: unknown; params: unknown }) => a.exec?.(a.info, a.params),
+  };
+
   /** The `system` XState's built-in actions talk to (scheduler, relay, inspection). */
   readonly xstateSystem = {
     scheduler: {
       schedule: (source: MachineActor<never>, target: MachineActor<never>, event: { type: string }, delay: number, id?: string) =>
-        source.schedule(id ?? `delayed-${++this.ids}`, delay, () => target.send(event)),
+        source.schedule(id ?? `delayed-${++this.ids}`, delay, target, event),
       cancel: (source: MachineActor<never>, id: string) => source.cancelScheduled(id),
       cancelAll: (source: MachineActor<never>) => source.cancelAllScheduled(),
     },
@@ -47,6 +66,16 @@ export class MachineSystem {
     _set: () => {},
     get: () => undefined,
   };
+
+  /** Points the shared scope at `actor` (before its transition, and before each of its effects). */
+  enter(actor: MachineActor<never>): object {
+    const sc = this.scope;
+    sc.self = actor;
+    sc.id = actor.id;
+    sc.sessionId = actor.sessionId;
+    sc.system = this.xstateSystem;
+    return sc;
+  }
 
   get inspecting(): boolean {
     return this.inspect !== null;
@@ -64,29 +93,19 @@ export class MachineActor<TEmitted> {
   readonly logic: AnyStateMachine;
   readonly _parent = undefined;
   private snapshot: ReturnType<AnyStateMachine['getInitialSnapshot']> | null = null;
-  private deferred: Array<() => void> = [];
-  private readonly mailbox: Array<{ type: string }> = [];
+  /** Effects queued by the running transition (the shared scope's `defer` adds to the actor it points at). */
+  deferred: Array<() => void> = [];
+  /** Events that arrived while this actor was busy (rare: most actors never need one). */
+  private mailbox: Array<{ type: string }> | null = null;
   private processing = false;
   private ended = false;
-  private timers: Map<string, NodeJS.Timeout> | null = null;
-  private readonly scope: object;
+  /** Pending delayed events by id: [id, timer, id, timer, ...] (an actor has one to three). */
+  private timers: Array<string | NodeJS.Timeout> | null = null;
 
-  constructor(machine: AnyStateMachine, private input: unknown, private readonly system: MachineSystem, private readonly hooks: MachineActorHooks<TEmitted>) {
+  constructor(machine: AnyStateMachine, private input: unknown, private readonly system: MachineSystem, readonly hooks: MachineActorHooks<TEmitted>) {
     this.logic = machine;
     this.sessionId = system.nextSessionId();
     this.id = this.sessionId;
-    this.scope = {
-      self: this,
-      id: this.id,
-      sessionId: this.sessionId,
-      logger: console.log,
-      system: system.xstateSystem,
-      defer: (fn: () => void) => this.deferred.push(fn),
-      emit: (e: TEmitted) => this.hooks.onEmit(e),
-      stopChild: () => {},
-      // Built-in actions only queue their effect with `defer`; it runs once the transition is done.
-      actionExecutor: (a: { exec?: (info: unknown, params: unknown) => void; info: unknown; params: unknown }) => a.exec?.(a.info, a.params),
-    };
   }
 
   /** Enters the initial state and runs its entry effects (the first transmission, the first timers). */
@@ -95,7 +114,7 @@ export class MachineActor<TEmitted> {
     const init = { type: 'xstate.init', input: this.input };
     this.processing = true;
     try {
-      this.snapshot = this.logic.getInitialSnapshot(this.scope as never, this.input);
+      this.snapshot = this.logic.getInitialSnapshot(this.system.enter(this as never) as never, this.input);
       // The machine copied what it needs into its context: the input (a whole request) may go.
       this.input = undefined;
       if (this.system.inspecting) {
@@ -105,7 +124,6 @@ export class MachineActor<TEmitted> {
     } catch (err) {
       this.fail(err);
     }
-    this.processing = false;
     this.drain();
     return this;
   }
@@ -117,8 +135,13 @@ export class MachineActor<TEmitted> {
   /** An event in; handled at once unless this actor is busy with another (then queued, in order). */
   send(event: { type: string; [k: string]: unknown }): void {
     if (this.ended) return;
-    this.mailbox.push(event);
-    if (!this.processing && this.snapshot) this.drain();
+    if (this.processing || !this.snapshot) {
+      (this.mailbox ??= []).push(event);
+      return;
+    }
+    this.processing = true;
+    this.handle(event);
+    this.drain();
   }
 
   /** Ends the actor without reaching a final state (shutdown): timers cancelled, onDone. */
@@ -129,55 +152,63 @@ export class MachineActor<TEmitted> {
 
   // ---- the scheduler's side: delayed events of this actor ----
 
-  schedule(id: string, delay: number, fire: () => void): void {
+  schedule(id: string, delay: number, target: MachineActor<never>, event: { type: string }): void {
     this.cancelScheduled(id);
-    this.timers ??= new Map();
-    this.timers.set(
-      id,
-      setTimeout(() => {
-        this.timers?.delete(id);
-        fire();
-      }, delay),
-    );
+    // A shared callback with arguments: no closure per timer (it would live as long as the timer).
+    (this.timers ??= []).push(id, setTimeout(fireScheduled, delay, this, id, target, event));
   }
 
   cancelScheduled(id: string): void {
-    const t = this.timers?.get(id);
-    if (t === undefined) return;
-    clearTimeout(t);
-    this.timers!.delete(id);
+    const t = this.timers;
+    if (!t) return;
+    for (let i = 0; i < t.length; i += 2) {
+      if (t[i] !== id) continue;
+      clearTimeout(t[i + 1] as NodeJS.Timeout);
+      t.splice(i, 2);
+      return;
+    }
   }
 
   cancelAllScheduled(): void {
-    if (!this.timers) return;
-    for (const t of this.timers.values()) clearTimeout(t);
+    const t = this.timers;
+    if (!t) return;
+    for (let i = 1; i < t.length; i += 2) clearTimeout(t[i] as NodeJS.Timeout);
     this.timers = null;
   }
 
   // ---- processing ----
 
+  /** Handles what queued up while busy, in order; `processing` is set by the caller. */
   private drain(): void {
-    this.processing = true;
     let event: { type: string } | undefined;
-    while (!this.ended && (event = this.mailbox.shift()) !== undefined) {
-      if (this.system.inspecting) {
-        this.system.xstateSystem._sendInspectionEvent({ type: '@xstate.event', actorRef: this as never, event, rootId: this.sessionId } as never);
-      }
-      try {
-        this.snapshot = this.logic.transition(this.snapshot!, event, this.scope as never);
-        this.settle(event);
-      } catch (err) {
-        this.fail(err);
-      }
-    }
+    while (!this.ended && this.mailbox !== null && (event = this.mailbox.shift()) !== undefined) this.handle(event);
     this.processing = false;
+  }
+
+  private handle(event: { type: string }): void {
+    if (this.system.inspecting) {
+      this.system.xstateSystem._sendInspectionEvent({ type: '@xstate.event', actorRef: this as never, event, rootId: this.sessionId } as never);
+    }
+    try {
+      this.snapshot = this.logic.transition(this.snapshot!, event, this.system.enter(this as never) as never);
+      this.settle(event);
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   /** After a transition: the deferred effects in order, then the end if the machine is final. */
   private settle(event: { type: string }): void {
     const effects = this.deferred;
-    this.deferred = [];
-    for (const fn of effects) fn();
+    if (effects.length) {
+      this.deferred = [];
+      // An effect may run another actor's transition (an emit handler sends to it): point the
+      // shared scope back at this actor before each of its own.
+      for (const fn of effects) {
+        this.system.enter(this as never);
+        fn();
+      }
+    }
     if (this.system.inspecting) {
       this.system.xstateSystem._sendInspectionEvent({ type: '@xstate.snapshot', actorRef: this as never, event, snapshot: this.snapshot!, rootId: this.sessionId } as never);
     }
@@ -194,8 +225,13 @@ export class MachineActor<TEmitted> {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.mailbox.length = 0;
+    this.mailbox = null;
     this.cancelAllScheduled();
     this.hooks.onDone();
   }
+}
+
+function fireScheduled(source: MachineActor<never>, id: string, target: MachineActor<never>, event: { type: string }): void {
+  source.cancelScheduled(id);
+  target.send(event);
 }
