@@ -12,7 +12,7 @@ export function startAdmin(port: number, status: () => object): Promise<Server> 
       if (req.url.endsWith('gc=1') && gc) gc();
       const m = process.memoryUsage();
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ...status(), rssBytes: m.rss, heapUsedBytes: m.heapUsed, gcRun: Boolean(req.url.endsWith('gc=1') && gc) }));
+      res.end(JSON.stringify({ ...status(), rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers, gcRun: Boolean(req.url.endsWith("gc=1") && gc) }));
       return;
     }
     res.writeHead(404).end();
