@@ -114,7 +114,8 @@ function main(argv: string[]): void {
   // Every transaction still lingers (64*T1 has not passed): what one call holds in that phase.
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
-  const heapPerCall = gc ? `; heap after GC ${Math.round(process.memoryUsage().heapUsed / n)} B per call (run with --expose-gc)` : '';
+  const mem = process.memoryUsage();
+  const heapPerCall = gc ? `; after GC per call: heap ${Math.round(mem.heapUsed / n)} B, array buffers ${Math.round(mem.arrayBuffers / n)} B (run with --expose-gc)` : '';
   const s = sup.stats();
   process.stdout.write(
     `${calls} calls x 3 rounds, best: ${(us / calls).toFixed(1)} µs per call (${Math.round((calls / us) * 1e6)} calls/s on one core, no sockets); ` +

@@ -30,7 +30,7 @@ import { DEFAULT_REGISTRAR_POLICY } from '../proxy/registrar.js';
 import { LocationService } from './locationService.js';
 import { stampTopVia, responseAddress, responseAddressOf, type Address } from '../transport/viaAddressing.js';
 import { clientTransactionKey, dialogKey, serverTransactionKey } from './transactionKeys.js';
-import { wireOf } from './wire.js';
+import { serialize } from '../sip/serializer.js';
 import { Logger } from '../util/logger.js';
 import type { SourceGuard } from '../security/sourceGuard.js';
 import { checkSanity, DEFAULT_SANITY_LIMITS, type SanityLimits } from '../proxy/sanity.js';
@@ -316,7 +316,7 @@ export class Supervisor {
       branch: statelessBranch(loopHash(req, info), info.branch),
       recordRoute: false,
     });
-    this.transport.send(wireOf(fwd), target.destination.host, target.destination.port);
+    this.transport.send(serialize(fwd), target.destination.host, target.destination.port);
   }
 
   /** CANCEL (§16.10): answer it at once, then cancel the pending branches of the INVITE it names. */
@@ -464,7 +464,7 @@ export class Supervisor {
     const spawned = this.spawn(invite ? inviteClientTransaction : nonInviteClientTransaction, input, (e: TransactionEmitted) => {
       switch (e.type) {
         case 'transmit':
-          this.transport.send(wireOf(e.message), destination.host, destination.port);
+          this.transport.send(serialize(e.message), destination.host, destination.port);
           break;
         case 'response':
           this.toOwner(record, { type: 'branch.response', branch: key, response: e.response });
@@ -588,7 +588,7 @@ export class Supervisor {
 
   private sendResponse(res: SipMessage, to: Address): void {
     const out = res.kind === 'response' && this.opts.rewriteResponse ? this.opts.rewriteResponse(res) : res;
-    this.transport.send(wireOf(out), to.host, to.port);
+    this.transport.send(serialize(out), to.host, to.port);
   }
 }
 
