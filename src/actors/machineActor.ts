@@ -19,7 +19,7 @@ export interface MachineActorHooks<TEmitted> {
   /** The machine reached a top-level final state, or was stopped. Called once. */
   onDone: () => void;
   /** The machine (or an emit handler) threw: the actor is stopped; onDone follows. */
-  onError: (err: unknown) => void;
+  onError: (err: unknown, machineId: string) => void;
 }
 
 /** What delayed events and inspection need, shared by the actors of one supervisor. */
@@ -218,7 +218,7 @@ export class MachineActor<TEmitted> {
   private fail(err: unknown): void {
     this.deferred = [];
     if (this.ended) return;
-    this.hooks.onError(err);
+    this.hooks.onError(err, this.logic.id);
     this.end();
   }
 

@@ -91,12 +91,6 @@ interface Owner {
   dialogs: string[];
 }
 
-/** An actor wired up by `spawn`, started by its creator once recorded in its Map. */
-interface Started {
-  actor: MachineActor<never>;
-  start: () => void;
-}
-
 export interface SupervisorStats {
   serverTransactions: number;
   clientTransactions: number;
@@ -116,7 +110,7 @@ export interface SupervisorStats {
  * The supervisor actor: every datagram becomes an event here. One Map lookup finds the transaction
  * a message belongs to (§17.1.3, §17.2.3); new requests get a server transaction actor and, when
  * forwarded, a call (INVITE) or relay (other methods) actor owning the client transactions of
- * its branches. Each actor is its own root (not a spawned child: see docs/design.md), kept in a
+ * its branches. Each runs in its own MachineActor (not a spawned child: see docs/design.md), kept in a
  * plain Map and dropped when it reaches its final state.
  */
 export class Supervisor {
@@ -449,7 +443,7 @@ export class Supervisor {
     }, () => {
       if (this.serverTx.get(key) === record) this.serverTx.delete(key);
     });
-    record.actor = spawned.actor;
+    record.actor = spawned;
     this.serverTx.set(key, record);
     spawned.start();
     return record;
@@ -481,7 +475,7 @@ export class Supervisor {
     }, () => {
       if (this.clientTx.get(key) === record) this.clientTx.delete(key);
     });
-    record.actor = spawned.actor;
+    record.actor = spawned;
     this.clientTx.set(key, record);
     spawned.start();
   }
@@ -546,23 +540,21 @@ export class Supervisor {
       for (const d of record.dialogs) if (this.dialogs.get(d) === key) this.dialogs.delete(d);
       if (record.byeOf) this.owners.get(record.byeOf)?.actor.send({ type: 'bye.done' });
     });
-    record.actor = spawned.actor;
+    record.actor = spawned;
     this.owners.set(key, record);
     spawned.start();
   }
 
-  /** Creates an actor wired to its emitted events and its end; started by the caller once recorded. */
-  private spawn(logic: AnyStateMachine, input: unknown, onEmit: (e: never) => void, onDone: () => void): Started {
-    const actor = new MachineActor<never>(logic, input, this.system, {
-      onEmit,
-      onDone,
-      onError: (err) => {
-        this.internalErrors++;
-        this.log.error(`actor ${logic.id} failed: ${(err as Error)?.stack ?? err}`);
-      },
-    });
-    return { actor, start: () => void actor.start() };
+  /** Creates an actor wired to its emitted events and its end; the caller starts it once recorded in its Map. */
+  private spawn(logic: AnyStateMachine, input: unknown, onEmit: (e: never) => void, onDone: () => void): MachineActor<never> {
+    return new MachineActor<never>(logic, input, this.system, { onEmit, onDone, onError: this.onActorError });
   }
+
+  /** One handler for every actor (kept by each of them for as long as it lingers). */
+  private readonly onActorError = (err: unknown, machineId: string): void => {
+    this.internalErrors++;
+    this.log.error(`actor ${machineId} failed: ${(err as Error)?.stack ?? err}`);
+  };
 
   // ---- sending ----
 
