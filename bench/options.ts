@@ -60,7 +60,7 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --warmup-seconds N      light load (200/s) on each fresh server before it is measured,
                           both servers alike (default 3; quick 2; 0: none)
   --call-rates A,B,...    call-rate steps, calls/s (default 500,1000,1500,2000,3000,4000)
-  --register-rates A,...  REGISTER-rate steps, /s (default 2000,5000,10000,20000,30000,40000)
+  --register-rates A,...  REGISTER-rate steps, /s (default 5000,10000,12500,15000,20000,30000,40000)
   --hop-rate N            calls/s of the time-inside-the-proxy runs (default 1000)
   --latency-rate N        calls/s of the latency runs (default: half of Kamailio's highest
                           passing call rate; 500 when Kamailio's was not measured)
@@ -97,7 +97,7 @@ export function parseOptions(argv: string[]): Options {
     steadySeconds: quick ? 40 : 300,
     steadyRate: null,
     callRates: quick ? [250, 1000, 2500, 4000] : [500, 1000, 1500, 2000, 3000, 4000],
-    registerRates: quick ? [1000, 5000, 20000, 40000] : [2000, 5000, 10000, 20000, 30000, 40000],
+    registerRates: quick ? [1000, 5000, 20000, 40000] : [5000, 10000, 12500, 15000, 20000, 30000, 40000],
     latencyRate: null,
     hopRate: 1000,
     memoryUsers: quick ? 2000 : 10000,
