@@ -423,7 +423,7 @@ export function markdown(r: Results): string {
     `- Node ${e.node}; sipstate ${e.sipstateVersion} (git ${e.gitCommit}); ${e.kamailioVersion}; ${e.sippVersion}`,
     `- Servers pinned to core ${o.serverCpu}, SIPp (caller and callee) and dumpcap to core ${o.loadCpu} (taskset); loopback (127.0.0.1) only; a fresh server process for every step.`,
     `- sipstate: \`${r.serverCommands.sipstate ?? 'node dist/src/cli/main.js ...'}\``,
-    `- Kamailio: \`${r.serverCommands.kamailio ?? 'kamailio -f bench/kamailio/kamailio.cfg ...'}\` — \`bench/kamailio/kamailio.cfg\`: tm + sl + rr + registrar/usrloc (db_mode 0), t_relay for everything, children=1, no auth/NAT/DB/dialog.`,
+    `- Kamailio: \`${r.serverCommands.kamailio ?? 'kamailio -f bench/kamailio/kamailio.cfg ...'}\` — \`bench/kamailio/kamailio.cfg\`: tm + sl + rr + registrar/usrloc (db_mode 0), t_relay for everything, REGISTER in a transaction (t_newtran before save, as sipstate keeps a server transaction per REGISTER), children=1, no auth/NAT/DB/dialog.`,
     `- Socket buffers: net.core.rmem_max ${bytes(r.sysctls.rmem_max)}, wmem_max ${bytes(r.sysctls.wmem_max)}; effective receive buffer (ss rb) sipstate ${buf('sipstate')}, Kamailio ${buf('kamailio')}; SIPp \`-buff_size\` 4 MiB.`,
     `- Steps: REGISTER ${o.registerRates.map(int).join(', ')}/s × ${o.registerSeconds} s; calls ${o.callRates.map(int).join(', ')} cps × ${o.stepSeconds} s; latency ${o.latencySeconds} s.`,
     '',
