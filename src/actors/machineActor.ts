@@ -1,18 +1,6 @@
 import type { AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 
-/**
- * A lean actor for one XState v5 machine: XState's own interpreter (`machine.getInitialSnapshot`,
- * `machine.transition`, its built-in actions) computes every state change; this shell only does
- * what xstate's `createActor` adds around it, for the few features our machines use: a mailbox,
- * the deferred effects (emit, delayed raise, cancel), timers for delayed events, the end at a final
- * state, and inspection events for the Stately inspector.
- *
- * Why not `createActor`: measured on this machine (xstate 5.33), an INVITE server transaction
- * created and taken through 180 and 200 costs 51 µs and holds 5.1 KB with `createActor` (every
- * root actor builds its own ActorSystem: a scheduler, maps and some twenty closures), and 24 µs
- * and 1.5 KB here. A proxy keeps each transaction 32 s after it ends (64*T1, RFC 3261 §17 and
- * RFC 6026), so that weight is paid tens of thousands of times over (see BENCHMARKS.md).
- */
+/** What a MachineActor tells its owner. */
 export interface MachineActorHooks<TEmitted> {
   /** Each event the machine emits (`emit(...)`), after the transition that emitted it. */
   onEmit: (e: TEmitted) => void;
@@ -31,25 +19,6 @@ export class MachineSystem {
     this.inspect = typeof inspect === 'function' ? inspect : inspect ? (e) => inspect.next?.(e) : null;
   }
 
-  /**
-   * The actor scope XState's interpreter and built-in actions are given, one for all actors:
-   * `self` is set to the actor whose transition or effect runs (effects read it when they run,
-   * so it is set again before each). Per-actor closures would be kept alive for the 32 s every
-   * transaction lingers.
-   */
-  readonly scope = {
-    self: null as unknown as MachineActor<never>,
-    id: '',
-    sessionId: '',
-    logger: console.log,
-    system: null as unknown as MachineSystem['xstateSystem'],
-    defer: (fn: () => void) => this.scope.self.deferred.push(fn),
-    emit: (e: unknown) => this.scope.self.hooks.onEmit(e as never),
-    stopChild: () => {},
-    // Built-in actions only queue their effect with `defer`; it runs once the transition is done.
-    actionExecutor: (a: { exec?: (info: unknown, params: unknown) => void; info: unknown; params: unknown }) => a.exec?.(a.info, a.params),
-  };
-
   /** The `system` XState's built-in actions talk to (scheduler, relay, inspection). */
   readonly xstateSystem = {
     scheduler: {
@@ -67,13 +36,31 @@ export class MachineSystem {
     get: () => undefined,
   };
 
+  /**
+   * The actor scope XState's interpreter and built-in actions are given, one for all actors:
+   * `self` is set to the actor whose transition or effect runs (effects read it when they run,
+   * so it is set again before each). Per-actor closures would be kept alive for the 32 s every
+   * transaction lingers.
+   */
+  readonly scope = {
+    self: null as unknown as MachineActor<never>,
+    id: '',
+    sessionId: '',
+    logger: console.log,
+    system: this.xstateSystem,
+    defer: (fn: () => void) => this.scope.self.deferred.push(fn),
+    emit: (e: unknown) => this.scope.self.hooks.onEmit(e as never),
+    stopChild: () => {},
+    // Built-in actions only queue their effect with `defer`; it runs once the transition is done.
+    actionExecutor: (a: { exec?: (info: unknown, params: unknown) => void; info: unknown; params: unknown }) => a.exec?.(a.info, a.params),
+  };
+
   /** Points the shared scope at `actor` (before its transition, and before each of its effects). */
   enter(actor: MachineActor<never>): object {
     const sc = this.scope;
     sc.self = actor;
     sc.id = actor.id;
     sc.sessionId = actor.sessionId;
-    sc.system = this.xstateSystem;
     return sc;
   }
 
@@ -86,6 +73,19 @@ export class MachineSystem {
   }
 }
 
+/**
+ * A lean actor for one XState v5 machine: XState's own interpreter (`machine.getInitialSnapshot`,
+ * `machine.transition`, its built-in actions) computes every state change; this shell only does
+ * what xstate's `createActor` adds around it, for the few features our machines use: a mailbox,
+ * the deferred effects (emit, delayed raise, cancel), timers for delayed events, the end at a final
+ * state, and inspection events for the Stately inspector.
+ *
+ * Why not `createActor`: measured on this machine (xstate 5.33), an INVITE server transaction
+ * created and taken through 180 and 200 costs 51 µs and holds 5.1 KB with `createActor` (every
+ * root actor builds its own ActorSystem: a scheduler, maps and some twenty closures), and 24 µs
+ * and 1.5 KB here. A proxy keeps each transaction 32 s after it ends (64*T1, RFC 3261 §17 and
+ * RFC 6026), so that weight is paid tens of thousands of times over (see BENCHMARKS.md).
+ */
 export class MachineActor<TEmitted> {
   readonly sessionId: string;
   readonly id: string;
