@@ -110,9 +110,10 @@ export class MachineActor<TEmitted> {
 
   /** Enters the initial state and runs its entry effects (the first transmission, the first timers). */
   start(): this {
-    if (this.snapshot) return this;
+    if (this.snapshot || this.ended) return this;
     const init = { type: 'xstate.init', input: this.input };
     this.processing = true;
+    const outer = this.system.scope.self;
     try {
       this.snapshot = this.logic.getInitialSnapshot(this.system.enter(this as never) as never, this.input);
       // The machine copied what it needs into its context: the input (a whole request) may go.
@@ -124,6 +125,7 @@ export class MachineActor<TEmitted> {
     } catch (err) {
       this.fail(err);
     }
+    this.system.scope.self = outer;
     this.drain();
     return this;
   }
@@ -153,6 +155,7 @@ export class MachineActor<TEmitted> {
   // ---- the scheduler's side: delayed events of this actor ----
 
   schedule(id: string, delay: number, target: MachineActor<never>, event: { type: string }): void {
+    if (this.ended) return;
     this.cancelScheduled(id);
     // A shared callback with arguments: no closure per timer (it would live as long as the timer).
     (this.timers ??= []).push(id, setTimeout(fireScheduled, delay, this, id, target, event));
@@ -186,25 +189,33 @@ export class MachineActor<TEmitted> {
   }
 
   private handle(event: { type: string }): void {
-    if (this.system.inspecting) {
-      this.system.xstateSystem._sendInspectionEvent({ type: '@xstate.event', actorRef: this as never, event, rootId: this.sessionId } as never);
-    }
+    // This may run inside another actor's transition (an action that sends here): the shared
+    // scope is pointed back at that actor afterwards.
+    const outer = this.system.scope.self;
     try {
+      if (this.system.inspecting) {
+        this.system.xstateSystem._sendInspectionEvent({ type: '@xstate.event', actorRef: this as never, event, rootId: this.sessionId } as never);
+      }
       this.snapshot = this.logic.transition(this.snapshot!, event, this.system.enter(this as never) as never);
       this.settle(event);
     } catch (err) {
       this.fail(err);
     }
+    this.system.scope.self = outer;
   }
 
   /** After a transition: the deferred effects in order, then the end if the machine is final. */
   private settle(event: { type: string }): void {
+    // XState reports a throwing action, guard or context factory as an error snapshot: none of
+    // the transition's effects run, as with createActor.
+    if (this.snapshot!.status === 'error') throw (this.snapshot as { error?: unknown }).error;
     const effects = this.deferred;
     if (effects.length) {
       this.deferred = [];
       // An effect may run another actor's transition (an emit handler sends to it): point the
-      // shared scope back at this actor before each of its own.
+      // shared scope back at this actor before each of its own. An effect may also end this actor.
       for (const fn of effects) {
+        if (this.ended) return;
         this.system.enter(this as never);
         fn();
       }

@@ -35,7 +35,7 @@ import { Logger } from '../util/logger.js';
 import type { SourceGuard } from '../security/sourceGuard.js';
 import { checkSanity, DEFAULT_SANITY_LIMITS, type SanityLimits } from '../proxy/sanity.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import { authorizeRequest } from '../proxy/authorize.js';
+import { authorizeRequest, routedByUs } from '../proxy/authorize.js';
 
 export interface Transport {
   send(data: Buffer, host: string, port: number): void;
@@ -302,9 +302,15 @@ export class Supervisor {
     }
     const mf = getHeader(req, 'max-forwards');
     if (mf !== undefined && Number(mf) <= 0) return;
-    const routed = preprocessRoute(req, this.me);
-    const target = this.inDialogTarget(routed);
+    const preprocessed = preprocessRoute(req, this.me);
+    const target = this.inDialogTarget(preprocessed);
     if (!target) return;
+    // With authentication on, an ACK goes on only inside a dialog we Record-Routed or to one of
+    // our users (no relaying for strangers), and without our realm's credentials (§13.2.2.4 has
+    // the ACK repeat the INVITE's; they are for us, §22.3).
+    const auth = this.opts.authenticator;
+    if (auth && target.uri === undefined && !routedByUs(req, this.me)) return;
+    const routed = auth ? auth.consumeCredentials(preprocessed, 'proxy') : preprocessed;
     const fwd = buildForwardedRequest(routed, this.me, {
       target: target.uri,
       branch: statelessBranch(loopHash(req, info), info.branch),

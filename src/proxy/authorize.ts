@@ -1,7 +1,7 @@
-import { getHeader, type SipRequest } from '../sip/message.js';
+import { getHeader, getHeaderValues, type SipRequest } from '../sip/message.js';
 import type { MessageInfo } from '../sip/info.js';
 import { parseNameAddr } from '../sip/nameAddr.js';
-import { parseUri } from '../sip/uri.js';
+import { bareHost, parseUri, type SipUri } from '../sip/uri.js';
 import { CHALLENGE_STATUS, type AuthFailure, type AuthKind, type Authenticator } from '../auth/authenticator.js';
 import type { Logger } from '../util/logger.js';
 import { decodeURIComponentSafe } from './registrar.js';
@@ -27,13 +27,13 @@ export type Authorization = { ok: true; request: SipRequest } | { ok: false; rej
 
 /**
  * Failures that are a wrong guess, counted towards a ban. Not counted: no credentials yet (every
- * phone's first request), and a right response on a nonce that is stale, replayed or from before
- * a restart (the phone knows the password and retries on the fresh nonce).
+ * phone's first request), credentials we cannot read (they may be another realm's, in a form our
+ * parser refuses), and a right response on a nonce that is stale, replayed or from before a
+ * restart (the phone knows the password and retries on the fresh nonce).
  */
 const GUESSES: ReadonlyMap<AuthFailure, string> = new Map<AuthFailure, string>([
   ['bad-response', 'wrong password'],
   ['unknown-user', 'no such user in the users file'],
-  ['malformed', 'malformed credentials'],
   ['unsupported', 'an algorithm or qop that was not offered'],
   ['uri-mismatch', 'the digest uri is not the Request-URI'],
 ]);
@@ -48,23 +48,50 @@ const GUESSES: ReadonlyMap<AuthFailure, string> = new Map<AuthFailure, string>([
  *   realm's credentials are then consumed, others' forwarded (§22.3).
  * - From another domain, a request may only reach our own users: no open relay (403, as
  *   Kamailio's default configuration answers "Not relaying").
- * Requests inside a dialog (To tag) are not challenged: the dialog-creating request was. ACK and
- * CANCEL cannot be (§22.1) and are routed before this.
+ * Requests inside a dialog this proxy Record-Routed (To tag, and our Route on top, as
+ * Kamailio's loose_route) are not challenged: the dialog-creating request was. A To tag alone
+ * proves nothing, so any other request goes through the rules above. ACK and CANCEL cannot be
+ * challenged (§22.1) and are routed before this. Whatever passes has our realm's credentials
+ * taken out: they are for this proxy, not for the next hop to collect (§22.3).
  */
 export function authorizeRequest(received: SipRequest, routed: SipRequest, info: MessageInfo, ctx: AuthorizationContext): Authorization {
   const ruri = parseUri(routed.uri);
   if (!ruri) return { ok: true, request: routed }; // the router answers 400
   const forUs = ctx.me.isLocalDomain(ruri) && !routed.headers.some((h) => h.key === 'route');
+  const pass = (): Authorization => ({ ok: true, request: ctx.authenticator.consumeCredentials(routed, 'proxy') });
   if (routed.method === 'REGISTER' && forUs) {
     return authenticate(received, routed, 'www', userOf(getHeader(received, 'to')), ctx);
   }
-  if (info.toTag !== null || routed.method === 'ACK' || routed.method === 'CANCEL') return { ok: true, request: routed };
+  if (routed.method === 'ACK' || routed.method === 'CANCEL') return pass();
+  if (info.toTag !== null && routedByUs(received, ctx.me)) return pass();
   // OPTIONS to the proxy itself is a phone's keep-alive, answered by the proxy (§11.2).
-  if (routed.method === 'OPTIONS' && forUs && ruri.user === null) return { ok: true, request: routed };
+  if (routed.method === 'OPTIONS' && forUs && ruri.user === null) return pass();
   const from = parseNameAddr(getHeader(received, 'from') ?? '')?.uri;
-  if (from && ctx.me.isLocalDomain(from)) return authenticate(received, routed, 'proxy', from.user, ctx);
+  if (!from || claimsOurDomain(from, ctx.me)) return authenticate(received, routed, 'proxy', from?.user ?? null, ctx);
   if (!forUs) return forbidden('relaying denied');
-  return { ok: true, request: routed };
+  return pass();
+}
+
+/**
+ * The request reached us through a Route we put in a Record-Route (loose routing, §16.4), or
+ * with our Record-Route URI as its Request-URI (a strict router before us, §16.4).
+ */
+export function routedByUs(received: SipRequest, me: LocalIdentity): boolean {
+  const top = getHeaderValues(received, 'route')[0];
+  const route = top !== undefined ? parseNameAddr(top)?.uri : undefined;
+  if (route && me.isOwnUri(route)) return true;
+  const ruri = parseUri(received.uri);
+  return ruri !== null && ruri.user === null && me.isOwnUri(ruri);
+}
+
+/**
+ * A From that could pass for one of our users: our host or a served domain on any port, any case,
+ * with or without a trailing dot. Only a From plainly elsewhere counts as a caller from another
+ * domain (who may call our users unauthenticated); one that cannot be read (tel:, garbage) must
+ * authenticate like our own.
+ */
+function claimsOurDomain(from: SipUri, me: LocalIdentity): boolean {
+  return me.hosts.has(bareHost(from.host).replace(/\.$/, ''));
 }
 
 /** Checks the credentials of `kind` and that the authenticated user is `claimed` (a URI user part). */

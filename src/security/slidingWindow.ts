@@ -11,9 +11,20 @@ export class SlidingWindowCounter {
   /** Counts one hit for `key` at `now` and returns the rate over the last window. */
   hit(key: string, now: number): number {
     let w = this.windows.get(key);
-    if (!w) {
-      // Bounded memory under a flood of forged sources: forget everyone when full.
-      if (this.windows.size >= this.maxKeys) this.windows.clear();
+    if (w) {
+      // Most recently hit last (Map order), so that eviction takes the idlest keys first.
+      this.windows.delete(key);
+      this.windows.set(key, w);
+    } else {
+      // Bounded memory under a flood of forged sources: drop the idlest hundredth when full,
+      // not everyone (a real guesser, hitting all along, keeps its count).
+      if (this.windows.size >= this.maxKeys) {
+        let drop = Math.max(1, Math.floor(this.maxKeys / 100));
+        for (const k of this.windows.keys()) {
+          this.windows.delete(k);
+          if (--drop === 0) break;
+        }
+      }
       w = { start: now, current: 0, previous: 0 };
       this.windows.set(key, w);
     }

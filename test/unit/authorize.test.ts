@@ -149,3 +149,35 @@ test('a locked user is refused (403) whether the password is right or wrong', (t
   }
   rejected(t, authorize(register()), 401);
 });
+
+test('a To tag without our Route is no dialog of ours: the rules for new requests apply', (t) => {
+  const { authorize } = setup();
+  // A stranger cannot relay by adding a tag, nor pose as one of our users to another.
+  t.is(rejected(t, authorize(request('INVITE', 'sip:x@evil.example', { from: 'sip:a@evil.example', to: 'sip:x@evil.example', toTag: true })), 403)?.reason, 'Forbidden (relaying denied)');
+  rejected(t, authorize(request('INVITE', 'sip:102@10.0.0.9', { toTag: true })), 407);
+  rejected(t, authorize(request('SUBSCRIBE', 'sip:102@10.0.0.9', { toTag: true, extra: ['Route: <sip:10.0.0.7;lr>'] })), 407);
+  // Through our Record-Route (our Route on top, or our URI as Request-URI from a strict router): a dialog of ours.
+  t.true(authorize(request('BYE', 'sip:10.0.0.9:5060', { toTag: true, extra: ['Route: <sip:102@10.0.0.2:5060>'] })).ok);
+});
+
+test('a From that could pass for ours (another port, a trailing dot, tel:) must authenticate', (t) => {
+  const { authorize } = setup();
+  for (const from of ['sip:101@10.0.0.9:5999', 'sip:101@10.0.0.9.', 'tel:101']) {
+    rejected(t, authorize(request('INVITE', 'sip:102@10.0.0.9', { from })), 407);
+  }
+});
+
+test('what passes leaves our realm\'s credentials behind: in-dialog requests too', (t) => {
+  const { authorize, creds } = setup();
+  const ours = `Proxy-Authorization: ${creds('proxy', 'BYE', 'sip:102@10.0.0.2:5060')}`;
+  const bye = request('BYE', 'sip:102@10.0.0.2:5060', { toTag: true, extra: ['Route: <sip:10.0.0.9:5060;lr>', ours] });
+  const a = authorize(bye);
+  t.true(a.ok);
+  if (a.ok) t.deepEqual(getHeaderValues(a.request, 'proxy-authorization'), []);
+});
+
+test('credentials we cannot read are challenged but not counted as a guess', (t) => {
+  const { authorize, failures } = setup();
+  rejected(t, authorize(request('INVITE', 'sip:102@10.0.0.9', { extra: ['Proxy-Authorization: Digest username=101, realm=elsewhere, uri=sip:x@y'] })), 407);
+  t.deepEqual(failures, []);
+});

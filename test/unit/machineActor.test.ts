@@ -121,3 +121,40 @@ test('a real transaction machine emits the same as under createActor (non-INVITE
   t.deepEqual(b.getSnapshot().value, xstateValue);
   b.stop();
 });
+
+test('a machine that fails while starting reports the error and runs none of its entry effects', (t) => {
+  const failing = setup({}).createMachine({
+    initial: 'a',
+    entry: [emit({ type: 'transmit' }), () => {
+      throw new Error('entry boom');
+    }],
+    states: { a: {} },
+  });
+  const seen: string[] = [];
+  const errors: unknown[] = [];
+  const actor = new MachineActor<{ type: string }>(failing, undefined, new MachineSystem(), { onEmit: (e) => seen.push(e.type), onDone: () => seen.push('done'), onError: (e) => errors.push(e) });
+  actor.start();
+  t.deepEqual(seen, ['done']);
+  t.is((errors[0] as Error).message, 'entry boom');
+});
+
+test('an actor ended by one of its own effects runs no further effect and arms no timer', async (t) => {
+  let actor: MachineActor<never>;
+  const seen: string[] = [];
+  const m = setup({}).createMachine({
+    initial: 'a',
+    states: { a: { on: { go: 'b' } }, b: { entry: emit({ type: 'first' }), after: { 20: 'c' } }, c: { entry: emit({ type: 'late' }) } },
+  });
+  actor = new MachineActor<never>(m, undefined, new MachineSystem(), {
+    onEmit: (e: { type: string }) => {
+      seen.push(e.type);
+      if (e.type === 'first') actor.stop();
+    },
+    onDone: () => seen.push('done'),
+    onError: (e: unknown) => t.fail(String(e)),
+  } as never);
+  actor.start();
+  actor.send({ type: 'go' });
+  await sleep(60);
+  t.deepEqual(seen, ['first', 'done']);
+});

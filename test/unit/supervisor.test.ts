@@ -12,6 +12,8 @@ import { tagOf } from '../../src/sip/nameAddr.js';
 import { rfcReasonPhrase } from '../../src/sip/reasonPhrases.js';
 import type { CallLifecycleEvent } from '../../src/machines/lifecycle.js';
 import { FakeTransport, type Address } from '../helpers/fakeTransport.js';
+import { Authenticator } from '../../src/auth/authenticator.js';
+import { makeUserEntry } from '../../src/auth/users.js';
 
 // ---- the network: the proxy, two phones, and another proxy for a foreign domain ----
 
@@ -665,4 +667,24 @@ test('a late 200 that matches no transaction but has our Via on top is forwarded
   c.from(BOB, wire('SIP/2.0 200 OK', ['Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-stray', 'From: <sip:alice@10.0.0.9>;tag=x', 'To: <sip:bob@10.0.0.9>;tag=y', 'Call-ID: stray', 'CSeq: 1 OPTIONS']));
   t.is(c.net.sent.length, before, 'not our Via: dropped');
   await settle(t, c);
+});
+
+test('with authentication on, an ACK for a 2xx goes on without our realm\'s credentials, and a stranger\'s ACK is not relayed', async (t) => {
+  const authenticator = new Authenticator({ realm: '10.0.0.9', users: new Map([['alice', [makeUserEntry('alice', '10.0.0.9', 'pw')]]]) });
+  const c = setup(t, { authenticator });
+  const ours = 'Proxy-Authorization: Digest username="alice", realm="10.0.0.9", nonce="n", uri="sip:bob@10.0.0.2:5060", response="0123456789abcdef0123456789abcdef"';
+  const theirs = 'Proxy-Authorization: Digest username="alice", realm="elsewhere", nonce="n", uri="sip:bob@10.0.0.2:5060", response="0123456789abcdef0123456789abcdef"';
+  // Inside a dialog we Record-Routed (our Route on top), to the callee's Contact.
+  c.from(ALICE, req({
+    method: 'ACK', uri: BOB_CONTACT, via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKack1', route: OUR_ROUTE,
+    from: '<sip:alice@10.0.0.9>;tag=a1', to: '<sip:bob@10.0.0.9>;tag=b1', callId: 'ack-auth', cseq: 1, headers: [ours, theirs],
+  }));
+  const ack = asRequest(only(t, c.net.take(BOB), 'ACK'));
+  t.deepEqual(getHeaderValues(ack, 'proxy-authorization').map((v) => /realm="([^"]+)"/.exec(v)![1]), ['elsewhere']);
+  // A stranger's ACK for a host elsewhere, not through our Route: dropped, not relayed.
+  c.from(ALICE, req({
+    method: 'ACK', uri: 'sip:x@203.0.113.5', via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKack2',
+    from: '<sip:a@evil.example>;tag=e1', to: '<sip:x@203.0.113.5>;tag=x1', callId: 'ack-relay', cseq: 1,
+  }));
+  t.deepEqual(c.net.take({ host: '203.0.113.5', port: 5060 }), []);
 });
