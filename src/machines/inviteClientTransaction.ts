@@ -108,8 +108,12 @@ export const inviteClientTransaction = setup({
   },
 }).createMachine({
   id: 'inviteClientTransaction',
+  // Field by field, not `...input`: one object shape for every transaction.
   context: ({ input }) => ({
-    ...input,
+    request: input.request,
+    timers: input.timers,
+    reliable: input.reliable,
+    timerC: input.timerC,
     now: input.now ?? Date.now,
     ack: null,
     aInterval: input.timers.t1,

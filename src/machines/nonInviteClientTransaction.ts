@@ -49,7 +49,7 @@ export const nonInviteClientTransaction = setup({
   },
 }).createMachine({
   id: 'nonInviteClientTransaction',
-  context: ({ input }) => ({ ...input, eInterval: input.timers.t1 }),
+  context: ({ input }) => ({ request: input.request, timers: input.timers, reliable: input.reliable, eInterval: input.timers.t1 }),
   initial: 'pending',
   entry: 'transmitRequest',
   states: {
