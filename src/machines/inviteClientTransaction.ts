@@ -36,6 +36,7 @@ type Event =
   | { type: 'timerC' }
   | { type: 'cancelGuard' };
 
+const is100 = ({ event }: { event: Event }) => event.type === 'response' && event.response.status === 100;
 const is1xx = ({ event }: { event: Event }) => event.type === 'response' && event.response.status < 200;
 const is2xx = ({ event }: { event: Event }) => event.type === 'response' && event.response.status >= 200 && event.response.status < 300;
 
@@ -59,6 +60,7 @@ export const inviteClientTransaction = setup({
   },
   guards: {
     unreliable: ({ context }) => !context.reliable,
+    is100,
     is1xx,
     is2xx,
     cancelRequested: ({ context }) => context.cancelRequested,
@@ -137,6 +139,8 @@ export const inviteClientTransaction = setup({
       on: {
         response: [
           // §9.1: a CANCEL wished for before any provisional goes out with the first one.
+          // A 100 is hop by hop (§16.7 step 5): it stops Timer A and lets a CANCEL go, nothing for the TU.
+          { guard: 'is100', target: 'proceeding', actions: 'cancelIfRequested' },
           { guard: 'is1xx', target: 'proceeding', actions: ['passUp', 'resetTimerC', 'cancelIfRequested'] },
           { guard: 'is2xx', target: 'accepted', actions: 'passUp' },
           { target: 'completed', actions: ['passUp', 'buildAck', 'sendAck'] },
@@ -151,6 +155,7 @@ export const inviteClientTransaction = setup({
     proceeding: {
       on: {
         response: [
+          { guard: 'is100' },
           { guard: 'is1xx', actions: ['passUp', 'resetTimerC'] },
           { guard: 'is2xx', target: 'accepted', actions: 'passUp' },
           { target: 'completed', actions: ['passUp', 'buildAck', 'sendAck'] },
