@@ -58,7 +58,7 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --steady-seconds N      the steady run: sipstate at one rate, RSS every 10 s (default 300; quick 40)
   --steady-rate N         its calls/s (default: half of sipstate's highest passing call rate, or 300)
   --warmup-seconds N      light load (200/s) on each fresh server before it is measured,
-                          both servers alike (default 3; quick 2; 0: none)
+                          both servers alike (default 2; 0: none)
   --call-rates A,B,...    call-rate steps, calls/s (default 500,750,1000,2000,3000,4000)
   --register-rates A,...  REGISTER-rate steps, /s (default 5000,10000,12500,15000,20000,30000,40000)
   --hop-rate N            calls/s of the time-inside-the-proxy runs (default 1000)
@@ -93,7 +93,7 @@ export function parseOptions(argv: string[]): Options {
     stepSeconds: quick ? 3 : 20,
     registerSeconds: quick ? 2 : 5,
     latencySeconds: quick ? 3 : 10,
-    warmupSeconds: quick ? 2 : 3,
+    warmupSeconds: 2,
     steadySeconds: quick ? 40 : 300,
     steadyRate: null,
     callRates: quick ? [250, 1000, 2500, 4000] : [500, 750, 1000, 2000, 3000, 4000],

@@ -30,7 +30,7 @@ export async function startCallee(server: Server | null, cpu: number, label: str
 }
 
 /** Seconds of warm-up load before each measurement (--warmup-seconds; 0: none). */
-let warmupSeconds = 3;
+let warmupSeconds = 2;
 export function setWarmupSeconds(s: number): void {
   warmupSeconds = s;
 }
