@@ -6,9 +6,9 @@
  */
 import { groupCpuSeconds } from './memory.js';
 import { udpSocket } from './ports.js';
-import { CALLEE, startCallee, startServer, warmUp } from './servers.js';
+import { startCallee, startCallers, startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
-import { startSipp, num, offeredRate, type SippResult } from './sipp.js';
+import { num, offeredRate, type SippResult } from './sipp.js';
 import { udpCounters, udpDelta } from './udpStats.js';
 
 /** A step passes below this ratio of failed calls. */
@@ -72,18 +72,7 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
       const calleeDrops0 = udpSocket(callee.port)?.drops ?? 0;
       const cpu0 = server ? groupCpuSeconds(server.group.pid) : 0;
       const t0 = Date.now();
-      const run = await startSipp({
-        label: `${name} caller ${rate}cps`,
-        scenario: 'uac.xml',
-        remotePort: server ? server.port : callee.port,
-        service: CALLEE,
-        rate,
-        calls: planned,
-        limit: Math.max(1000, rate * 12),
-        cpu: cpus.load,
-        // A step that overloads the server ends 15 s after its last call was offered: that is a failed step.
-        hardTimeoutMs: seconds * 1000 + 15_000,
-      });
+      const run = await startCallers({ label: `${name} caller ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds, cpu: cpus.load });
       const res = await run.done;
       const wall = (Date.now() - t0) / 1000;
       const cpu1 = server ? groupCpuSeconds(server.group.pid) : 0;

@@ -8,9 +8,9 @@
 import { startCapture, wireLatencies } from './capture.js';
 import { makeTempDir, removeTempDir } from './processes.js';
 import { freeUdpPort } from './ports.js';
-import { CALLEE, startCallee, startServer, warmUp } from './servers.js';
+import { startCallee, startCallers, startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
-import { startSipp, num } from './sipp.js';
+import { num } from './sipp.js';
 import { summarize, type Summary } from './percentiles.js';
 import { failureCounts } from './callRate.js';
 
@@ -54,19 +54,7 @@ export async function latencyRun(
           wireNote = (e as Error).message.split('\n').slice(0, 3).join(' ');
         }
       }
-      const run = await startSipp({
-        label: `${target} latency ${rate}cps`,
-        scenario: 'uac.xml',
-        remotePort: server ? server.port : callee.port,
-        service: CALLEE,
-        rate,
-        calls: planned,
-        limit: Math.max(1000, rate * 12),
-        rtt: true,
-        cpu: cpus.load,
-        hardTimeoutMs: seconds * 1000 + 15_000,
-        port: callerPort,
-      });
+      const run = await startCallers({ label: `${target} latency ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds, cpu: cpus.load, rtt: true, port: callerPort });
       const res = await run.done;
       let wire: LatencyResult['wire'] = null;
       if (cap) {

@@ -8,8 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSipstate } from './sipstateServer.js';
-import { CALLEE, startCallee } from './servers.js';
-import { startSipp, num } from './sipp.js';
+import { startCallee, startCallers } from './servers.js';
+import { num } from './sipp.js';
 import { cleanupAll, installCleanup } from './processes.js';
 
 interface ProfileNode {
@@ -63,17 +63,7 @@ async function main(argv: string[]): Promise<number> {
   const profDir = mkdtempSync(path.join(tmpdir(), 'sipstate-profile-'));
   const server = await startSipstate({ cpu: 0, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] });
   const callee = await startCallee(server, 1, 'profile');
-  const run = await startSipp({
-    label: 'profile caller',
-    scenario: 'uac.xml',
-    remotePort: server.port,
-    service: CALLEE,
-    rate,
-    calls: rate * seconds,
-    limit: Math.max(1000, rate * 12),
-    cpu: 1,
-    hardTimeoutMs: seconds * 1000 + 45_000,
-  });
+  const run = await startCallers({ label: 'profile caller', remotePort: server.port, rate, seconds, cpu: 1, graceMs: 45_000 });
   const res = await run.done;
   await callee.stop();
   await server.stop();

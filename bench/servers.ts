@@ -2,7 +2,7 @@
 import { startKamailio } from './kamailioServer.js';
 import { startSipstate } from './sipstateServer.js';
 import { registerContact } from './rawSip.js';
-import { startSipp, num, type SippRun } from './sipp.js';
+import { startSipp, num, type SippOptions, type SippRun } from './sipp.js';
 import type { Server, ServerName } from './server.js';
 
 export function startServer(name: ServerName, cpu: number): Promise<Server> {
@@ -27,6 +27,28 @@ export async function startCallee(server: Server | null, cpu: number, label: str
     }
   }
   return uas;
+}
+
+/**
+ * The call load every phase uses: callers running bench/sipp/uac.xml (INVITE, 100/180, 200, ACK,
+ * ~100 ms, BYE, 200) to CALLEE at `rate` calls/s for `seconds`, through the server at `remotePort`
+ * (or straight at the callee). A run that cannot finish `graceMs` after its last call was offered is
+ * stopped: at that point the server is overloaded and the step has failed.
+ */
+export function startCallers(o: { label: string; remotePort: number; rate: number; seconds: number; cpu: number; graceMs?: number } & Pick<SippOptions, 'rtt' | 'port'>): Promise<SippRun> {
+  return startSipp({
+    label: o.label,
+    scenario: 'uac.xml',
+    remotePort: o.remotePort,
+    service: CALLEE,
+    rate: o.rate,
+    calls: Math.round(o.rate * o.seconds),
+    limit: Math.max(1000, o.rate * 12),
+    cpu: o.cpu,
+    hardTimeoutMs: o.seconds * 1000 + (o.graceMs ?? 15_000),
+    ...(o.rtt ? { rtt: true } : {}),
+    ...(o.port !== undefined ? { port: o.port } : {}),
+  });
 }
 
 /** Seconds of warm-up load before each measurement (--warmup-seconds; 0: none). */

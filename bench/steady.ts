@@ -3,9 +3,9 @@
  * the call-rate scenario), its RSS sampled every 10 s. Transactions linger 64×T1 = 32 s, so the
  * footprint settles within the first minute; a leak shows as RSS still climbing after that.
  */
-import { CALLEE, startCallee, startServer, warmUp } from './servers.js';
+import { startCallee, startCallers, startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
-import { startSipp, num } from './sipp.js';
+import { num } from './sipp.js';
 import { sleep } from './ports.js';
 import { failureCounts } from './callRate.js';
 
@@ -51,17 +51,7 @@ export async function steadyRun(name: ServerName, rate: number, seconds: number,
       await warmUp(server, cpus.load, 'calls');
       const planned = Math.round(rate * seconds);
       const t0 = Date.now();
-      const run = await startSipp({
-        label: `${name} steady ${rate}cps`,
-        scenario: 'uac.xml',
-        remotePort: server.port,
-        service: CALLEE,
-        rate,
-        calls: planned,
-        limit: Math.max(1000, rate * 12),
-        cpu: cpus.load,
-        hardTimeoutMs: seconds * 1000 + 60_000,
-      });
+      const run = await startCallers({ label: `${name} steady ${rate}cps`, remotePort: server.port, rate, seconds, cpu: cpus.load, graceMs: 60_000 });
       const samples: SteadySample[] = [];
       let finished = false;
       void run.done.then(() => (finished = true));
