@@ -97,6 +97,19 @@ function latencyOf(results: LatencyResult[], target: LatencyResult['target']): L
   return results.find((r) => r.target === target);
 }
 
+/** Time inside each proxy (packet in -> packet out), INVITE and 200 OK, p50 and p99. */
+function insideRows(s: LatencyResult | undefined, k: LatencyResult | undefined, at: string, extra: string): Row[] {
+  const rows: Row[] = [];
+  for (const [label, key] of [['time inside the proxy, INVITE', 'hopInvite'], ['time inside the proxy, 200 OK', 'hop200']] as const) {
+    for (const p of ['p50', 'p99'] as const) {
+      const sv = s?.wire?.[key][p];
+      const kv = k?.wire?.[key][p];
+      rows.push({ label: `${label} ${p} ${at}`, sipstate: ms(sv), kamailio: ms(kv), ratio: ratio(sv, kv), extra });
+    }
+  }
+  return rows;
+}
+
 /** The summary rows: every figure with sipstate / Kamailio. */
 export function summaryRows(r: Results): Row[] {
   const rows: Row[] = [];
@@ -134,25 +147,12 @@ export function summaryRows(r: Results): Row[] {
     }
     const failed = (l?: LatencyResult) => (l ? `${int(l.failed)} of ${int(l.planned)}` : 'n/a');
     rows.push({ label: `failed calls in the latency run ${at}`, sipstate: failed(s), kamailio: failed(k), ratio: 'n/a', extra: `floor ${failed(d)}` });
-    for (const [label, key] of [['time inside the proxy, INVITE', 'hopInvite'], ['time inside the proxy, 200 OK', 'hop200']] as const) {
-      for (const p of ['p50', 'p99'] as const) {
-        const sv = s?.wire?.[key][p];
-        const kv = k?.wire?.[key][p];
-        rows.push({ label: `${label} ${p} ${at}`, sipstate: ms(sv), kamailio: ms(kv), ratio: ratio(sv, kv), extra: 'packet in → packet out' });
-      }
-    }
+    rows.push(...insideRows(s, k, at, 'packet in → packet out'));
   }
   if (r.hop.length) {
     const s = latencyOf(r.hop, 'sipstate');
     const k = latencyOf(r.hop, 'kamailio');
-    const at = `at ${int(r.hopRate ?? 0)} cps`;
-    for (const [label, key] of [['time inside the proxy, INVITE', 'hopInvite'], ['time inside the proxy, 200 OK', 'hop200']] as const) {
-      for (const p of ['p50', 'p99'] as const) {
-        const sv = s?.wire?.[key][p];
-        const kv = k?.wire?.[key][p];
-        rows.push({ label: `${label} ${p} ${at}`, sipstate: ms(sv), kamailio: ms(kv), ratio: ratio(sv, kv), extra: `${s ? int(s.failed) : 'n/a'} / ${k ? int(k.failed) : 'n/a'} failed calls` });
-      }
-    }
+    rows.push(...insideRows(s, k, `at ${int(r.hopRate ?? 0)} cps`, `${s ? int(s.failed) : 'n/a'} / ${k ? int(k.failed) : 'n/a'} failed calls`));
   }
   const m = r.memory;
   if (m.sipstate || m.kamailio) {

@@ -29,7 +29,7 @@ export class MachineSystem {
     },
     _relay: (_source: unknown, target: MachineActor<never>, event: { type: string }) => target.send(event),
     _sendInspectionEvent: (e: InspectionEvent) => this.inspect?.(e),
-    _bookId: () => `m:${++this.ids}`,
+    _bookId: () => this.nextSessionId(),
     _register: () => {},
     _unregister: () => {},
     _set: () => {},

@@ -8,11 +8,11 @@ import { createServer, type Server } from 'node:http';
 export function startAdmin(port: number, status: () => object): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/status' || req.url === '/status?gc=1')) {
-      const gc = (globalThis as { gc?: () => void }).gc;
-      if (req.url.endsWith('gc=1') && gc) gc();
+      const gc = req.url === '/status?gc=1' ? (globalThis as { gc?: () => void }).gc : undefined;
+      gc?.();
       const m = process.memoryUsage();
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ...status(), rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers, gcRun: Boolean(req.url.endsWith("gc=1") && gc) }));
+      res.end(JSON.stringify({ ...status(), rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers, gcRun: gc !== undefined }));
       return;
     }
     res.writeHead(404).end();

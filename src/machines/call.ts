@@ -57,6 +57,9 @@ export type CallEmitted =
   /** The 2xx that confirmed a dialog: the supervisor indexes the dialog id for in-dialog requests. */
   | { type: 'dialog'; response: SipResponse };
 
+/** What a confirmed call lets go of: the INVITE and the branches' answers (never mutated, so shared). */
+const RELEASED: Pick<Context, 'request' | 'finals' | 'branches'> = { request: null, finals: [], branches: [] };
+
 const statusOf = (e: Event) => (e.type === 'branch.response' ? e.response.status : 0);
 
 /**
@@ -110,7 +113,7 @@ export const callMachine = setup({
       if (others.length) enqueue.emit({ type: 'cancelBranches', branches: others });
       // One assign (each copies the whole snapshot), which also lets go of what a confirmed call
       // no longer needs: the INVITE and the branches' answers.
-      enqueue.assign({ answeredAt: clock(context)(), pending: [], request: null, finals: [], branches: [] });
+      enqueue.assign({ answeredAt: clock(context)(), pending: [], ...RELEASED });
     }),
     recordFinal: assign(({ context, event }) => {
       if (event.type !== 'branch.response' && event.type !== 'branch.timeout') return {};
@@ -143,7 +146,7 @@ export const callMachine = setup({
     }),
     noteBye: assign({ byeAt: ({ context }) => clock(context)() }),
     // A restored call only waits for its BYE (an answered one forgets in 'answered').
-    forget: assign({ request: null, finals: [], branches: [] }),
+    forget: assign(RELEASED),
     ended: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended', { at: context.byeAt ?? clock(context)() }) }) as const),
     endedByTimeout: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended', { reason: 'max-duration' }) }) as const),
   },

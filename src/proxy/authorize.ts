@@ -91,7 +91,7 @@ export function routedByUs(received: SipRequest, me: LocalIdentity): boolean {
  * authenticate like our own.
  */
 function claimsOurDomain(from: SipUri, me: LocalIdentity): boolean {
-  return me.hosts.has(bareHost(from.host).replace(/\.$/, ''));
+  return me.hosts.has(bareHost(from.host));
 }
 
 /** Checks the credentials of `kind` and that the authenticated user is `claimed` (a URI user part). */

@@ -81,7 +81,8 @@ export function uriParam(u: SipUri, name: string): string | null | undefined {
 /** Host without IPv6 brackets, lower-cased: the form used to compare and to open sockets. */
 export function bareHost(host: string): string {
   const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  return h.toLowerCase();
+  // Case-insensitive (§19.1.4), and "example.com." (absolute) is "example.com".
+  return (h.endsWith('.') ? h.slice(0, -1) : h).toLowerCase();
 }
 
 /** The default port of a scheme over UDP/TCP (5060) or TLS (5061), §19.1.2. */

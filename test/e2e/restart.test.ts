@@ -37,16 +37,24 @@ async function restart(proxy: RunningProxy, t: ExecutionContext): Promise<Runnin
   return next;
 }
 
-test('register a phone, restart the proxy, call the phone: the call goes through without a new REGISTER', async (t) => {
+/**
+ * A proxy on its own journal and call log, with bob (a SIPp callee that answers) registered: its
+ * scenario's only REGISTER, after which it waits for the INVITE of the call `callId`.
+ */
+async function registeredCallee(t: ExecutionContext, name: string) {
   t.timeout(40_000);
   const { journal, callLog } = workspace(t);
   const first = await startProxy({ port: await freePort(), args: TIMERS, journal, callLog });
   t.teardown(() => first.stop());
-  const callId = newCallId('restart-reg');
-  // The callee registers once (its scenario's only REGISTER), then waits for the INVITE.
+  const callId = newCallId(name);
   const bob = await startSipp({ scenario: 'callee-answer.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, timeoutMs: 30_000, label: 'bob' });
   t.teardown(() => bob.stop());
   await waitForBindings(first, 1, [bob]);
+  return { first, bob, callId, journal, callLog };
+}
+
+test('register a phone, restart the proxy, call the phone: the call goes through without a new REGISTER', async (t) => {
+  const { first, bob, callId, callLog } = await registeredCallee(t, 'restart-reg');
 
   const proxy = await restart(first, t);
   t.regex(proxy.output(), /journal .*: \d+ events, 1 live bindings/);
@@ -60,14 +68,7 @@ test('register a phone, restart the proxy, call the phone: the call goes through
 });
 
 test('answer a call, restart the proxy, send BYE: the log.txt entry has its end', async (t) => {
-  t.timeout(40_000);
-  const { journal, callLog } = workspace(t);
-  const first = await startProxy({ port: await freePort(), args: TIMERS, journal, callLog });
-  t.teardown(() => first.stop());
-  const callId = newCallId('restart-bye');
-  const bob = await startSipp({ scenario: 'callee-answer.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, timeoutMs: 30_000, label: 'bob' });
-  t.teardown(() => bob.stop());
-  await waitForBindings(first, 1, [bob]);
+  const { first, bob, callId, journal, callLog } = await registeredCallee(t, 'restart-bye');
   // Alice holds the call 5 s between ACK and BYE; the proxy restarts meanwhile.
   const alice = await startSipp({ scenario: 'caller-hold.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, args: ['-d', '5000'], timeoutMs: 25_000, label: 'alice' });
   t.teardown(() => alice.stop());
