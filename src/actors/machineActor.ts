@@ -48,7 +48,7 @@ export class MachineSystem {
     sessionId: '',
     logger: console.log,
     system: this.xstateSystem,
-    defer: (fn: () => void) => this.scope.self.deferred.push(fn),
+    defer: (fn: () => void) => (this.scope.self.deferred ??= []).push(fn),
     emit: (e: unknown) => this.scope.self.hooks.onEmit(e as never),
     stopChild: () => {},
     // Built-in actions only queue their effect with `defer`; it runs once the transition is done.
@@ -94,7 +94,7 @@ export class MachineActor<TEmitted> {
   readonly _parent = undefined;
   private snapshot: ReturnType<AnyStateMachine['getInitialSnapshot']> | null = null;
   /** Effects queued by the running transition (the shared scope's `defer` adds to the actor it points at). */
-  deferred: Array<() => void> = [];
+  deferred: Array<() => void> | null = null;
   /** Events that arrived while this actor was busy (rare: most actors never need one). */
   private mailbox: Array<{ type: string }> | null = null;
   private processing = false;
@@ -210,8 +210,8 @@ export class MachineActor<TEmitted> {
     // the transition's effects run, as with createActor.
     if (this.snapshot!.status === 'error') throw (this.snapshot as { error?: unknown }).error;
     const effects = this.deferred;
-    if (effects.length) {
-      this.deferred = [];
+    if (effects) {
+      this.deferred = null;
       // An effect may run another actor's transition (an emit handler sends to it): point the
       // shared scope back at this actor before each of its own. An effect may also end this actor.
       for (const fn of effects) {
@@ -227,7 +227,7 @@ export class MachineActor<TEmitted> {
   }
 
   private fail(err: unknown): void {
-    this.deferred = [];
+    this.deferred = null;
     if (this.ended) return;
     this.hooks.onError(err, this.logic.id);
     this.end();

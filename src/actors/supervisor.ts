@@ -1,5 +1,6 @@
 import type { AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import { MachineActor, MachineSystem } from './machineActor.js';
+import { ClientTxRecord, OwnerRecord, ServerTxRecord, type ActorRecordHost } from './actorRecords.js';
 import { parseDatagram, type ParseLimits, DEFAULT_LIMITS } from '../sip/parser.js';
 import { messageInfo, type MessageInfo } from '../sip/info.js';
 import { getHeader, getHeaderValues, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
@@ -11,9 +12,8 @@ import { inviteServerTransaction } from '../machines/inviteServerTransaction.js'
 import { nonInviteServerTransaction } from '../machines/nonInviteServerTransaction.js';
 import { inviteClientTransaction } from '../machines/inviteClientTransaction.js';
 import { nonInviteClientTransaction } from '../machines/nonInviteClientTransaction.js';
-import { callMachine, type CallEmitted } from '../machines/call.js';
-import { relayMachine, type RelayEmitted } from '../machines/relay.js';
-import type { TransactionEmitted } from '../machines/events.js';
+import { callMachine } from '../machines/call.js';
+import { relayMachine } from '../machines/relay.js';
 import type { CallLifecycleEvent } from '../machines/lifecycle.js';
 import { DEFAULT_TIMERS, DEFAULT_TIMER_C_MS, type TransactionTimers } from '../machines/timers.js';
 import type { LocalIdentity } from '../proxy/localIdentity.js';
@@ -63,34 +63,6 @@ export interface SupervisorOptions {
   logger?: Logger;
 }
 
-interface ServerTx {
-  actor: MachineActor<never>;
-  replyTo: Address;
-  /** For the responses the proxy generates itself; dropped once a final response went out. */
-  request: SipRequest | null;
-  toTag: string;
-  owner: string | null;
-}
-
-interface ClientTx {
-  actor: MachineActor<never>;
-  destination: Destination;
-  /** The response context's key, which is also its server transaction's key. */
-  owner: string | null;
-  method: string;
-  /** A relayed BYE without a context actor: the call it ends. */
-  byeOf?: string;
-}
-
-interface Owner {
-  actor: MachineActor<never>;
-  kind: 'call' | 'relay';
-  serverKey: string;
-  /** For a relayed BYE: the call whose dialog it ends. */
-  byeOf?: string;
-  dialogs: string[];
-}
-
 export interface SupervisorStats {
   serverTransactions: number;
   clientTransactions: number;
@@ -114,9 +86,9 @@ export interface SupervisorStats {
  * plain Map and dropped when it reaches its final state.
  */
 export class Supervisor {
-  private readonly serverTx = new Map<string, ServerTx>();
-  private readonly clientTx = new Map<string, ClientTx>();
-  private readonly owners = new Map<string, Owner>();
+  private readonly serverTx = new Map<string, ServerTxRecord>();
+  private readonly clientTx = new Map<string, ClientTxRecord>();
+  private readonly owners = new Map<string, OwnerRecord>();
   private readonly dialogs = new Map<string, string>();
   private readonly me: LocalIdentity;
   private readonly timers: TransactionTimers;
@@ -334,7 +306,7 @@ export class Supervisor {
   }
 
   /** Validation, Route preprocessing, authorization and the target set (§16.3-§16.5, §22), then forwarding (§16.6). */
-  private route(req: SipRequest, info: MessageInfo, key: string, st: ServerTx, source: Address): void {
+  private route(req: SipRequest, info: MessageInfo, key: string, st: ServerTxRecord, source: Address): void {
     const rejection = validateRequest(req, info, this.me);
     if (rejection) {
       // §16.3 step 3: an OPTIONS that has run out of hops is answered by the element itself.
@@ -436,54 +408,28 @@ export class Supervisor {
 
   // ---- actors ----
 
-  private createServerTransaction(key: string, req: SipRequest): ServerTx | null {
+  private createServerTransaction(key: string, req: SipRequest): ServerTxRecord | null {
     const viaText = getHeaderValues(req, 'via')[0];
     const via = viaText ? parseVia(viaText) : null;
     if (!via) return null;
-    const record: ServerTx = { actor: null as unknown as MachineActor<never>, replyTo: responseAddress(via), request: req, toTag: newTag(), owner: null };
+    const record = new ServerTxRecord(this.host, key, responseAddress(via), req, newTag());
     const invite = req.method === 'INVITE';
     const input = { request: req, timers: this.timers, reliable: false };
-    const spawned = this.spawn(invite ? inviteServerTransaction : nonInviteServerTransaction, input, (e: TransactionEmitted) => {
-      if (e.type === 'transmit') this.sendResponse(e.message as SipResponse, record.replyTo);
-      else if (e.type === 'ackTimeout') this.log.debug(`no ACK for ${key}`);
-    }, () => {
-      if (this.serverTx.get(key) === record) this.serverTx.delete(key);
-    });
-    record.actor = spawned;
+    record.actor = new MachineActor(invite ? inviteServerTransaction : nonInviteServerTransaction, input, this.system, record);
     this.serverTx.set(key, record);
-    spawned.start();
+    record.actor.start();
     return record;
   }
 
   private createClientTransaction(key: string, req: SipRequest, destination: Destination, owner: string | null, byeOf?: string): void {
-    const record: ClientTx = { actor: null as unknown as MachineActor<never>, destination, owner, method: req.method, ...(byeOf ? { byeOf } : {}) };
+    const record = new ClientTxRecord(this.host, key, destination, owner, req.method, byeOf);
     const invite = req.method === 'INVITE';
     const input = invite
       ? { request: req, timers: this.timers, reliable: false, timerC: this.timerCMs }
       : { request: req, timers: this.timers, reliable: false };
-    const spawned = this.spawn(invite ? inviteClientTransaction : nonInviteClientTransaction, input, (e: TransactionEmitted) => {
-      switch (e.type) {
-        case 'transmit':
-          this.transport.send(serialize(e.message), destination.host, destination.port);
-          break;
-        case 'response':
-          this.toOwner(record, { type: 'branch.response', branch: key, response: e.response });
-          break;
-        case 'timeout':
-          this.toOwner(record, { type: 'branch.timeout', branch: key });
-          break;
-        case 'sendCancel': {
-          const branch = key.slice(0, key.lastIndexOf('|'));
-          this.createClientTransaction(clientTransactionKey(branch, 'CANCEL'), e.cancel, destination, null);
-          break;
-        }
-      }
-    }, () => {
-      if (this.clientTx.get(key) === record) this.clientTx.delete(key);
-    });
-    record.actor = spawned;
+    record.actor = new MachineActor(invite ? inviteClientTransaction : nonInviteClientTransaction, input, this.system, record);
     this.clientTx.set(key, record);
-    spawned.start();
+    record.actor.start();
   }
 
   /**
@@ -492,7 +438,7 @@ export class Supervisor {
    * non-INVITE request (nothing to choose between), or an INVITE whose call has ended, of which
    * only 2xx retransmissions still go upstream (§16.7 step 10).
    */
-  private toOwner(tx: ClientTx, event: { type: 'branch.response'; branch: string; response: SipResponse } | { type: 'branch.timeout'; branch: string }): void {
+  private toOwner(tx: ClientTxRecord, event: { type: 'branch.response'; branch: string; response: SipResponse } | { type: 'branch.timeout'; branch: string }): void {
     if (event.type === 'branch.response' && event.response.status === 100) return;
     if (!tx.owner) return;
     const owner = this.owners.get(tx.owner);
@@ -521,8 +467,45 @@ export class Supervisor {
   }
 
   private spawnOwner(key: string, kind: 'call' | 'relay', logic: AnyStateMachine, input: unknown, byeOf?: string): void {
-    const record: Owner = { actor: null as unknown as MachineActor<never>, kind, serverKey: key, dialogs: [], ...(byeOf ? { byeOf } : {}) };
-    const spawned = this.spawn(logic, input, (e: CallEmitted | RelayEmitted) => {
+    const record = new OwnerRecord(this.host, key, kind, byeOf);
+    record.actor = new MachineActor(logic, input, this.system, record);
+    this.owners.set(key, record);
+    record.actor.start();
+  }
+
+  /** What the actors' records call back (src/actors/actorRecords.ts); one object for all of them. */
+  private readonly host: ActorRecordHost = {
+    serverTransactionEmitted: (record, e) => {
+      if (e.type === 'transmit') this.sendResponse(e.message as SipResponse, record.replyTo);
+      else if (e.type === 'ackTimeout') this.log.debug(`no ACK for ${record.key}`);
+    },
+    serverTransactionDone: (record) => {
+      if (this.serverTx.get(record.key) === record) this.serverTx.delete(record.key);
+    },
+    clientTransactionEmitted: (record, e) => {
+      const key = record.key;
+      switch (e.type) {
+        case 'transmit':
+          this.transport.send(serialize(e.message), record.destination.host, record.destination.port);
+          break;
+        case 'response':
+          this.toOwner(record, { type: 'branch.response', branch: key, response: e.response });
+          break;
+        case 'timeout':
+          this.toOwner(record, { type: 'branch.timeout', branch: key });
+          break;
+        case 'sendCancel': {
+          const branch = key.slice(0, key.lastIndexOf('|'));
+          this.createClientTransaction(clientTransactionKey(branch, 'CANCEL'), e.cancel, record.destination, null);
+          break;
+        }
+      }
+    },
+    clientTransactionDone: (record) => {
+      if (this.clientTx.get(record.key) === record) this.clientTx.delete(record.key);
+    },
+    ownerEmitted: (record, e) => {
+      const key = record.serverKey;
       switch (e.type) {
         case 'respond':
           this.respondTo(key, e.response);
@@ -540,32 +523,24 @@ export class Supervisor {
           break;
         }
       }
-    }, () => {
+    },
+    ownerDone: (record) => {
+      const key = record.serverKey;
       if (this.owners.get(key) !== record) return;
       this.owners.delete(key);
       for (const d of record.dialogs) if (this.dialogs.get(d) === key) this.dialogs.delete(d);
       if (record.byeOf) this.owners.get(record.byeOf)?.actor.send({ type: 'bye.done' });
-    });
-    record.actor = spawned;
-    this.owners.set(key, record);
-    spawned.start();
-  }
-
-  /** Creates an actor wired to its emitted events and its end; the caller starts it once recorded in its Map. */
-  private spawn(logic: AnyStateMachine, input: unknown, onEmit: (e: never) => void, onDone: () => void): MachineActor<never> {
-    return new MachineActor<never>(logic, input, this.system, { onEmit, onDone, onError: this.onActorError });
-  }
-
-  /** One handler for every actor (kept by each of them for as long as it lingers). */
-  private readonly onActorError = (err: unknown, machineId: string): void => {
-    this.internalErrors++;
-    this.log.error(`actor ${machineId} failed: ${(err as Error)?.stack ?? err}`);
+    },
+    actorFailed: (err, machineId) => {
+      this.internalErrors++;
+      this.log.error(`actor ${machineId} failed: ${(err as Error)?.stack ?? err}`);
+    },
   };
 
   // ---- sending ----
 
   /** Every response reaches its server transaction here; after a final one, the request is let go. */
-  private respond(st: ServerTx, response: SipResponse): void {
+  private respond(st: ServerTxRecord, response: SipResponse): void {
     if (response.status >= 200) st.request = null;
     st.actor.send({ type: 'respond', response });
   }
@@ -575,12 +550,12 @@ export class Supervisor {
     if (st) this.respond(st, response);
   }
 
-  private reject(st: ServerTx, r: Rejection): void {
+  private reject(st: ServerTxRecord, r: Rejection): void {
     this.respond(st, this.localResponse(st, r.status, r.reason, r.headers));
   }
 
   /** A response generated here (§8.2.6): only before the transaction's final response. */
-  private localResponse(st: ServerTx, status: number, reason?: string, headers?: Array<[string, string]>): SipResponse {
+  private localResponse(st: ServerTxRecord, status: number, reason?: string, headers?: Array<[string, string]>): SipResponse {
     return buildResponse(st.request!, status, { toTag: st.toTag, ...(reason ? { reason } : {}), ...(headers ? { headers } : {}) });
   }
 

@@ -32,6 +32,27 @@ export function headerKey(name: string): string {
 }
 
 /**
+ * Header names as written, each with its key, shared by every message that writes them so:
+ * a message kept for a while (a final response a transaction may resend for 32 s) then holds no
+ * copies of "Via", "via", "Call-ID"... of its own. Bounded: names past the first few hundred
+ * (a scanner's inventions) are simply not remembered.
+ */
+const SEEN_NAMES = new Map<string, { name: string; key: string }>();
+const MAX_SEEN_NAMES = 512;
+
+/** `name` (as written) and its key, the shared pair when it was seen before; null if it is no token. */
+export function headerName(name: string): { name: string; key: string } | null {
+  const seen = SEEN_NAMES.get(name);
+  if (seen) return seen;
+  if (!isToken(name)) return null;
+  // A string of its own: the name may be a cut from a whole message, which the cache must not hold.
+  const own = Buffer.from(name, 'utf8').toString('utf8');
+  const pair = { name: own, key: headerKey(own) };
+  if (SEEN_NAMES.size < MAX_SEEN_NAMES) SEEN_NAMES.set(own, pair);
+  return pair;
+}
+
+/**
  * Headers whose value is a comma-separated list (§7.3.1: "Header-name: value, value" is the same
  * as repeating the header). Only these are ever split; WWW-Authenticate, Date and friends are not.
  */

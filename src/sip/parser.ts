@@ -1,4 +1,4 @@
-import { headerKey, isToken } from './headerNames.js';
+import { headerName, isToken } from './headerNames.js';
 import type { SipHeader, SipMessage, SipRequest } from './message.js';
 
 /** Limits that keep one message from costing more than its size is worth (see docs/design.md). */
@@ -50,13 +50,14 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
     if (line === '') continue;
     const colon = line.indexOf(':');
     if (colon <= 0) return { ok: false, error: `malformed header line: ${clip(line)}` };
-    const name = line.slice(0, colon).trimEnd();
-    if (!isToken(name)) return { ok: false, error: `malformed header name: ${clip(name)}` };
+    const written = line.slice(0, colon).trimEnd();
+    const name = headerName(written);
+    if (!name) return { ok: false, error: `malformed header name: ${clip(written)}` };
     if (headers.length >= limits.maxHeaderLines) {
       tooMany = true;
       break;
     }
-    headers.push({ name, key: headerKey(name), value: line.slice(colon + 1).trim() });
+    headers.push({ name: name.name, key: name.key, value: line.slice(colon + 1).trim() });
   }
 
   let message: SipMessage;

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 
 export interface Datagram {
   data: Buffer;
@@ -20,7 +21,7 @@ export class UdpTransport {
   /** Binds; rejects with the system error (EADDRINUSE, EADDRNOTAVAIL...) when it cannot. */
   listen(host: string, port: number, bufferBytes = 8 * 1024 * 1024): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
-      const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', reuseAddr: false });
+      const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalFirstLookup });
       socket.once('error', reject);
       socket.bind(port, host, () => {
         socket.off('error', reject);
@@ -63,4 +64,15 @@ export class UdpTransport {
       this.socket = null;
     });
   }
+}
+
+/**
+ * Node resolves the address of every datagram sent; dns.lookup answers an IP literal (what a Via
+ * or a Contact nearly always holds) only on the next tick. Answering it at once sends the datagram
+ * inside the handler that produced it; names still go to the resolver.
+ */
+function literalFirstLookup(hostname: string, options: LookupOneOptions | number, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = isIP(hostname);
+  if (family !== 0) return callback(null, hostname, family);
+  dnsLookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
 }
