@@ -85,10 +85,9 @@ export const inviteClientTransaction = setup({
       enqueue.assign({ timedOut: true });
       enqueue.emit({ type: 'timeout' });
     }),
+    // Its deadline is set with the context (no assign, which copies the snapshot, at every start).
     startTimerC: enqueueActions(({ context, enqueue }) => {
-      if (context.timerC === null) return;
-      enqueue.assign({ cDeadline: context.now() + context.timerC });
-      enqueue.raise({ type: 'timerC' }, { id: 'timerC', delay: context.timerC });
+      if (context.timerC !== null) enqueue.raise({ type: 'timerC' }, { id: 'timerC', delay: context.timerC });
     }),
     // §16.7 step 2: a provisional response 101-199 resets Timer C. Moving the deadline is enough:
     // the scheduled timer, when it fires early, waits out the rest (no cancel and reschedule).
@@ -111,19 +110,22 @@ export const inviteClientTransaction = setup({
 }).createMachine({
   id: 'inviteClientTransaction',
   // Field by field, not `...input`: one object shape for every transaction.
-  context: ({ input }) => ({
-    request: input.request,
-    timers: input.timers,
-    reliable: input.reliable,
-    timerC: input.timerC,
-    now: input.now ?? Date.now,
-    ack: null,
-    aInterval: input.timers.t1,
-    cancelRequested: false,
-    cancelSent: false,
-    timedOut: false,
-    cDeadline: 0,
-  }),
+  context: ({ input }) => {
+    const now = input.now ?? Date.now;
+    return {
+      request: input.request,
+      timers: input.timers,
+      reliable: input.reliable,
+      timerC: input.timerC,
+      now,
+      ack: null,
+      aInterval: input.timers.t1,
+      cancelRequested: false,
+      cancelSent: false,
+      timedOut: false,
+      cDeadline: input.timerC === null ? 0 : now() + input.timerC,
+    };
+  },
   initial: 'calling',
   entry: ['transmitRequest', { type: 'startTimerC' }],
   states: {
