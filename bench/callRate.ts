@@ -27,7 +27,9 @@ export interface CallStep {
   rcvbufErrors: number;
   serverDrops: number;
   calleeDrops: number;
+  /** The server's share of one core over the step, and its CPU seconds. */
   serverCpu: number;
+  serverCpuSeconds: number;
   sippWatchdog: number;
   /** Why calls failed, from SIPp's counters. */
   failures: Record<string, number>;
@@ -95,6 +97,7 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
         serverDrops,
         calleeDrops,
         serverCpu: server ? (cpu1 - cpu0) / wall : 0,
+        serverCpuSeconds: server ? cpu1 - cpu0 : 0,
         sippWatchdog: num(res.last, 'WatchdogMajor(C)') + num(res.last, 'WatchdogMinor(C)'),
         failures: failureCounts(res),
         ok: failed / planned < MAX_FAILED_RATIO && !res.killed,

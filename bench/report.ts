@@ -110,6 +110,30 @@ function insideRows(s: LatencyResult | undefined, k: LatencyResult | undefined, 
   return rows;
 }
 
+/**
+ * The server's CPU time per completed call at the highest rate both servers passed: the cost of
+ * a call, whatever the rate at which each one gives out.
+ */
+function cpuPerCallRow(r: Results): Row {
+  const passed = (n: ServerName) => r.calls[n]?.steps.filter((s) => s.ok) ?? [];
+  const common = passed('sipstate').map((s) => s.rate).filter((rate) => passed('kamailio').some((k) => k.rate === rate));
+  const rate = common.length ? Math.max(...common) : undefined;
+  const perCall = (n: ServerName) => {
+    const st = rate === undefined ? undefined : passed(n).find((s) => s.rate === rate);
+    return st && st.successful > 0 ? (st.serverCpuSeconds * 1e6) / st.successful : undefined;
+  };
+  const sv = perCall('sipstate');
+  const kv = perCall('kamailio');
+  const us = (v: number | undefined) => (v === undefined ? 'n/a' : `${int(Math.round(v))} µs`);
+  return {
+    label: rate === undefined ? 'server CPU per call' : `server CPU per call at ${int(rate)} cps`,
+    sipstate: us(sv),
+    kamailio: us(kv),
+    ratio: ratio(sv, kv),
+    extra: 'CPU time / completed calls, highest step both passed',
+  };
+}
+
 /** The summary rows: every figure with sipstate / Kamailio. */
 export function summaryRows(r: Results): Row[] {
   const rows: Row[] = [];
@@ -126,6 +150,7 @@ export function summaryRows(r: Results): Row[] {
     kamailio: maxText(r.calls.kamailio, ' cps'),
     ratio: ratio(r.calls.sipstate?.max, r.calls.kamailio?.max),
   });
+  rows.push(cpuPerCallRow(r));
   if (r.latency.length) {
     const s = latencyOf(r.latency, 'sipstate');
     const k = latencyOf(r.latency, 'kamailio');

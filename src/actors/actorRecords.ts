@@ -62,8 +62,6 @@ export class ClientTxRecord implements MachineActorHooks<TransactionEmitted> {
     /** The response context's key, which is also its server transaction's key. */
     readonly owner: string | null,
     readonly method: string,
-    /** A relayed BYE without a context actor: the call it ends. */
-    public byeOf: string | undefined,
   ) {}
 
   onEmit(e: TransactionEmitted): void {
@@ -88,8 +86,6 @@ export class OwnerRecord implements MachineActorHooks<CallEmitted | RelayEmitted
     /** Its key, which is also its server transaction's key. */
     readonly serverKey: string,
     readonly kind: 'call' | 'relay',
-    /** For a relayed BYE: the call whose dialog it ends. */
-    readonly byeOf: string | undefined,
   ) {}
 
   onEmit(e: CallEmitted | RelayEmitted): void {

@@ -372,22 +372,24 @@ export class Supervisor {
         lifecycle: !inDialog && !carriesOwnVia(req, this.me),
       });
     }
-    const byeOf = req.method === 'BYE' ? this.dialogs.get(dialogKey(info.callId, info.fromTag, info.toTag)) : undefined;
-    if (byeOf) this.owners.get(byeOf)?.actor.send({ type: 'bye' });
+    // §15.1: a BYE ends its call's session as it passes (the call log's end); it is forwarded as any request.
+    if (req.method === 'BYE') {
+      const call = this.dialogs.get(dialogKey(info.callId, info.fromTag, info.toTag));
+      if (call) this.owners.get(call)?.actor.send({ type: 'bye' });
+    }
     // A forked non-INVITE needs a response context to pick the best answer; one branch relays directly.
     if (req.method !== 'INVITE' && branches.length > 1) {
       this.spawnOwner(ownerKey, 'relay', relayMachine, {
         request: req,
         branches: branches.map((b) => clientTransactionKey(b.branch, req.method)),
         toTag: st.toTag,
-      }, byeOf);
+      });
     }
     st.owner = ownerKey;
     const recordRoute = !inDialog && isDialogCreating(req.method);
-    const directBye = branches.length === 1 ? byeOf : undefined;
     for (const b of branches) {
       const fwd = buildForwardedRequest(routed, this.me, { ...(b.uri ? { target: b.uri } : {}), branch: b.branch, recordRoute });
-      this.createClientTransaction(clientTransactionKey(b.branch, req.method), fwd, b.destination, ownerKey, directBye);
+      this.createClientTransaction(clientTransactionKey(b.branch, req.method), fwd, b.destination, ownerKey);
     }
   }
 
@@ -421,8 +423,8 @@ export class Supervisor {
     return record;
   }
 
-  private createClientTransaction(key: string, req: SipRequest, destination: Destination, owner: string | null, byeOf?: string): void {
-    const record = new ClientTxRecord(this.host, key, destination, owner, req.method, byeOf);
+  private createClientTransaction(key: string, req: SipRequest, destination: Destination, owner: string | null): void {
+    const record = new ClientTxRecord(this.host, key, destination, owner, req.method);
     const invite = req.method === 'INVITE';
     const input = invite
       ? { request: req, timers: this.timers, reliable: false, timerC: this.timerCMs }
@@ -460,14 +462,10 @@ export class Supervisor {
         if (to) this.sendResponse(up, to);
       }
     }
-    if (status >= 200 && tx.byeOf) {
-      this.owners.get(tx.byeOf)?.actor.send({ type: 'bye.done' });
-      tx.byeOf = undefined;
-    }
   }
 
-  private spawnOwner(key: string, kind: 'call' | 'relay', logic: AnyStateMachine, input: unknown, byeOf?: string): void {
-    const record = new OwnerRecord(this.host, key, kind, byeOf);
+  private spawnOwner(key: string, kind: 'call' | 'relay', logic: AnyStateMachine, input: unknown): void {
+    const record = new OwnerRecord(this.host, key, kind);
     record.actor = new MachineActor(logic, input, this.system, record);
     this.owners.set(key, record);
     record.actor.start();
@@ -529,7 +527,6 @@ export class Supervisor {
       if (this.owners.get(key) !== record) return;
       this.owners.delete(key);
       for (const d of record.dialogs) if (this.dialogs.get(d) === key) this.dialogs.delete(d);
-      if (record.byeOf) this.owners.get(record.byeOf)?.actor.send({ type: 'bye.done' });
     },
     actorFailed: (err, machineId) => {
       this.internalErrors++;

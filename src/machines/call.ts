@@ -37,7 +37,6 @@ interface Context extends Omit<CallInput, 'request'> {
   finals: SipResponse[];
   cancelledByCaller: boolean;
   ringing: boolean;
-  byeAt: number | null;
   answeredAt: number | null;
 }
 
@@ -46,9 +45,8 @@ type Event =
   | { type: 'branch.timeout'; branch: string }
   /** The caller CANCELled the INVITE (§16.10). */
   | { type: 'cancel' }
-  /** An in-dialog BYE passed the proxy, and then its transaction completed. */
-  | { type: 'bye' }
-  | { type: 'bye.done' };
+  /** An in-dialog BYE of this dialog reached the proxy: the session is over (§15.1). */
+  | { type: 'bye' };
 
 export type CallEmitted =
   | { type: 'respond'; response: SipResponse }
@@ -144,10 +142,9 @@ export const callMachine = setup({
       enqueue.assign({ cancelledByCaller: true });
       if (context.pending.length) enqueue.emit({ type: 'cancelBranches', branches: context.pending });
     }),
-    noteBye: assign({ byeAt: ({ context }) => clock(context)() }),
     // A restored call only waits for its BYE (an answered one forgets in 'answered').
     forget: assign(RELEASED),
-    ended: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended', { at: context.byeAt ?? clock(context)() }) }) as const),
+    ended: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended') }) as const),
     endedByTimeout: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended', { reason: 'max-duration' }) }) as const),
   },
 }).createMachine({
@@ -171,7 +168,6 @@ export const callMachine = setup({
     finals: [],
     cancelledByCaller: false,
     ringing: false,
-    byeAt: null,
     answeredAt: input.restored?.answeredAt ?? null,
   }),
   initial: 'routing',
@@ -214,14 +210,9 @@ export const callMachine = setup({
       on: {
         // Every further 2xx is forwarded too: retransmissions and other forks' answers (§16.7 step 10).
         'branch.response': { guard: 'success', actions: 'forward' },
-        bye: { target: 'terminating', actions: 'noteBye' },
-      },
-    },
-    terminating: {
-      after: { maxDuration: { target: 'terminated', actions: 'ended' } },
-      on: {
-        'branch.response': { guard: 'success', actions: 'forward' },
-        'bye.done': { target: 'terminated', actions: 'ended' },
+        // §15.1: the session ends with the BYE, whatever its response. 2xx retransmissions that
+        // still come are forwarded by the supervisor once this machine is gone (§16.7 step 10).
+        bye: { target: 'terminated', actions: 'ended' },
       },
     },
     terminated: { type: 'final' },

@@ -28,7 +28,6 @@ test('the first 2xx is forwarded at once and cancels the other branches; BYE end
   m.actor.send({ type: 'branch.response', branch: 'b1', response: response(487, 'Request Terminated') });
   t.deepEqual(sent(m), [200], 'the cancelled branch\'s 487 is not forwarded');
   m.actor.send({ type: 'bye' });
-  m.actor.send({ type: 'bye.done' });
   t.deepEqual(lifecycle(m), ['call.answered', 'call.ended']);
   t.is(m.status(), 'done');
 });
