@@ -95,7 +95,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     ...(phrases ? { rewriteResponse: phraseRewriter(phrases) } : {}),
     onLifecycle: (e) => {
       journalCallEvent(journal, e);
-      log.debug(`${e.name} ${e.from} -> ${e.to}${e.status ? ` ${e.status}` : ''} (${e.callId})`);
+      if (log.enabled('debug')) log.debug(`${e.name} ${e.from} -> ${e.to}${e.status ? ` ${e.status}` : ''} (${e.callId})`);
     },
     ...(inspector ? { inspect: inspector.inspect } : {}),
   });

@@ -4,7 +4,20 @@ import type { CallRecord } from './callHistory.js';
 
 export type CallLogFormat = 'original' | 'extended';
 
-const time = (iso: string) => format(new Date(iso), 'HH:mm:ss');
+/**
+ * Local HH:mm:ss of an ISO time. It depends on the second alone, and calls ending together share
+ * it: the last one is remembered (date-fns parses its pattern on every call).
+ */
+let lastSecond = '';
+let lastTime = '';
+function time(iso: string): string {
+  const second = iso.slice(0, 19);
+  if (second !== lastSecond) {
+    lastTime = format(new Date(iso), 'HH:mm:ss');
+    lastSecond = second;
+  }
+  return lastTime;
+}
 
 /** Seconds between two ISO times as H:mm:ss. */
 export function duration(fromIso: string, toIso: string): string {

@@ -42,14 +42,15 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
   const headers: SipHeader[] = [];
   let tooMany = false;
   for (let i = 1; i < lines.length; i++) {
-    let line = stripCr(lines[i]!);
+    // A line's CR goes with the trim of its value below (no copy of every line without it).
+    let line = lines[i]!;
     // Folded continuation lines start with SP or HTAB (§7.3.1).
-    while (i + 1 < lines.length && /^[ \t]/.test(lines[i + 1]!)) {
-      line = `${line.trimEnd()} ${stripCr(lines[++i]!).trim()}`;
+    while (i + 1 < lines.length && isWhitespaceStart(lines[i + 1]!)) {
+      line = `${line.trimEnd()} ${lines[++i]!.trim()}`;
     }
-    if (line === '') continue;
+    if (line === '' || line === '\r') continue;
     const colon = line.indexOf(':');
-    if (colon <= 0) return { ok: false, error: `malformed header line: ${clip(line)}` };
+    if (colon <= 0) return { ok: false, error: `malformed header line: ${clip(stripCr(line))}` };
     const written = line.slice(0, colon).trimEnd();
     const name = headerName(written);
     if (!name) return { ok: false, error: `malformed header name: ${clip(written)}` };
@@ -104,6 +105,12 @@ function headerBounds(buf: Buffer, from: number): { headEnd: number; bodyStart: 
     if (buf[i + 1] === CR && buf[i + 2] === LF) return { headEnd, bodyStart: i + 3 };
   }
   return null;
+}
+
+/** SP or HTAB first: the line continues the one before (§7.3.1). */
+function isWhitespaceStart(s: string): boolean {
+  const c = s.charCodeAt(0);
+  return c === 0x20 || c === 0x09;
 }
 
 function stripCr(s: string): string {
