@@ -388,12 +388,19 @@ export function steadyMarkdown(r: Results): string {
       'Everything between the `steady:begin` / `steady:end` markers is rewritten by each run._',
     '',
     st && st.slopePerMinute !== null
-      ? `**RSS growth after the first minute: ${bytes(st.slopePerMinute)} per minute** (${bytes(st.afterOneMinute)} at one minute, ${bytes(st.atEnd)} at the end).`
+      ? `**RSS growth after the first minute: ${bytes(st.slopePerMinute)} per minute** (${bytes(st.afterOneMinute)} at one minute, ${bytes(st.atEnd)} at the end).` +
+        heldLine(st.samples)
       : 'The steady run did not complete: see the errors below.',
     '',
     steadyDetails(r).replace('### Steady run', '').trim(),
     ...(r.errors.length ? ['', ...r.errors.map((x) => `- Error: ${x}`)] : []),
   ].join('\n');
+}
+
+/** The once-a-minute heap after a full collection, as one sentence. */
+function heldLine(samples: SteadyResult['samples']): string {
+  const held = samples.filter((x) => x.heapAfterGcBytes !== undefined);
+  return held.length ? ` **Heap after a full GC, once a minute: ${held.map((x) => `${bytes(x.heapAfterGcBytes)} at ${x.at} s`).join(', ')}.**` : '';
 }
 
 function steadyDetails(r: Results): string {
@@ -404,10 +411,14 @@ function steadyDetails(r: Results): string {
     '### Steady run',
     '',
     `sipstate alone, a fresh process carrying ${int(st.rate)} calls/s (\`bench/sipp/uac.xml\`) for ${int(st.seconds)} s: ` +
-      `${int(st.successful)} of ${int(st.planned)} calls completed${why ? ` (failed: ${why})` : ''}. RSS every 10 s; transactions linger 64×T1 = 32 s, ` +
+      `${int(st.successful)} of ${int(st.planned)} calls completed${why ? ` (failed: ${why})` : ''}. RSS every 10 s, and once a minute the heap right after a full GC; transactions linger 64×T1 = 32 s, ` +
       'so the footprint levels off within the first minute. The slope is a least-squares fit over the samples after the first minute.',
     '',
-    mdTable(['seconds', 'RSS', 'transactions alive'], st.samples.map((x) => [String(x.at), bytes(x.rssBytes), x.transactions === null ? 'n/a' : int(x.transactions)]), ['---:', '---:', '---:']),
+    mdTable(
+      ['seconds', 'RSS', 'transactions alive', 'heap after a full GC'],
+      st.samples.map((x) => [String(x.at), bytes(x.rssBytes), x.transactions === null ? 'n/a' : int(x.transactions), x.heapAfterGcBytes === undefined ? '' : bytes(x.heapAfterGcBytes)]),
+      ['---:', '---:', '---:', '---:'],
+    ),
     '',
   ].join('\n');
 }

@@ -1,7 +1,9 @@
 /**
  * Steady run: a fresh sipstate carries calls at one fixed rate for minutes (bench/sipp/uac.xml,
  * the call-rate scenario), its RSS sampled every 10 s. Transactions linger 64×T1 = 32 s, so the
- * footprint settles within the first minute; a leak shows as RSS still climbing after that.
+ * footprint settles within the first minute; a leak shows as RSS still climbing after that. RSS
+ * rises and falls with V8's collections (how far the heap grows between them differs from run to
+ * run), so once a minute the heap is also read right after a full collection: the held figure.
  */
 import { startCallee, startCallers, startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
@@ -14,6 +16,8 @@ export interface SteadySample {
   at: number;
   rssBytes: number;
   transactions: number | null;
+  /** Once a minute: the V8 heap right after a full collection (what is really held). */
+  heapAfterGcBytes?: number;
 }
 
 export interface SteadyResult {
@@ -60,7 +64,10 @@ export async function steadyRun(name: ServerName, rate: number, seconds: number,
         if (finished) break;
         const m = await server.memory();
         const tx = await server.transactions().catch(() => null);
-        samples.push({ at: Math.round((Date.now() - t0) / 1000), rssBytes: m.rssBytes, transactions: tx });
+        const at = Math.round((Date.now() - t0) / 1000);
+        // RSS first (before the collection below changes it), then, once a minute, the held heap.
+        const held = (samples.length + 1) % 6 === 0 ? (await server.memoryHeld()).heapUsedBytes : undefined;
+        samples.push({ at, rssBytes: m.rssBytes, transactions: tx, ...(held !== undefined ? { heapAfterGcBytes: held } : {}) });
         if (samples.length % 6 === 0) log(`  ${name}: ${samples[samples.length - 1]!.at} s, RSS ${(m.rssBytes / 2 ** 20).toFixed(1)} MiB, ${tx ?? '?'} transactions`);
       }
       const res = await run.done;
