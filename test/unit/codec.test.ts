@@ -145,3 +145,29 @@ test('removing the top Via keeps the others on a shared line', (t) => {
   const rest = withoutFirstValue(m.headers, 'via');
   t.deepEqual(getHeaderValues({ headers: rest, body: m.body }, 'via'), ['SIP/2.0/UDP 10.0.0.1:5070;branch=z9hG4bKold']);
 });
+
+test('header names: compact and long forms keep their written name and key; past the 512 names the shared table keeps, new names still parse', (t) => {
+  const a = parsed(INVITE);
+  const via = a.headers.find((h) => h.key === 'via')!;
+  t.deepEqual([via.name, via.key], ['v', 'via']);
+  // 600 invented names over three messages (at most 256 lines each): more than the table keeps.
+  for (let round = 0; round < 3; round++) {
+    const invented = Array.from({ length: 200 }, (_, i) => `X-Invented-${round}-${i}: ${i}`).join('\n');
+    const m = parsed(crlf(`OPTIONS sip:bob@biloxi.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\n${invented}\nContent-Length: 0\n\n`));
+    t.is(m.headers.length, 202);
+    t.is(getHeader(m, `x-invented-${round}-199`), '199');
+    t.is(m.headers[1]!.name, `X-Invented-${round}-0`);
+    t.is(m.headers[201]!.key, 'content-length');
+  }
+  // A name that is no token is refused, known or not.
+  t.false(parseDatagram(crlf('OPTIONS sip:b@c SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nBad Name: x\n\n')).ok);
+  t.deepEqual(parsed(INVITE).headers.map((h) => h.name), a.headers.map((h) => h.name));
+});
+
+test('a header line keeps no CR in its value, with CRLF or bare LF line ends', (t) => {
+  for (const eol of ['\r\n', '\n']) {
+    const m = parsed(Buffer.from(['OPTIONS sip:b@c SIP/2.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bK1', 'Subject:  two  ', '  lines ', 'Content-Length: 0', '', ''].join(eol)));
+    t.is(getHeader(m, 'subject'), 'two lines');
+    t.is(getHeader(m, 'content-length'), '0');
+  }
+});

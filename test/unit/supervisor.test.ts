@@ -438,6 +438,27 @@ const hangUp = test.macro({
 test(hangUp, 'caller');
 test(hangUp, 'callee');
 
+test('a BYE ends the call as it passes (§15.1); a 2xx retransmission of the INVITE after it still reaches the caller (§16.7 step 10)', async (t) => {
+  const c = setup(t);
+  const call = aliceCall();
+  const { ok } = answeredCall(t, c, call);
+  c.from(ALICE, call.inDialog('ACK', 1, 'z9hG4bK-a-ack'));
+  only(t, c.net.take(BOB), 'ACK');
+  c.from(BOB, bobBye(call.callId));
+  const bye = asRequest(only(t, c.net.take(ALICE), 'BYE'));
+  // Ended before the BYE's own response: the session is over once the BYE is sent (§15.1).
+  t.deepEqual(names(c.events), ['call.ringing', 'call.answered', 'call.ended']);
+  t.is(c.sup.stats().calls, 0);
+  // Bob did not hear Alice's ACK in time and sends his 2xx again: it still goes up.
+  c.from(BOB, ok);
+  const again = asResponse(only(t, c.net.take(ALICE), 200));
+  t.is(getHeader(again, 'cseq'), '1 INVITE');
+  c.from(ALICE, answer(bye, 200));
+  only(t, c.net.take(BOB), 200);
+  await settle(t, c);
+  t.is(c.events.length, 3, 'no second lifecycle fact');
+});
+
 // ---- 4. 404 and 480 (§16.5) ----
 
 test('a user who registered and unregistered gets 480; a user never seen gets 404', async (t) => {
