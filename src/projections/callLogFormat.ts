@@ -8,12 +8,15 @@ export type CallLogFormat = 'original' | 'extended';
  * Local HH:mm:ss of an ISO time. It depends on the second alone, and calls ending together share
  * it: the last one is remembered (date-fns parses its pattern on every call).
  */
-let lastSecond = '';
+let lastSecond = NaN;
 let lastTime = '';
 function time(iso: string): string {
-  const second = iso.slice(0, 19);
+  const ms = Date.parse(iso);
+  // The instant's second, whatever offset the text is written with (NaN never matches: an
+  // unreadable time still throws in format, as it always did).
+  const second = Math.floor(ms / 1000);
   if (second !== lastSecond) {
-    lastTime = format(new Date(iso), 'HH:mm:ss');
+    lastTime = format(new Date(ms), 'HH:mm:ss');
     lastSecond = second;
   }
   return lastTime;

@@ -45,3 +45,15 @@ test('the extended format adds the date, the Call-ID and the duration', (t) => {
   const text = log([ev('call.ringing', at(16, 7, 54), 'n'), ev('call.answered', at(16, 7, 56), 'n'), ev('call.ended', at(17, 8, 0), 'n')], 'extended');
   t.is(text, `-----\ndate: ${format(new Date(at(16, 7, 54)), 'yyyy-MM-dd')}\ncall-id: n\nfrom: sip:101@192.168.99.214\nto: sip:444@192.168.99.214\nringing: 16:07:54\nstart: 16:07:56\nend: 17:08:00\nduration: 1:00:04\n`);
 });
+
+test('times are the local time of each instant, also when two instants are written alike but for their offset', (t) => {
+  // 09:00:00 UTC and 10:00:00 UTC: the same text up to the offset.
+  const ringing = '2026-11-24T10:00:00.000+01:00';
+  const answered = '2026-11-24T10:00:00.400Z';
+  const ended = '2026-11-24T10:00:01.000Z';
+  const text = log([ev('call.ringing', ringing, 'tz'), ev('call.answered', answered, 'tz', { status: 200 }), ev('call.ended', ended, 'tz')]);
+  const local = (iso: string) => format(new Date(iso), 'HH:mm:ss');
+  t.true(text.includes(`ringing: ${local(ringing)}\nstart: ${local(answered)}\nend: ${local(ended)}\n`), text);
+  t.not(local(ringing), local(answered));
+  t.not(local(answered), local(ended));
+});
