@@ -1,6 +1,6 @@
 import type { AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import { MachineActor, MachineSystem } from './machineActor.js';
-import { ClientTxRecord, OwnerRecord, ServerTxRecord, type ActorRecordHost } from './actorRecords.js';
+import { ClientTxRecord, OwnerRecord, ServerTxRecord, type RecordHandlers } from './actorRecords.js';
 import { parseDatagram, type ParseLimits, DEFAULT_LIMITS } from '../sip/parser.js';
 import { messageInfo, type MessageInfo } from '../sip/info.js';
 import { getHeader, getHeaderValues, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
@@ -12,13 +12,14 @@ import { inviteServerTransaction } from '../machines/inviteServerTransaction.js'
 import { nonInviteServerTransaction } from '../machines/nonInviteServerTransaction.js';
 import { inviteClientTransaction } from '../machines/inviteClientTransaction.js';
 import { nonInviteClientTransaction } from '../machines/nonInviteClientTransaction.js';
-import { callMachine } from '../machines/call.js';
-import { relayMachine } from '../machines/relay.js';
+import { callMachine, type CallEmitted } from '../machines/call.js';
+import { relayMachine, type RelayEmitted } from '../machines/relay.js';
+import type { TransactionEmitted } from '../machines/events.js';
 import type { CallLifecycleEvent } from '../machines/lifecycle.js';
 import { DEFAULT_TIMERS, DEFAULT_TIMER_C_MS, type TransactionTimers } from '../machines/timers.js';
 import type { LocalIdentity } from '../proxy/localIdentity.js';
 import { carriesOwnVia, validateRequest, type Rejection } from '../proxy/validate.js';
-import { preprocessRoute } from '../proxy/routePreprocess.js';
+import { preprocessRoute, routedByUs } from '../proxy/routePreprocess.js';
 import { buildForwardedRequest, isDialogCreating } from '../proxy/forward.js';
 import { destinationOf, nextHopOf, type Destination } from '../proxy/nextHop.js';
 import { loopHash, newBranch, newTag, statelessBranch } from '../proxy/branch.js';
@@ -35,7 +36,7 @@ import { Logger } from '../util/logger.js';
 import type { SourceGuard } from '../security/sourceGuard.js';
 import { checkSanity, DEFAULT_SANITY_LIMITS, type SanityLimits } from '../proxy/sanity.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import { authorizeRequest, routedByUs } from '../proxy/authorize.js';
+import { authorizeRequest } from '../proxy/authorize.js';
 
 export interface Transport {
   send(data: Buffer, host: string, port: number): void;
@@ -414,7 +415,7 @@ export class Supervisor {
     const viaText = getHeaderValues(req, 'via')[0];
     const via = viaText ? parseVia(viaText) : null;
     if (!via) return null;
-    const record = new ServerTxRecord(this.host, key, responseAddress(via), req, newTag());
+    const record = new ServerTxRecord(this.serverTxHandlers, key, responseAddress(via), req, newTag());
     const invite = req.method === 'INVITE';
     const input = { request: req, timers: this.timers, reliable: false };
     record.actor = new MachineActor(invite ? inviteServerTransaction : nonInviteServerTransaction, input, this.system, record);
@@ -424,7 +425,7 @@ export class Supervisor {
   }
 
   private createClientTransaction(key: string, req: SipRequest, destination: Destination, owner: string | null): void {
-    const record = new ClientTxRecord(this.host, key, destination, owner, req.method);
+    const record = new ClientTxRecord(this.clientTxHandlers, key, destination, owner, req.method);
     const invite = req.method === 'INVITE';
     const input = invite
       ? { request: req, timers: this.timers, reliable: false, timerC: this.timerCMs }
@@ -465,22 +466,30 @@ export class Supervisor {
   }
 
   private spawnOwner(key: string, kind: 'call' | 'relay', logic: AnyStateMachine, input: unknown): void {
-    const record = new OwnerRecord(this.host, key, kind);
+    const record = new OwnerRecord(this.ownerHandlers, key, kind);
     record.actor = new MachineActor(logic, input, this.system, record);
     this.owners.set(key, record);
     record.actor.start();
   }
 
-  /** What the actors' records call back (src/actors/actorRecords.ts); one object for all of them. */
-  private readonly host: ActorRecordHost = {
-    serverTransactionEmitted: (record, e) => {
+  // What the actors' records call back (src/actors/actorRecords.ts): one handler object per kind.
+
+  private readonly actorFailed = (err: unknown, machineId: string): void => {
+    this.internalErrors++;
+    this.log.error(`actor ${machineId} failed: ${(err as Error)?.stack ?? err}`);
+  };
+
+  private readonly serverTxHandlers: RecordHandlers<ServerTxRecord, TransactionEmitted> = {
+    emitted: (record, e) => {
       if (e.type === 'transmit') this.sendResponse(e.message as SipResponse, record.replyTo);
       else if (e.type === 'ackTimeout') this.log.debug(`no ACK for ${record.key}`);
     },
-    serverTransactionDone: (record) => {
-      if (this.serverTx.get(record.key) === record) this.serverTx.delete(record.key);
-    },
-    clientTransactionEmitted: (record, e) => {
+    done: (record) => dropIfCurrent(this.serverTx, record.key, record),
+    failed: this.actorFailed,
+  };
+
+  private readonly clientTxHandlers: RecordHandlers<ClientTxRecord, TransactionEmitted> = {
+    emitted: (record, e) => {
       const key = record.key;
       switch (e.type) {
         case 'transmit':
@@ -499,10 +508,12 @@ export class Supervisor {
         }
       }
     },
-    clientTransactionDone: (record) => {
-      if (this.clientTx.get(record.key) === record) this.clientTx.delete(record.key);
-    },
-    ownerEmitted: (record, e) => {
+    done: (record) => dropIfCurrent(this.clientTx, record.key, record),
+    failed: this.actorFailed,
+  };
+
+  private readonly ownerHandlers: RecordHandlers<OwnerRecord, CallEmitted | RelayEmitted> = {
+    emitted: (record, e) => {
       const key = record.serverKey;
       switch (e.type) {
         case 'respond':
@@ -522,16 +533,12 @@ export class Supervisor {
         }
       }
     },
-    ownerDone: (record) => {
+    done: (record) => {
       const key = record.serverKey;
-      if (this.owners.get(key) !== record) return;
-      this.owners.delete(key);
+      if (!dropIfCurrent(this.owners, key, record)) return;
       for (const d of record.dialogs) if (this.dialogs.get(d) === key) this.dialogs.delete(d);
     },
-    actorFailed: (err, machineId) => {
-      this.internalErrors++;
-      this.log.error(`actor ${machineId} failed: ${(err as Error)?.stack ?? err}`);
-    },
+    failed: this.actorFailed,
   };
 
   // ---- sending ----
@@ -560,6 +567,13 @@ export class Supervisor {
     const out = res.kind === 'response' && this.opts.rewriteResponse ? this.opts.rewriteResponse(res) : res;
     this.transport.send(serialize(out), to.host, to.port);
   }
+}
+
+/** Removes an ended actor's record, unless its key has been taken by a newer one; true if removed. */
+function dropIfCurrent<R>(map: Map<string, R>, key: string, record: R): boolean {
+  if (map.get(key) !== record) return false;
+  map.delete(key);
+  return true;
 }
 
 function decodeUser(user: string): string {

@@ -1,4 +1,4 @@
-import { getHeader, getHeaderValues, type SipRequest } from '../sip/message.js';
+import { getHeader, type SipRequest } from '../sip/message.js';
 import type { MessageInfo } from '../sip/info.js';
 import { parseNameAddr } from '../sip/nameAddr.js';
 import { bareHost, parseUri, type SipUri } from '../sip/uri.js';
@@ -7,6 +7,7 @@ import type { Logger } from '../util/logger.js';
 import { decodeURIComponentSafe } from './registrar.js';
 import type { LocalIdentity } from './localIdentity.js';
 import type { Rejection } from './validate.js';
+import { routedByUs } from './routePreprocess.js';
 
 /** What authorization needs of the flood guard (src/security/sourceGuard.ts). */
 export interface AuthFailureCounter {
@@ -70,18 +71,6 @@ export function authorizeRequest(received: SipRequest, routed: SipRequest, info:
   if (!from || claimsOurDomain(from, ctx.me)) return authenticate(received, routed, 'proxy', from?.user ?? null, ctx);
   if (!forUs) return forbidden('relaying denied');
   return pass();
-}
-
-/**
- * The request reached us through a Route we put in a Record-Route (loose routing, §16.4), or
- * with our Record-Route URI as its Request-URI (a strict router before us, §16.4).
- */
-export function routedByUs(received: SipRequest, me: LocalIdentity): boolean {
-  const top = getHeaderValues(received, 'route')[0];
-  const route = top !== undefined ? parseNameAddr(top)?.uri : undefined;
-  if (route && me.isOwnUri(route)) return true;
-  const ruri = parseUri(received.uri);
-  return ruri !== null && ruri.user === null && me.isOwnUri(ruri);
 }
 
 /**

@@ -34,6 +34,11 @@ export class LocalIdentity {
     return this.hosts.has(bareHost(uri.host)) && (uri.port ?? 5060) === this.port;
   }
 
+  /** A URI as this proxy writes it into a Record-Route (§16.6 step 4): ours, without a user part. */
+  isOwnRecordRouteUri(uri: SipUri): boolean {
+    return uri.user === null && this.isOwnUri(uri);
+  }
+
   /** A Via sent-by that is ours: the proxy put this Via there. */
   isOwnSentBy(host: string, port: number | null): boolean {
     return bareHost(host) === bareHost(this.host) && (port ?? 5060) === this.port;

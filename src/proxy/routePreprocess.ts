@@ -13,7 +13,7 @@ export function preprocessRoute(req: SipRequest, me: LocalIdentity): SipRequest 
   let out = req;
   const routes = getHeaderValues(req, 'route');
   const ruri = parseUri(req.uri);
-  if (routes.length > 0 && ruri && ruri.user === null && me.isOwnUri(ruri) && uriParam(ruri, 'lr') !== undefined) {
+  if (routes.length > 0 && ruri && me.isOwnRecordRouteUri(ruri) && uriParam(ruri, 'lr') !== undefined) {
     const last = parseNameAddr(routes[routes.length - 1]!);
     if (last) {
       const rest = routes.slice(0, -1);
@@ -26,10 +26,22 @@ export function preprocessRoute(req: SipRequest, me: LocalIdentity): SipRequest 
     const top = getHeaderValues(out, 'route')[0];
     if (top === undefined) break;
     const na = parseNameAddr(top);
-    if (!(na?.uri && na.uri.user === null && me.isOwnUri(na.uri))) break;
+    if (!(na?.uri && me.isOwnRecordRouteUri(na.uri))) break;
     out = { ...out, headers: withoutFirstValue(out.headers, 'route') };
   }
   return out;
+}
+
+/**
+ * The request reached us through a Route we put in a Record-Route (loose routing, §16.4), or
+ * with our Record-Route URI as its Request-URI (a strict router before us, §16.4).
+ */
+export function routedByUs(received: SipRequest, me: LocalIdentity): boolean {
+  const top = getHeaderValues(received, 'route')[0];
+  const route = top !== undefined ? parseNameAddr(top)?.uri : undefined;
+  if (route && me.isOwnUri(route)) return true;
+  const ruri = parseUri(received.uri);
+  return ruri !== null && me.isOwnRecordRouteUri(ruri);
 }
 
 /** The header list with all Route lines replaced by `routes` (one line each, at the first Route's place). */
