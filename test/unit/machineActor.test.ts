@@ -158,3 +158,33 @@ test('an actor ended by one of its own effects runs no further effect and arms n
   await sleep(60);
   t.deepEqual(seen, ['first', 'done']);
 });
+
+test('snapshots share their empty tags, history and children but keep real tags and nested states', (t) => {
+  const tagged = setup({ types: { events: {} as { type: 'go' } | { type: 'back' } } }).createMachine({
+    initial: 'a',
+    states: {
+      a: { on: { go: 'b' } },
+      b: { tags: ['busy'], initial: 'inner', states: { inner: {} }, on: { back: 'a' } },
+    },
+  });
+  const system = new MachineSystem();
+  const hooks = { onEmit: () => {}, onDone: () => {}, onError: () => {} };
+  const one = new MachineActor(tagged, undefined, system, hooks).start();
+  const two = new MachineActor(tagged, undefined, system, hooks).start();
+  type Snap = { tags: Set<string>; historyValue: object; children: object; _nodes: unknown[]; value: unknown; hasTag(t: string): boolean };
+  const s1 = one.getSnapshot() as unknown as Snap;
+  const s2 = two.getSnapshot() as unknown as Snap;
+  t.is(s1.tags, s2.tags);
+  t.is(s1.historyValue, s2.historyValue);
+  t.is(s1.children, s2.children);
+  t.is(s1._nodes, s2._nodes);
+  one.send({ type: 'go' });
+  const busy = one.getSnapshot() as unknown as Snap;
+  t.deepEqual(busy.value, { b: 'inner' });
+  t.true(busy.hasTag('busy'));
+  t.false(s2.hasTag('busy'));
+  one.send({ type: 'back' });
+  t.is(one.getSnapshot().value, 'a');
+  t.is((one.getSnapshot() as unknown as Snap)._nodes, s2._nodes);
+  t.false((one.getSnapshot() as unknown as Snap).hasTag('busy'));
+});
