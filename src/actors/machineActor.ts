@@ -1,4 +1,5 @@
 import type { AnyStateMachine, InspectionEvent, Observer } from 'xstate';
+import { DelayLanes, type DelayedEvent, type DelayOwner } from './delayLanes.js';
 
 /** What a MachineActor tells its owner. */
 export interface MachineActorHooks<TEmitted> {
@@ -13,6 +14,8 @@ export interface MachineActorHooks<TEmitted> {
 /** What delayed events and inspection need, shared by the actors of one supervisor. */
 export class MachineSystem {
   private ids = 0;
+  /** Every delayed event of these actors (their transaction timers). */
+  readonly delays = new DelayLanes();
   private readonly inspect: ((e: InspectionEvent) => void) | null;
 
   constructor(inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void)) {
@@ -86,7 +89,7 @@ export class MachineSystem {
  * and 1.5 KB here. A proxy keeps each transaction 32 s after it ends (64*T1, RFC 3261 §17 and
  * RFC 6026), so that weight is paid tens of thousands of times over (see BENCHMARKS.md).
  */
-export class MachineActor<TEmitted> {
+export class MachineActor<TEmitted> implements DelayOwner {
   readonly sessionId: string;
   readonly id: string;
   /** For the inspector, which shows `logic.config` as the machine's definition. */
@@ -99,8 +102,8 @@ export class MachineActor<TEmitted> {
   private mailbox: Array<{ type: string }> | null = null;
   private processing = false;
   private ended = false;
-  /** Pending delayed events by id: [id, timer, id, timer, ...] (an actor has one to three). */
-  private timers: Array<string | NodeJS.Timeout> | null = null;
+  /** Pending delayed events: one (a lingering transaction's only timer) or a few. */
+  private timers: DelayedEvent | DelayedEvent[] | null = null;
 
   constructor(machine: AnyStateMachine, private input: unknown, private readonly system: MachineSystem, readonly hooks: MachineActorHooks<TEmitted>) {
     this.logic = machine;
@@ -157,30 +160,48 @@ export class MachineActor<TEmitted> {
   schedule(id: string, delay: number, target: MachineActor<never>, event: { type: string }): void {
     if (this.ended) return;
     this.cancelScheduled(id);
-    // A shared callback with arguments: no closure per timer (it would live as long as the timer).
-    // At most three arguments: Node copies a fourth into an array grown for twenty.
-    const timer = target === (this as MachineActor<never>) ? setTimeout(fireOwn, delay, this, id, event) : setTimeout(fireScheduled, delay, this, id, [target, event]);
-    // An array literal is sized to fit; a push onto [] would allocate room for seventeen.
-    if (this.timers) this.timers.push(id, timer);
-    else this.timers = [id, timer];
+    const e = this.system.delays.schedule(delay, this, id, target, event);
+    const t = this.timers;
+    if (t === null) this.timers = e;
+    else if (Array.isArray(t)) t.push(e);
+    else this.timers = [t, e];
   }
 
   cancelScheduled(id: string): void {
-    const t = this.timers;
-    if (!t) return;
-    for (let i = 0; i < t.length; i += 2) {
-      if (t[i] !== id) continue;
-      clearTimeout(t[i + 1] as NodeJS.Timeout);
-      t.splice(i, 2);
-      return;
-    }
+    const e = this.takeTimer(id);
+    if (e) this.system.delays.cancel(e);
   }
 
   cancelAllScheduled(): void {
     const t = this.timers;
-    if (!t) return;
-    for (let i = 1; i < t.length; i += 2) clearTimeout(t[i] as NodeJS.Timeout);
+    if (t === null) return;
     this.timers = null;
+    if (Array.isArray(t)) for (const e of t) this.system.delays.cancel(e);
+    else this.system.delays.cancel(t);
+  }
+
+  /** A delayed event of this actor fell due (see delayLanes.ts). */
+  fireDelayed(e: DelayedEvent): void {
+    this.forgetTimer(e);
+    (e.target as MachineActor<never>).send(e.event);
+  }
+
+  /** Removes the pending delayed event `id` from this actor's list and returns it. */
+  private takeTimer(id: string): DelayedEvent | null {
+    const t = this.timers;
+    const e = t === null ? null : Array.isArray(t) ? (t.find((x) => x.id === id) ?? null) : t.id === id ? t : null;
+    if (e) this.forgetTimer(e);
+    return e;
+  }
+
+  private forgetTimer(e: DelayedEvent): void {
+    const t = this.timers;
+    if (t === e) this.timers = null;
+    else if (Array.isArray(t)) {
+      const i = t.indexOf(e);
+      if (i >= 0) t.splice(i, 1);
+      if (t.length === 1) this.timers = t[0]!;
+    }
   }
 
   // ---- processing ----
@@ -281,15 +302,4 @@ function slim(s: Snapshot): Snapshot {
   if (m.historyValue !== NO_HISTORY && isEmpty(m.historyValue)) m.historyValue = NO_HISTORY;
   if (m.children !== NO_CHILDREN && isEmpty(m.children)) m.children = NO_CHILDREN;
   return s;
-}
-
-/** A delayed event an actor sent itself (every `after` of our machines). */
-function fireOwn(actor: MachineActor<never>, id: string, event: { type: string }): void {
-  actor.cancelScheduled(id);
-  actor.send(event);
-}
-
-function fireScheduled(source: MachineActor<never>, id: string, [target, event]: [MachineActor<never>, { type: string }]): void {
-  source.cancelScheduled(id);
-  target.send(event);
 }

@@ -30,9 +30,10 @@ const toy = setup({
 function start(onEmit: (e: { type: string; n?: number }) => void = () => {}, inspect?: (e: InspectionEvent) => void) {
   const ends: string[] = [];
   const errors: unknown[] = [];
-  const actor = new MachineActor(toy, undefined, new MachineSystem(inspect), { onEmit, onDone: () => ends.push('done'), onError: (e) => errors.push(e) });
+  const system = new MachineSystem(inspect);
+  const actor = new MachineActor(toy, undefined, system, { onEmit, onDone: () => ends.push('done'), onError: (e) => errors.push(e) });
   actor.start();
-  return { actor, ends, errors };
+  return { actor, ends, errors, system };
 }
 
 test('events change the state as XState would; emitted events come after their transition', (t) => {
@@ -59,10 +60,12 @@ test('an event sent from an emit handler waits until the current one is done (ma
 });
 
 test('a delayed transition fires, reaches the final state, ends once and leaves no timer', async (t) => {
-  const { actor, ends } = start();
+  const { actor, ends, system } = start();
   actor.send({ type: 'arm' });
   t.is(actor.getSnapshot().value, 'armed');
+  t.is(system.delays.pending, 1);
   await sleep(80);
+  t.is(system.delays.pending, 0);
   t.is(actor.getSnapshot().status, 'done');
   t.deepEqual(ends, ['done']);
   actor.send({ type: 'inc' });
@@ -70,9 +73,10 @@ test('a delayed transition fires, reaches the final state, ends once and leaves 
 });
 
 test('leaving a state cancels its delayed transition', async (t) => {
-  const { actor, ends } = start();
+  const { actor, ends, system } = start();
   actor.send({ type: 'arm' });
   actor.send({ type: 'inc' });
+  t.is(system.delays.pending, 0);
   await sleep(80);
   t.is(actor.getSnapshot().value, 'idle');
   t.deepEqual(ends, []);

@@ -1,0 +1,139 @@
+/**
+ * The machines' delayed events (XState `after`, `raise` with a delay): RFC 3261's transaction
+ * timers. Nearly all are one of a few fixed delays (T1 doublings, T4, 64*T1), so they wait in one
+ * lane per delay: a queue in the order they were scheduled, which is also the order they fall
+ * due, under one Node timer for the lane's head. A delayed event is one small object instead of a
+ * Node Timeout with its argument array, and every transaction keeps one for the 32 s it lingers
+ * (64*T1, RFC 3261 §17 and RFC 6026).
+ */
+import { performance } from 'node:perf_hooks';
+
+/** Who is told when one of its delayed events falls due. */
+export interface DelayOwner {
+  fireDelayed(e: DelayedEvent): void;
+}
+
+/** One delayed event; `owner` is null once it was cancelled or has fired. */
+export class DelayedEvent {
+  constructor(
+    readonly due: number,
+    readonly lane: Lane,
+    public owner: DelayOwner | null,
+    readonly id: string,
+    readonly target: unknown,
+    readonly event: { type: string },
+  ) {}
+}
+
+/** More cancelled events than this (beyond twice the live ones) are swept out of a lane. */
+const SWEEP_SLACK = 1024;
+
+class Lane {
+  /** Scheduled events from `head` on; cancelled ones stay until passed or swept. */
+  private queue: DelayedEvent[] = [];
+  private head = 0;
+  /** Scheduled, not yet cancelled or fired. */
+  live = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** Inside run(): it arms the timer for the head once done (an event added meanwhile is not the head). */
+  private running = false;
+
+  add(e: DelayedEvent): void {
+    this.queue.push(e);
+    this.live++;
+    if (this.timer === null && !this.running) this.arm(e.due);
+  }
+
+  /** One of its events was cancelled. */
+  dropOne(): void {
+    if (--this.live === 0) {
+      // Nothing left to wait for: no timer may keep the process alive or fire for nothing.
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = null;
+      this.queue = [];
+      this.head = 0;
+    } else if (this.queue.length - this.head > 2 * this.live + SWEEP_SLACK) {
+      // Mostly cancelled (Timers B, F and C usually are): swept, not kept for the whole delay.
+      this.queue = this.queue.slice(this.head).filter((x) => x.owner !== null);
+      this.head = 0;
+    }
+  }
+
+  /** Fires every event due by now, in order, then waits for the next one. */
+  run(): void {
+    this.timer = null;
+    this.running = true;
+    try {
+      this.fireDue(performance.now());
+    } finally {
+      this.running = false;
+    }
+    if (this.live > 0 && this.timer === null) {
+      while (this.queue[this.head]!.owner === null) this.head++;
+      this.arm(this.queue[this.head]!.due);
+    }
+  }
+
+  private fireDue(now: number): void {
+    while (this.head < this.queue.length) {
+      const e = this.queue[this.head]!;
+      const owner = e.owner;
+      if (owner !== null && e.due > now) break;
+      this.head++;
+      if (owner === null) continue;
+      e.owner = null;
+      this.live--;
+      // The owner's handler may schedule into this lane (a backed-off retransmission timer).
+      owner.fireDelayed(e);
+    }
+    if (this.head >= this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > SWEEP_SLACK && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private arm(due: number): void {
+    this.timer = setTimeout(runLane, Math.max(0, Math.ceil(due - performance.now())), this);
+  }
+}
+
+export type { Lane };
+
+function runLane(lane: Lane): void {
+  lane.run();
+}
+
+/** The lanes of one MachineSystem, by delay in ms. */
+export class DelayLanes {
+  private readonly lanes = new Map<number, Lane>();
+
+  /** `owner.fireDelayed(e)` after `delay` ms, unless cancelled first. */
+  schedule(delay: number, owner: DelayOwner, id: string, target: unknown, event: { type: string }): DelayedEvent {
+    let lane = this.lanes.get(delay);
+    if (!lane) {
+      // An odd delay (a computed remainder, such as Timer C re-armed) gets a lane too; empty
+      // lanes are dropped once there are many, so such lanes do not pile up.
+      if (this.lanes.size >= 64) for (const [d, l] of this.lanes) if (l.live === 0) this.lanes.delete(d);
+      this.lanes.set(delay, (lane = new Lane()));
+    }
+    const e = new DelayedEvent(performance.now() + delay, lane, owner, id, target, event);
+    lane.add(e);
+    return e;
+  }
+
+  cancel(e: DelayedEvent): void {
+    if (e.owner === null) return;
+    e.owner = null;
+    e.lane.dropOne();
+  }
+
+  /** Delayed events waiting, over all lanes. */
+  get pending(): number {
+    let n = 0;
+    for (const l of this.lanes.values()) n += l.live;
+    return n;
+  }
+}

@@ -1,0 +1,86 @@
+import test from 'ava';
+import { DelayLanes, type DelayedEvent, type DelayOwner } from '../../src/actors/delayLanes.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+/** An owner that records what fell due, and may schedule or cancel from its handler. */
+function recorder(onFire: (e: DelayedEvent) => void = () => {}): DelayOwner & { fired: string[] } {
+  const fired: string[] = [];
+  return {
+    fired,
+    fireDelayed(e) {
+      fired.push(e.id);
+      onFire(e);
+    },
+  };
+}
+
+test('events of one delay fire in the order scheduled, those of a shorter delay first', async (t) => {
+  const lanes = new DelayLanes();
+  const o = recorder();
+  lanes.schedule(30, o, 'a', null, { type: 'x' });
+  lanes.schedule(30, o, 'b', null, { type: 'x' });
+  lanes.schedule(10, o, 'c', null, { type: 'x' });
+  await sleep(15);
+  t.deepEqual(o.fired, ['c']);
+  await sleep(40);
+  t.deepEqual(o.fired, ['c', 'a', 'b']);
+  t.is(lanes.pending, 0);
+});
+
+test('a cancelled event never fires, and an empty lane leaves no Node timer behind', async (t) => {
+  const before = timeouts();
+  const lanes = new DelayLanes();
+  const o = recorder();
+  const a = lanes.schedule(20, o, 'a', null, { type: 'x' });
+  const b = lanes.schedule(20, o, 'b', null, { type: 'x' });
+  lanes.cancel(a);
+  lanes.cancel(a);
+  t.is(lanes.pending, 1);
+  lanes.cancel(b);
+  t.is(lanes.pending, 0);
+  t.is(timeouts(), before);
+  await sleep(40);
+  t.deepEqual(o.fired, []);
+});
+
+test('an event scheduled from a handler waits its full delay; the ones already due still fire on time', async (t) => {
+  const lanes = new DelayLanes();
+  const times: Array<[string, number]> = [];
+  const t0 = performance.now();
+  const o: DelayOwner = {
+    fireDelayed(e) {
+      times.push([e.id, performance.now() - t0]);
+      if (e.id === 'first') lanes.schedule(40, o, 'again', null, { type: 'x' });
+    },
+  };
+  lanes.schedule(40, o, 'first', null, { type: 'x' });
+  await sleep(5);
+  lanes.schedule(40, o, 'second', null, { type: 'x' });
+  await sleep(120);
+  t.deepEqual(times.map(([id]) => id), ['first', 'second', 'again']);
+  const at = Object.fromEntries(times);
+  t.true(at.second! >= 44 && at.second! < 75, `second at ${at.second}`);
+  t.true(at.again! >= 79, `again at ${at.again}`);
+});
+
+test('a lane of mostly cancelled events is swept and the live ones still fire', async (t) => {
+  const lanes = new DelayLanes();
+  const o = recorder();
+  const keep = lanes.schedule(30, o, 'keep', null, { type: 'x' });
+  for (let i = 0; i < 5000; i++) lanes.cancel(lanes.schedule(30, o, `gone${i}`, null, { type: 'x' }));
+  const lane = keep.lane as unknown as { queue: unknown[]; head: number };
+  t.true(lane.queue.length - lane.head < 2000, `queue holds ${lane.queue.length - lane.head}`);
+  await sleep(50);
+  t.deepEqual(o.fired, ['keep']);
+});
+
+test('odd delays do not pile up lanes', (t) => {
+  const lanes = new DelayLanes();
+  const o = recorder();
+  for (let d = 1000; d < 1500; d++) lanes.cancel(lanes.schedule(d, o, 'x', null, { type: 'x' }));
+  const keep = lanes.schedule(5000, o, 'y', null, { type: 'x' });
+  t.true((lanes as unknown as { lanes: Map<number, unknown> }).lanes.size <= 65);
+  lanes.cancel(keep);
+});
