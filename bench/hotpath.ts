@@ -7,6 +7,7 @@
  */
 import { Supervisor, type Transport } from '../src/actors/supervisor.js';
 import { LocalIdentity } from '../src/proxy/localIdentity.js';
+import { tuneHeap } from '../src/util/heapTuning.js';
 
 const PROXY = { host: '127.0.0.1', port: 5060 };
 const CALLER = { host: '127.0.0.1', port: 6000 };
@@ -79,6 +80,8 @@ function oneCall(sup: Supervisor, wire: Wire, n: number): void {
 }
 
 function main(argv: string[]): void {
+  // As the CLI does at start (src/cli/main.ts): this measures the proxy as it runs.
+  tuneHeap();
   const calls = Number(argv[0] ?? 20000);
   const wire = new Wire();
   const sup = new Supervisor(wire, { identity: new LocalIdentity({ host: PROXY.host, port: PROXY.port }) });

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { tuneHeap } from '../util/heapTuning.js';
 import { runProxy } from './runProxy.js';
 import { runReplay } from './replay.js';
 import { runCalls } from './calls.js';
@@ -6,6 +7,7 @@ import { runUser } from './userAdd.js';
 
 /** `sipstate [options]` runs the proxy; `sipstate replay|calls ...` work on the journal. */
 async function main(argv: string[]): Promise<number> {
+  tuneHeap();
   switch (argv[0]) {
     case 'replay':
       return runReplay(argv.slice(1));
