@@ -10,19 +10,31 @@ import { performance } from 'node:perf_hooks';
 
 /** Who is told when one of its delayed events falls due. */
 export interface DelayOwner {
-  fireDelayed(e: DelayedEvent): void;
+  fireDelayed(id: string, target: unknown, event: { type: string }): void;
 }
 
-/** One delayed event; `owner` is null once it was cancelled or has fired. */
+/**
+ * One delayed event; `owner` is null once it was cancelled or has fired. Its target and event go
+ * too then: a cancelled event may wait in its lane for the whole delay, and must not keep an
+ * ended actor alive that long (Timer F of a BYE's client transaction would hold it 32 s instead
+ * of the 5 s of Timer K).
+ */
 export class DelayedEvent {
   constructor(
+    /** Whole milliseconds (performance.now() clock), so V8 keeps it in the object, not boxed. */
     readonly due: number,
     readonly lane: Lane,
     public owner: DelayOwner | null,
     readonly id: string,
-    readonly target: unknown,
-    readonly event: { type: string },
+    public target: unknown,
+    public event: { type: string } | null,
   ) {}
+
+  release(): void {
+    this.owner = null;
+    this.target = null;
+    this.event = null;
+  }
 }
 
 /** More cancelled events than this (beyond twice the live ones) are swept out of a lane. */
@@ -81,10 +93,12 @@ class Lane {
       if (owner !== null && e.due > now) break;
       this.head++;
       if (owner === null) continue;
-      e.owner = null;
+      const target = e.target;
+      const event = e.event!;
+      e.release();
       this.live--;
       // The owner's handler may schedule into this lane (a backed-off retransmission timer).
-      owner.fireDelayed(e);
+      owner.fireDelayed(e.id, target, event);
     }
     if (this.head >= this.queue.length) {
       this.queue = [];
@@ -110,7 +124,7 @@ function runLane(lane: Lane): void {
 export class DelayLanes {
   private readonly lanes = new Map<number, Lane>();
 
-  /** `owner.fireDelayed(e)` after `delay` ms, unless cancelled first. */
+  /** `owner.fireDelayed(id, target, event)` after `delay` ms, unless cancelled first. */
   schedule(delay: number, owner: DelayOwner, id: string, target: unknown, event: { type: string }): DelayedEvent {
     let lane = this.lanes.get(delay);
     if (!lane) {
@@ -119,14 +133,14 @@ export class DelayLanes {
       if (this.lanes.size >= 64) for (const [d, l] of this.lanes) if (l.live === 0) this.lanes.delete(d);
       this.lanes.set(delay, (lane = new Lane()));
     }
-    const e = new DelayedEvent(performance.now() + delay, lane, owner, id, target, event);
+    const e = new DelayedEvent(Math.ceil(performance.now() + delay), lane, owner, id, target, event);
     lane.add(e);
     return e;
   }
 
   cancel(e: DelayedEvent): void {
     if (e.owner === null) return;
-    e.owner = null;
+    e.release();
     e.lane.dropOne();
   }
 

@@ -181,9 +181,10 @@ export class MachineActor<TEmitted> implements DelayOwner {
   }
 
   /** A delayed event of this actor fell due (see delayLanes.ts). */
-  fireDelayed(e: DelayedEvent): void {
-    this.forgetTimer(e);
-    (e.target as MachineActor<never>).send(e.event);
+  fireDelayed(id: string, target: unknown, event: { type: string }): void {
+    // The lane has let go of it already: only this actor's list still holds it.
+    this.takeTimer(id);
+    (target as MachineActor<never>).send(event);
   }
 
   /** Removes the pending delayed event `id` from this actor's list and returns it. */

@@ -1,17 +1,16 @@
 import test from 'ava';
-import { DelayLanes, type DelayedEvent, type DelayOwner } from '../../src/actors/delayLanes.js';
+import { DelayLanes, type DelayOwner } from '../../src/actors/delayLanes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 /** An owner that records what fell due, and may schedule or cancel from its handler. */
-function recorder(onFire: (e: DelayedEvent) => void = () => {}): DelayOwner & { fired: string[] } {
+function recorder(): DelayOwner & { fired: string[] } {
   const fired: string[] = [];
   return {
     fired,
-    fireDelayed(e) {
-      fired.push(e.id);
-      onFire(e);
+    fireDelayed(id) {
+      fired.push(id);
     },
   };
 }
@@ -19,7 +18,7 @@ function recorder(onFire: (e: DelayedEvent) => void = () => {}): DelayOwner & { 
 test('events of one delay fire in the order scheduled, those of a shorter delay first', async (t) => {
   const lanes = new DelayLanes();
   const o = recorder();
-  lanes.schedule(30, o, 'a', null, { type: 'x' });
+  const first = lanes.schedule(30, o, 'a', { an: 'actor' }, { type: 'x' });
   lanes.schedule(30, o, 'b', null, { type: 'x' });
   lanes.schedule(10, o, 'c', null, { type: 'x' });
   await sleep(15);
@@ -27,16 +26,19 @@ test('events of one delay fire in the order scheduled, those of a shorter delay 
   await sleep(40);
   t.deepEqual(o.fired, ['c', 'a', 'b']);
   t.is(lanes.pending, 0);
+  t.is(first.target, null, 'a fired event lets go of its target');
 });
 
-test('a cancelled event never fires, and an empty lane leaves no Node timer behind', async (t) => {
+test('a cancelled event never fires, lets go of its target, and an empty lane leaves no Node timer behind', async (t) => {
   const before = timeouts();
   const lanes = new DelayLanes();
   const o = recorder();
-  const a = lanes.schedule(20, o, 'a', null, { type: 'x' });
+  const a = lanes.schedule(20, o, 'a', { an: 'actor' }, { type: 'x' });
   const b = lanes.schedule(20, o, 'b', null, { type: 'x' });
   lanes.cancel(a);
   lanes.cancel(a);
+  t.is(a.target, null);
+  t.is(a.event, null);
   t.is(lanes.pending, 1);
   lanes.cancel(b);
   t.is(lanes.pending, 0);
@@ -50,9 +52,9 @@ test('an event scheduled from a handler waits its full delay; the ones already d
   const times: Array<[string, number]> = [];
   const t0 = performance.now();
   const o: DelayOwner = {
-    fireDelayed(e) {
-      times.push([e.id, performance.now() - t0]);
-      if (e.id === 'first') lanes.schedule(40, o, 'again', null, { type: 'x' });
+    fireDelayed(id) {
+      times.push([id, performance.now() - t0]);
+      if (id === 'first') lanes.schedule(40, o, 'again', null, { type: 'x' });
     },
   };
   lanes.schedule(40, o, 'first', null, { type: 'x' });
