@@ -41,6 +41,12 @@ export class DelayedEvent {
 const SWEEP_SLACK = 1024;
 
 class Lane {
+  constructor(
+    private readonly delay: number,
+    /** The lanes by delay: an empty lane leaves it, so odd delays (a Timer C re-armed for its remainder) do not pile up. */
+    private readonly byDelay: Map<number, Lane>,
+  ) {}
+
   /** Scheduled events from `head` on; cancelled ones stay until passed or swept. */
   private queue: DelayedEvent[] = [];
   private head = 0;
@@ -62,8 +68,7 @@ class Lane {
       // Nothing left to wait for: no timer may keep the process alive or fire for nothing.
       if (this.timer !== null) clearTimeout(this.timer);
       this.timer = null;
-      this.queue = [];
-      this.head = 0;
+      this.retire();
     } else if (this.queue.length - this.head > 2 * this.live + SWEEP_SLACK) {
       // Mostly cancelled (Timers B, F and C usually are): swept, not kept for the whole delay.
       this.queue = this.queue.slice(this.head).filter((x) => x.owner !== null);
@@ -101,12 +106,18 @@ class Lane {
       owner.fireDelayed(e.id, target, event);
     }
     if (this.head >= this.queue.length) {
-      this.queue = [];
-      this.head = 0;
+      this.retire();
     } else if (this.head > SWEEP_SLACK && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /** Empty: forgotten by its DelayLanes (the next event of this delay starts a new lane). */
+  private retire(): void {
+    this.queue = [];
+    this.head = 0;
+    if (this.byDelay.get(this.delay) === this) this.byDelay.delete(this.delay);
   }
 
   private arm(due: number): void {
@@ -127,12 +138,7 @@ export class DelayLanes {
   /** `owner.fireDelayed(id, target, event)` after `delay` ms, unless cancelled first. */
   schedule(delay: number, owner: DelayOwner, id: string, target: unknown, event: { type: string }): DelayedEvent {
     let lane = this.lanes.get(delay);
-    if (!lane) {
-      // An odd delay (a computed remainder, such as Timer C re-armed) gets a lane too; empty
-      // lanes are dropped once there are many, so such lanes do not pile up.
-      if (this.lanes.size >= 64) for (const [d, l] of this.lanes) if (l.live === 0) this.lanes.delete(d);
-      this.lanes.set(delay, (lane = new Lane()));
-    }
+    if (!lane) this.lanes.set(delay, (lane = new Lane(delay, this.lanes)));
     const e = new DelayedEvent(Math.ceil(performance.now() + delay), lane, owner, id, target, event);
     lane.add(e);
     return e;
