@@ -6,8 +6,8 @@ import v8 from 'node:v8';
  * a transaction's snapshots and action records at the same sites whether they die within the
  * message or linger 32 s (64*T1), and the lingering ones tip those sites over: then every
  * short-lived snapshot and action record is born old and only a full collection frees it.
- * Measured (BENCHMARKS.md, profile finding 16): objects surviving a scavenge per call 27 -> 15
- * KB on the wire, server CPU per call about 8 % lower, the in-process hot path 360 -> 280 µs.
+ * Measured (BENCHMARKS.md, profile finding 17): objects surviving a scavenge per call 27 -> 15
+ * KB on the wire, server CPU per call about a tenth lower, the in-process hot path 360 -> 280 µs.
  *
  * Set at start, before the proxy allocates anything it keeps: V8 reads this flag each time it
  * weighs its pretenuring feedback, so changing it at run time takes effect (verified with
