@@ -21,9 +21,8 @@ test('events of one delay fire in the order scheduled, those of a shorter delay 
   const first = lanes.schedule(30, o, 'a', { an: 'actor' }, { type: 'x' });
   lanes.schedule(30, o, 'b', null, { type: 'x' });
   lanes.schedule(10, o, 'c', null, { type: 'x' });
-  await sleep(15);
-  t.deepEqual(o.fired, ['c']);
-  await sleep(40);
+  // Only the order is checked: on a loaded machine the event loop may wake late for any of them.
+  await sleep(80);
   t.deepEqual(o.fired, ['c', 'a', 'b']);
   t.is(lanes.pending, 0);
   t.is(first.target, null, 'a fired event lets go of its target');
