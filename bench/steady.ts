@@ -65,10 +65,11 @@ export async function steadyRun(name: ServerName, rate: number, seconds: number,
         const m = await server.memory();
         const tx = await server.transactions().catch(() => null);
         const at = Math.round((Date.now() - t0) / 1000);
-        // RSS first (before the collection below changes it), then, once a minute, the held heap.
-        const held = (samples.length + 1) % 6 === 0 ? (await server.memoryHeld()).heapUsedBytes : undefined;
+        // Every sixth sample (once a minute): the held heap, read after RSS (its collection changes RSS), and a log line.
+        const minute = (samples.length + 1) % 6 === 0;
+        const held = minute ? (await server.memoryHeld()).heapUsedBytes : undefined;
         samples.push({ at, rssBytes: m.rssBytes, transactions: tx, ...(held !== undefined ? { heapAfterGcBytes: held } : {}) });
-        if (samples.length % 6 === 0) log(`  ${name}: ${samples[samples.length - 1]!.at} s, RSS ${(m.rssBytes / 2 ** 20).toFixed(1)} MiB, ${tx ?? '?'} transactions`);
+        if (minute) log(`  ${name}: ${at} s, RSS ${(m.rssBytes / 2 ** 20).toFixed(1)} MiB, ${tx ?? '?'} transactions`);
       }
       const res = await run.done;
       const after = samples.find((x) => x.at >= 60);

@@ -5,6 +5,12 @@
  * due, under one Node timer for the lane's head. A delayed event is one small object instead of a
  * Node Timeout with its argument array, and every transaction keeps one for the 32 s it lingers
  * (64*T1, RFC 3261 §17 and RFC 6026).
+ *
+ * Not `DeadlineQueue` (src/util), which serves binding and ban expiries: its heap costs O(log n)
+ * per insert where a lane appends, and it drops a stale entry only when it surfaces, while most
+ * transaction timers are cancelled within milliseconds (Timers A, B, E, F, C) and would sit there
+ * for their whole delay, up to 180 s for Timer C. A lane forgets them at once when it empties and
+ * sweeps them when they pile up.
  */
 import { performance } from 'node:perf_hooks';
 
