@@ -11,6 +11,8 @@ export interface MemorySample {
   shmUsedBytes?: number;
   /** sipstate only: the V8 heap in use right after a full garbage collection. */
   heapUsedBytes?: number;
+  /** The RSS of the first of the samples taken until it settled (settledMemory in memoryUse.ts). */
+  firstRssBytes?: number;
 }
 
 /** Pids whose process group is `pgid`. */

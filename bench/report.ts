@@ -321,8 +321,9 @@ function memoryDetails(r: Results): string {
   for (const name of ['sipstate', 'kamailio'] as const) {
     const m = r.memory[name];
     if (!m) continue;
+    const first = (x: MemorySample) => (x.firstRssBytes !== undefined && x.firstRssBytes !== x.rssBytes ? ` (RSS at once ${bytes(x.firstRssBytes)})` : '');
     const f = (x: MemorySample) =>
-      `${bytes(x.rssBytes)} / ${bytes(x.pssBytes)}${x.shmUsedBytes !== undefined ? ` / ${bytes(x.shmUsedBytes)}` : ''}${x.heapUsedBytes !== undefined ? ` / ${bytes(x.heapUsedBytes)}` : ''}`;
+      `${bytes(x.rssBytes)} / ${bytes(x.pssBytes)}${x.shmUsedBytes !== undefined ? ` / ${bytes(x.shmUsedBytes)}` : ''}${x.heapUsedBytes !== undefined ? ` / ${bytes(x.heapUsedBytes)}` : ''}${first(x)}`;
     rows.push([
       name, f(m.idle), `${f(m.afterRegister)} (${int(m.registered)} users, ${m.bindings ?? 'n/a'} bindings)`,
       f(m.beforeCalls), `${f(m.callsPeak)} (${int(m.answered)} calls, ${m.transactionsAtPeak ?? 'n/a'} transactions)`,
@@ -339,7 +340,9 @@ function memoryDetails(r: Results): string {
       '/ Kamailio\'s shm in use (`kamcmd core.shmmem` real_used) or sipstate\'s V8 heap in use after a full GC (`GET /status?gc=1`, node --expose-gc). ' +
       `Registrations: ${int(m.users)} distinct users; calls: ${int(m.callsPlanned)} answered calls held open (\`bench/sipp/uac-hold.xml\`), ` +
       'bindings sampled once the REGISTER transactions were gone; calls sampled once all were answered (their INVITE transactions still alive) and again when the server had no transaction left ' +
-      '(sipstate keeps them 64×T1 = 32 s after the 2xx, RFC 6026; Kamailio\'s tm about 5 s). Per binding = (after − idle) / users; per call = (with calls − before calls) / answered calls.',
+      '(sipstate keeps them 64×T1 = 32 s after the 2xx, RFC 6026; Kamailio\'s tm about 5 s). ' +
+      'Each sample is taken again every 500 ms until the RSS stops moving (two in a row within 256 KiB, at most 6 s): V8 returns the pages a full GC freed over the next second or so, ' +
+      'so the first sample still counts garbage ("RSS at once" where it differed). Per binding = (after − idle) / users; per call = (with calls − before calls) / answered calls.',
     '',
     mdTable(['server', 'idle', 'users registered', 'before calls', 'calls answered', 'transactions ended'], rows),
     '',
