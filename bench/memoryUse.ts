@@ -152,7 +152,7 @@ export async function memoryUse(name: ServerName, o: MemoryOptions, cpus: { serv
  * sipstate's full GC (memoryHeld runs one) frees pages that V8 returns to the kernel over the
  * next second or so; a sample taken at once still counts that garbage (measured: 10,000 bindings
  * read 3.3 KiB each at once, 1.5 KiB a second later). So: samples 500 ms apart until two in a row
- * agree within 256 KiB, at most 6 s. Kamailio's RSS does not move, and it stops at the second.
+ * agree within 256 KiB, at most 6 s. Kamailio's RSS does not move: its samples stop at the second.
  */
 async function settledMemory(server: Server): Promise<MemorySample> {
   let sample = await server.memoryHeld();
