@@ -321,7 +321,7 @@ function memoryDetails(r: Results): string {
   for (const name of ['sipstate', 'kamailio'] as const) {
     const m = r.memory[name];
     if (!m) continue;
-    const first = (x: MemorySample) => (x.firstRssBytes !== undefined && x.firstRssBytes !== x.rssBytes ? ` (RSS at once ${bytes(x.firstRssBytes)})` : '');
+    const first = (x: MemorySample) => (x.firstRssBytes !== undefined && bytes(x.firstRssBytes) !== bytes(x.rssBytes) ? ` (RSS at once ${bytes(x.firstRssBytes)})` : '');
     const f = (x: MemorySample) =>
       `${bytes(x.rssBytes)} / ${bytes(x.pssBytes)}${x.shmUsedBytes !== undefined ? ` / ${bytes(x.shmUsedBytes)}` : ''}${x.heapUsedBytes !== undefined ? ` / ${bytes(x.heapUsedBytes)}` : ''}${first(x)}`;
     rows.push([
