@@ -154,12 +154,12 @@ export async function memoryUse(name: ServerName, o: MemoryOptions, cpus: { serv
  * read 3.3 KiB each at once, 1.5 KiB a second later). So: samples 500 ms apart until two in a row
  * agree within 256 KiB, at most 6 s. Kamailio's RSS does not move: its samples stop at the second.
  */
-async function settledMemory(server: Server): Promise<MemorySample> {
+export async function settledMemory(server: Pick<Server, 'memoryHeld'>, capMs = 6000, intervalMs = 500): Promise<MemorySample> {
   let sample = await server.memoryHeld();
   const firstRssBytes = sample.rssBytes;
   const t0 = Date.now();
-  while (Date.now() - t0 < 6000) {
-    await sleep(500);
+  while (Date.now() - t0 < capMs) {
+    await sleep(intervalMs);
     const next = await server.memoryHeld();
     const steady = Math.abs(next.rssBytes - sample.rssBytes) < 256 * 1024;
     sample = next;
