@@ -190,19 +190,18 @@ export class MachineActor<TEmitted> implements DelayOwner {
   /** Removes the pending delayed event `id` from this actor's list and returns it. */
   private takeTimer(id: string): DelayedEvent | null {
     const t = this.timers;
-    const e = t === null ? null : Array.isArray(t) ? (t.find((x) => x.id === id) ?? null) : t.id === id ? t : null;
-    if (e) this.forgetTimer(e);
-    return e;
-  }
-
-  private forgetTimer(e: DelayedEvent): void {
-    const t = this.timers;
-    if (t === e) this.timers = null;
-    else if (Array.isArray(t)) {
-      const i = t.indexOf(e);
-      if (i >= 0) t.splice(i, 1);
-      if (t.length === 1) this.timers = t[0]!;
+    if (t === null) return null;
+    if (!Array.isArray(t)) {
+      if (t.id !== id) return null;
+      this.timers = null;
+      return t;
     }
+    const i = t.findIndex((x) => x.id === id);
+    if (i < 0) return null;
+    const e = t[i]!;
+    t.splice(i, 1);
+    if (t.length === 1) this.timers = t[0]!;
+    return e;
   }
 
   // ---- processing ----
