@@ -7,7 +7,7 @@
 import { groupCpuSeconds } from './memory.js';
 import { udpSocket } from './ports.js';
 import { startCallee, startCallers, startServer, warmUp } from './servers.js';
-import type { ServerName } from './server.js';
+import type { ServerName, ServerOptions } from './server.js';
 import { num, offeredRate, type SippResult } from './sipp.js';
 import { udpCounters, udpDelta } from './udpStats.js';
 
@@ -62,9 +62,9 @@ export function failureCounts(res: SippResult): Record<string, number> {
 }
 
 /** One step: `server` null runs the caller straight at the callee (SIPp against itself). */
-export async function callStep(name: ServerName | 'direct', rate: number, seconds: number, cpus: { server: number; load: number }): Promise<CallStep> {
+export async function callStep(name: ServerName | 'direct', rate: number, seconds: number, cpus: { server: number; load: number }, sipstate: Omit<ServerOptions, 'cpu'> = {}): Promise<CallStep> {
   const planned = Math.round(rate * seconds);
-  const server = name === 'direct' ? null : await startServer(name, cpus.server);
+  const server = name === 'direct' ? null : await startServer(name, cpus.server, sipstate);
   try {
     const callee = await startCallee(server, cpus.load, `${name} ${rate}cps`);
     try {
@@ -125,11 +125,11 @@ export function describeCallStep(name: string, s: CallStep): string {
   );
 }
 
-export async function callRate(name: ServerName, rates: number[], seconds: number, cpus: { server: number; load: number }, log: (s: string) => void): Promise<CallResult> {
+export async function callRate(name: ServerName, rates: number[], seconds: number, cpus: { server: number; load: number }, log: (s: string) => void, sipstate: Omit<ServerOptions, 'cpu'> = {}): Promise<CallResult> {
   const steps: CallStep[] = [];
   let stoppedBySipp = false;
   for (const rate of rates) {
-    const step = await callStep(name, rate, seconds, cpus);
+    const step = await callStep(name, rate, seconds, cpus, sipstate);
     steps.push(step);
     log(describeCallStep(name, step));
     if (!step.ok) break;

@@ -26,6 +26,9 @@ export interface ServerOptions {
   cpu: number;
   /** Extra Node.js flags for sipstate (e.g. --cpu-prof); Kamailio ignores them. */
   nodeArgs?: string[];
+  /** sipstate only: worker processes (--workers) and the cores they may use (taskset -c list). */
+  workers?: number;
+  cpuList?: string;
 }
 
 /** The effective receive buffer of the socket bound to `port` (ss -uamn: skmem rb), or null. */

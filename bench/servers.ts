@@ -3,10 +3,10 @@ import { startKamailio } from './kamailioServer.js';
 import { startSipstate } from './sipstateServer.js';
 import { registerContact } from './rawSip.js';
 import { startSipp, num, type SippOptions, type SippRun } from './sipp.js';
-import type { Server, ServerName } from './server.js';
+import type { Server, ServerName, ServerOptions } from './server.js';
 
-export function startServer(name: ServerName, cpu: number): Promise<Server> {
-  return name === 'sipstate' ? startSipstate({ cpu }) : startKamailio({ cpu });
+export function startServer(name: ServerName, cpu: number, sipstate: Omit<ServerOptions, 'cpu'> = {}): Promise<Server> {
+  return name === 'sipstate' ? startSipstate({ cpu, ...sipstate }) : startKamailio({ cpu });
 }
 
 /** The user part the callers dial, registered with the callee SIPp's address as its contact. */

@@ -25,7 +25,7 @@ export function sipstateMain(): string {
   return mainPath;
 }
 
-export function sipstateCommand(port: number, adminPort: number, dir: string, cpu: number, nodeArgs: string[] = []): string[] {
+export function sipstateCommand(port: number, adminPort: number, dir: string, cpu: number | string, nodeArgs: string[] = [], workers = 1): string[] {
   return [
     // --expose-gc: GET /status?gc=1 then collects before it reports the heap (the memory figures).
     // --single-threaded-gc: on its one core, V8's four GC helper threads only take turns with the
@@ -36,6 +36,7 @@ export function sipstateCommand(port: number, adminPort: number, dir: string, cp
     '--fsync', 'batch', '--log-level', 'warn', '--admin-port', String(adminPort),
     // The load comes from one address, as Kamailio's config (no pike) takes it: no flood ban.
     '--rate-limit', '0',
+    ...(workers > 1 ? ['--workers', String(workers)] : []),
   ];
 }
 
@@ -44,7 +45,7 @@ export async function startSipstate(opts: ServerOptions): Promise<Server & { sta
   const dir = makeTempDir('sipstate');
   const port = await freeUdpPort();
   const adminPort = await freeTcpPort();
-  const [cmd, ...args] = sipstateCommand(port, adminPort, dir, opts.cpu, opts.nodeArgs);
+  const [cmd, ...args] = sipstateCommand(port, adminPort, dir, opts.cpuList ?? opts.cpu, opts.nodeArgs, opts.workers);
   const group = spawnGroup('sipstate', cmd!, args, { cwd: dir, stdout: 'pipe', stderr: 'pipe' });
   let out = '';
   const keep = (d: Buffer) => {

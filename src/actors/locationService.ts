@@ -10,6 +10,8 @@ export interface BindingEvent {
   /** The location key the AOR is stored under (its user part). */
   user: string;
   contact: string;
+  /** The binding's comparison key (src/proxy/registrar.ts contactKey). */
+  key: string;
   expiresAt: number;
   callId: string;
   cseq: number;
@@ -104,6 +106,25 @@ export class LocationService {
     this.expiry.add(b.expiresAt, { user, key: b.key });
   }
 
+  /**
+   * A change another worker made (src/cluster): applied to this copy without an event, so that
+   * it is journaled once, by the primary. Expiry still runs here, also without an event unless
+   * this copy's owner journals expiries (the primary's does).
+   */
+  replicate(e: BindingEvent): void {
+    if (e.name === 'binding.added' || e.name === 'binding.refreshed') {
+      this.restore(e.user, e.aor, { contact: e.contact, key: e.key, q: e.q, expiresAt: e.expiresAt, callId: e.callId, cseq: e.cseq, source: e.source });
+      return;
+    }
+    const entry = this.aors.get(e.user);
+    if (entry?.bindings.delete(e.key)) this.count--;
+  }
+
+  /** Every known AOR with its bindings (a new worker's copy starts from this). */
+  snapshot(): Array<{ user: string; aor: string; bindings: Binding[] }> {
+    return [...this.aors.values()].map((a) => ({ user: a.user, aor: a.aor, bindings: [...a.bindings.values()] }));
+  }
+
   close(): void {
     this.expiry.clear();
   }
@@ -127,6 +148,6 @@ export class LocationService {
   }
 
   private emit(name: BindingEventName, entry: AorEntry, b: Binding, at: number): void {
-    this.onEvent({ name, at, aor: entry.aor, user: entry.user, contact: b.contact, expiresAt: b.expiresAt, callId: b.callId, cseq: b.cseq, q: b.q, source: b.source });
+    this.onEvent({ name, at, aor: entry.aor, user: entry.user, contact: b.contact, key: b.key, expiresAt: b.expiresAt, callId: b.callId, cseq: b.cseq, q: b.q, source: b.source });
   }
 }

@@ -35,6 +35,8 @@ export interface ProxySettings {
   realm: string | null;
   /** Digest algorithms offered, preferred first. */
   authAlgorithms: readonly DigestAlgorithm[];
+  /** Worker processes sharing the UDP port (src/cluster); 1: everything in this process. */
+  workers: number;
 }
 
 export const USAGE = `Usage: sipstate [options]
@@ -59,6 +61,8 @@ export const USAGE = `Usage: sipstate [options]
   --realm NAME           digest realm (default: the first --domain, else the address listened on)
   --auth-algorithms L    digest algorithms offered, preferred first (default sha-256,md5; md5 alone
                          for phones that know nothing else, e.g. baresip 1.x)
+  --workers N            worker processes sharing the port, each owning the calls whose Call-ID
+                         hashes to it (default 1: one process; see docs/design.md "Across cores")
   --journal DIR          event journal folder (default ./journal)
   --fsync MODE           always | batch | off (default batch: group commit every 10 ms)
   --journal-segment-mb N start a new journal segment at this size (default 64)
@@ -117,6 +121,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
       users: { type: 'string' },
       realm: { type: 'string' },
       'auth-algorithms': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -151,6 +156,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
     users: values.users ?? null,
     realm: values.realm ?? null,
     authAlgorithms: authAlgorithms(values['auth-algorithms']),
+    workers: int('workers', values.workers, 1, 1, 64),
   };
 }
 

@@ -71,7 +71,7 @@ export class UdpTransport {
  * or a Contact nearly always holds) only on the next tick. Answering it at once sends the datagram
  * inside the handler that produced it; names still go to the resolver.
  */
-function literalFirstLookup(hostname: string, options: LookupOneOptions | number, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+export function literalFirstLookup(hostname: string, options: LookupOneOptions | number, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
   const family = isIP(hostname);
   if (family !== 0) return callback(null, hostname, family);
   dnsLookup(hostname, typeof options === 'number' ? { family: options } : options, callback);

@@ -1,0 +1,47 @@
+import type { BanReason } from '../security/sourceGuard.js';
+import { recover } from '../journal/recovery.js';
+import { JournalWriter } from '../journal/writer.js';
+import { CallLogWriter } from '../projections/callLogWriter.js';
+import type { RestoredCall } from '../cluster/ipc.js';
+import type { Logger } from '../util/logger.js';
+import type { ProxySettings } from './args.js';
+import { describeRecovery } from './journalReport.js';
+
+/** The proxy's journal at start (one process or the cluster's primary): recovery, log.txt, bans. */
+
+/** Recovers the journal (repairing a torn tail), rebuilds log.txt from it, and opens both for appending. */
+export function openJournal(settings: ProxySettings, log: Logger): { recovery: ReturnType<typeof recover>; journal: JournalWriter } {
+  const recovery = recover(settings.journal);
+  for (const line of describeRecovery(recovery)) log.warn(line);
+  const journal = new JournalWriter(settings.journal, recovery.report.lastSeq, { fsync: settings.fsync, segmentBytes: settings.segmentBytes, batchMs: 10 });
+  const callLog = new CallLogWriter(settings.callLog, recovery.history, settings.callLogFormat);
+  callLog.rebuild(recovery.finished);
+  journal.onDurable(callLog.onEvents);
+  return { recovery, journal };
+}
+
+export function journalBan(journal: JournalWriter, log: Logger, source: string, reason: BanReason, until: number): void {
+  log.warn(`banned ${source} until ${new Date(until).toISOString()} (${reason === 'rate' ? 'request flood' : 'failed authentications'})`);
+  journal.append({ type: 'source.banned', source, reason, until: new Date(until).toISOString() });
+}
+
+export function journalRelease(journal: JournalWriter, log: Logger, source: string): void {
+  log.info(`released ${source}`);
+  journal.append({ type: 'source.released', source });
+}
+
+/**
+ * Calls the journal shows answered but not ended are open again (a BYE after the restart ends
+ * them); calls that were only ringing died with the old process: they are journaled as failed.
+ */
+export function restoredCalls(recovery: ReturnType<typeof recover>, journal: JournalWriter): RestoredCall[] {
+  const open: RestoredCall[] = [];
+  for (const c of recovery.history.openCalls()) {
+    if (c.answeredAt && c.toTag !== undefined) {
+      open.push({ callId: c.callId, fromTag: c.fromTag, toTag: c.toTag, from: c.from, to: c.to, answeredAt: Date.parse(c.answeredAt) });
+    } else if (!c.answeredAt) {
+      journal.append({ type: 'call.failed', callId: c.callId, fromTag: c.fromTag, from: c.from, to: c.to, reason: 'proxy restarted' });
+    }
+  }
+  return open;
+}

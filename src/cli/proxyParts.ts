@@ -1,0 +1,104 @@
+import type { SupervisorOptions } from '../actors/supervisor.js';
+import type { LocationService } from '../actors/locationService.js';
+import type { LocalIdentity } from '../proxy/localIdentity.js';
+import type { CallLifecycleEvent } from '../machines/lifecycle.js';
+import type { Logger } from '../util/logger.js';
+import type { ProxySettings } from './args.js';
+import type { Authentication } from './authentication.js';
+import { phraseRewriter, type PhraseTable } from '../proxy/reasonPhrases.js';
+import { SourceGuard } from '../security/sourceGuard.js';
+import { DEFAULT_SCANNER_AGENTS, scannerMatcher } from '../security/scanners.js';
+import { chooseHost, listCandidates } from './netif.js';
+
+/** What the one-process proxy and the cluster share: host choice, the supervisor's options, the banner. */
+
+/** `--host`, else the default route's address, listing the candidates so a user can pick another. */
+export function pickHost(settings: ProxySettings, log: Logger): string {
+  if (settings.host !== null) return settings.host;
+  const candidates = listCandidates();
+  const host = chooseHost(candidates);
+  log.info('addresses on this machine:');
+  for (const c of candidates) {
+    log.info(`  ${c.address.padEnd(15)} ${c.iface}${c.defaultRoute ? ' (default route)' : ''}${c.virtual ? ' (virtual adapter)' : ''}${c.address === host ? '  <- chosen' : ''}`);
+  }
+  if (candidates.length === 0) log.info('  none besides loopback; using 127.0.0.1');
+  return host;
+}
+
+/** A bind failure in words a user can act on. */
+export function listenError(e: unknown, host: string, port: number): Error {
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code === 'EADDRINUSE' ? 'the port is already in use'
+    : err.code === 'EADDRNOTAVAIL' ? 'that address is not on this machine'
+    : err.code === 'EACCES' ? 'permission denied (ports below 1024 need root)' : err.message;
+  return new Error(`cannot listen on udp:${host}:${port}: ${why}`);
+}
+
+export function newGuard(settings: ProxySettings, events: ConstructorParameters<typeof SourceGuard>[1]): SourceGuard {
+  return new SourceGuard(
+    { requestsPerSecond: settings.rateLimit, authFailuresPerMinute: settings.authFailures, banMs: settings.banSeconds * 1000 },
+    events,
+  );
+}
+
+export function supervisorOptions(
+  settings: ProxySettings,
+  parts: {
+    identity: LocalIdentity;
+    location: LocationService;
+    guard: SourceGuard;
+    auth: Authentication | null;
+    phrases: PhraseTable | null;
+    log: Logger;
+    onLifecycle: (e: CallLifecycleEvent) => void;
+  },
+): SupervisorOptions {
+  const log = parts.log;
+  return {
+    identity: parts.identity,
+    timers: { t1: settings.t1, t2: settings.t2, t4: settings.t4 },
+    timerCMs: settings.timerC,
+    maxCallMs: settings.maxCallSeconds * 1000,
+    registrar: { minExpires: settings.minExpires, defaultExpires: settings.defaultExpires, maxExpires: settings.maxExpires },
+    location: parts.location,
+    guard: parts.guard,
+    ...(parts.auth ? { authenticator: parts.auth.authenticator } : {}),
+    isScanner: scannerMatcher([...DEFAULT_SCANNER_AGENTS, ...settings.blockUserAgents]),
+    logger: log,
+    ...(parts.phrases ? { rewriteResponse: phraseRewriter(parts.phrases) } : {}),
+    onLifecycle: (e) => {
+      parts.onLifecycle(e);
+      if (log.enabled('debug')) log.debug(`${e.name} ${e.from} -> ${e.to}${e.status ? ` ${e.status}` : ''} (${e.callId})`);
+    },
+  };
+}
+
+/** What a softphone needs to know, once the proxy listens. */
+export function printBanner(
+  log: Logger,
+  settings: ProxySettings,
+  identity: LocalIdentity,
+  realm: string | null,
+  phrases: PhraseTable | null,
+): void {
+  if (realm !== null) {
+    log.info(`softphone settings: domain/proxy ${identity.hostPort}, transport UDP, user name and password as given to "sipstate user add" (realm ${realm})`);
+  } else {
+    log.info(`softphone settings: domain/proxy ${identity.hostPort}, transport UDP, user name: any (e.g. 101), no password`);
+    log.warn(`authentication is off (no --users FILE): anyone who can reach udp:${identity.hostPort} can register any name and call through this proxy; see README "Authentication"`);
+  }
+  for (const d of settings.domains) log.info(`also serving domain ${d}`);
+  if (phrases) log.info(`reason phrases: ${[...phrases].map(([c, p]) => `${c} ${p}`).join(', ')}`);
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilStopped(log: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info(`${sig}: stopping`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

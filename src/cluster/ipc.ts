@@ -1,0 +1,54 @@
+import type { BanReason } from '../security/sourceGuard.js';
+import type { CallLifecycleEvent } from '../machines/lifecycle.js';
+import type { BindingEvent } from '../actors/locationService.js';
+import type { Binding } from '../proxy/registrar.js';
+import type { SupervisorStats } from '../actors/supervisor.js';
+
+/** An answered call from the journal that its owner worker opens again (restart recovery). */
+export interface RestoredCall {
+  callId: string;
+  fromTag: string;
+  toTag: string;
+  from: string;
+  to: string;
+  answeredAt: number;
+}
+
+/** An AOR with its bindings, as the primary hands its location table to a (re)started worker. */
+export interface AorSnapshot {
+  user: string;
+  aor: string;
+  bindings: Binding[];
+}
+
+export interface WorkerStatus extends SupervisorStats {
+  worker: number;
+  pid: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  forwarded: number;
+}
+
+/** Worker to primary, over the cluster's IPC channel. */
+export type FromWorker =
+  | { t: 'ready'; worker: number; busPort: number; host: string; port: number }
+  | { t: 'lifecycle'; event: CallLifecycleEvent }
+  | { t: 'binding'; event: BindingEvent }
+  | { t: 'banned'; source: string; reason: BanReason; until: number }
+  | { t: 'released'; source: string }
+  | { t: 'status'; id: number; status: WorkerStatus }
+  | { t: 'stopped' }
+  /** Journal facts a worker gathered over a few milliseconds, in order (src/cluster/factBatch.ts). */
+  | { t: 'batch'; items: Fact[] };
+
+/** What a worker hands to the primary's journal: sent in batches, not one message each. */
+export type Fact = Extract<FromWorker, { t: 'lifecycle' | 'binding' | 'banned' | 'released' }>;
+
+/** Primary to worker. */
+export type ToWorker =
+  | { t: 'start'; peers: number[]; aors: AorSnapshot[]; bans: Array<{ source: string; until: number }>; calls: RestoredCall[] }
+  | { t: 'peers'; peers: number[] }
+  | { t: 'binding'; event: BindingEvent }
+  | { t: 'banned'; source: string; until: number }
+  | { t: 'status'; id: number; gc: boolean }
+  | { t: 'stop' };

@@ -1,0 +1,219 @@
+import cluster, { type Worker } from 'node:cluster';
+import { LocationService } from '../actors/locationService.js';
+import { journalBindingEvent, journalCallEvent } from '../actors/journalBridge.js';
+import { LocalIdentity } from '../proxy/localIdentity.js';
+import { loadPhraseTable } from '../proxy/reasonPhrases.js';
+import type { Logger } from '../util/logger.js';
+import type { ProxySettings } from '../cli/args.js';
+import { startAdmin } from '../cli/admin.js';
+import { startAuthentication } from '../cli/authentication.js';
+import { journalBan, journalRelease, openJournal, restoredCalls } from '../cli/journalSetup.js';
+import { pickHost, printBanner, untilStopped } from '../cli/proxyParts.js';
+import { callIdTextHash } from './callIdOwner.js';
+import type { FromWorker, RestoredCall, ToWorker, WorkerStatus } from './ipc.js';
+
+const STOP_GRACE_MS = 5000;
+
+/**
+ * The primary of `--workers N` (docs/design.md "Across cores"). It runs no SIP: it forks the
+ * workers, which share one UDP socket, and is the one writer of the journal and log.txt. It
+ * keeps the location table every worker copies: a binding change from one worker is journaled
+ * here and passed to the others; expiries are journaled from this copy alone. A worker that
+ * dies is forked again and gets the table, the bans and its answered calls back.
+ */
+export async function runPrimary(settings: ProxySettings, log: Logger): Promise<void> {
+  const host = pickHost(settings, log);
+  const phrases = settings.reasonPhrases !== null ? loadPhraseTable(settings.reasonPhrases) : null;
+  const { recovery, journal } = openJournal(settings, log);
+  const location = new LocationService((e) => {
+    if (e.name === 'binding.expired') journalBindingEvent(journal, e);
+  });
+  for (const k of recovery.knownAors) location.restoreKnown(k.user, k.aor);
+  for (const b of recovery.bindings) location.restore(b.user, b.aor, b.binding);
+  const bans = new Map<string, number>();
+  for (const b of recovery.bans) bans.set(b.source, b.until);
+  const restored = restoredCalls(recovery, journal);
+
+  const count = settings.workers;
+  const slots: Array<{ worker: Worker; busPort: number | null }> = [];
+  const statusWaits = new Map<number, { left: number; got: WorkerStatus[]; done: (s: WorkerStatus[]) => void }>();
+  let nextStatusId = 1;
+  let stopping = false;
+  let bound: { host: string; port: number } | null = null;
+  let firstStart = true;
+  let readyAll: () => void;
+  let failedStart: (e: Error) => void;
+  const allReady = new Promise<void>((resolve, reject) => {
+    readyAll = resolve;
+    failedStart = reject;
+  });
+
+  const toWorker = (w: Worker, m: ToWorker) => {
+    if (w.isConnected()) w.send(m);
+  };
+  const others = (from: Worker, m: ToWorker) => {
+    for (const s of slots) if (s.worker !== from) toWorker(s.worker, m);
+  };
+  const peers = () => slots.map((s) => s.busPort ?? 0);
+  const owner = (callId: string) => callIdTextHash(callId) % count;
+  const callsOf = (index: number, calls: RestoredCall[]) => calls.filter((c) => owner(c.callId) === index);
+
+  const onMessage = (index: number, w: Worker, m: FromWorker) => {
+    switch (m.t) {
+      case 'ready': {
+        slots[index]!.busPort = m.busPort;
+        bound = { host: m.host, port: m.port };
+        if (slots.some((s) => s.busPort === null)) return;
+        if (firstStart) {
+          firstStart = false;
+          for (const [i, s] of slots.entries()) {
+            toWorker(s.worker, { t: 'start', peers: peers(), aors: location.snapshot(), bans: liveBans(bans), calls: callsOf(i, restored) });
+          }
+          readyAll();
+        } else {
+          // A worker forked again: its answered calls reopen from the call history, as after a restart.
+          toWorker(w, { t: 'start', peers: peers(), aors: location.snapshot(), bans: liveBans(bans), calls: callsOf(index, answeredOpenCalls(recovery.history)) });
+          others(w, { t: 'peers', peers: peers() });
+        }
+        return;
+      }
+      case 'lifecycle':
+        journalCallEvent(journal, m.event);
+        return;
+      case 'binding':
+        journalBindingEvent(journal, m.event);
+        location.replicate(m.event);
+        others(w, m);
+        return;
+      case 'banned':
+        if (!bans.has(m.source)) {
+          bans.set(m.source, m.until);
+          journalBan(journal, log, m.source, m.reason, m.until);
+        }
+        others(w, { t: 'banned', source: m.source, until: m.until });
+        return;
+      case 'released':
+        // Every worker holding the ban releases it at the same moment: journaled once.
+        if (bans.delete(m.source)) journalRelease(journal, log, m.source);
+        return;
+      case 'status': {
+        const wait = statusWaits.get(m.id);
+        if (!wait) return;
+        wait.got.push(m.status);
+        if (--wait.left === 0) wait.done(wait.got);
+        return;
+      }
+      case 'batch':
+        for (const f of m.items) onMessage(index, w, f);
+        return;
+      case 'stopped':
+        return;
+    }
+  };
+
+  const fork = (index: number) => {
+    const worker = cluster.fork({ SIPSTATE_WORKER: String(index), SIPSTATE_HOST: host });
+    slots[index] = { worker, busPort: null };
+    worker.on('message', (m: FromWorker) => onMessage(index, worker, m));
+    worker.on('exit', (code, signal) => {
+      if (stopping || slots[index]?.worker !== worker) return;
+      if (firstStart) {
+        failedStart(new Error(`worker ${index} could not start (exit ${signal ?? code})`));
+        return;
+      }
+      log.error(`worker ${index} (pid ${worker.process.pid}) ended (${signal ?? `exit ${code}`}): its calls in progress are lost; starting it again`);
+      fork(index);
+    });
+  };
+  for (let i = 0; i < count; i++) fork(i);
+  try {
+    await allReady;
+  } catch (e) {
+    stopping = true;
+    for (const s of slots) s.worker.process.kill('SIGKILL');
+    journal.close();
+    throw e;
+  }
+
+  const identity = new LocalIdentity({ host: bound!.host, port: bound!.port, domains: settings.domains });
+  const auth = settings.users !== null ? startAuthentication(settings.users, settings.realm ?? identity.domain, settings.authAlgorithms, log) : null;
+  const statusOfWorkers = (gc: boolean) =>
+    new Promise<WorkerStatus[]>((resolve) => {
+      const id = nextStatusId++;
+      const timer = setTimeout(() => done(wait.got), 2000);
+      const done = (got: WorkerStatus[]) => {
+        clearTimeout(timer);
+        statusWaits.delete(id);
+        resolve(got.sort((a, b) => a.worker - b.worker));
+      };
+      const wait = { left: slots.length, got: [] as WorkerStatus[], done };
+      statusWaits.set(id, wait);
+      for (const s of slots) toWorker(s.worker, { t: 'status', id, gc });
+    });
+  const admin = settings.adminPort !== null
+    ? await startAdmin(settings.adminPort, async (gc) => clusterStatus(await statusOfWorkers(gc), location.bindingCount))
+    : null;
+
+  log.info(`journal ${settings.journal} (fsync ${settings.fsync}): ${recovery.report.events} events, ${recovery.bindings.length} live bindings, call log ${settings.callLog}`);
+  log.info(`sipstate listening on udp:${identity.host}:${identity.port} with ${count} workers (pids ${slots.map((s) => s.worker.process.pid).join(', ')})`);
+  printBanner(log, settings, identity, auth ? auth.realm : null, phrases);
+
+  await untilStopped(log);
+  stopping = true;
+  await Promise.all(slots.map((s) => stopWorker(s.worker)));
+  location.close();
+  auth?.close();
+  journal.close();
+  admin?.close();
+}
+
+/** Asks a worker to stop (it sends what it still has first) and waits; a worker that hangs is killed. */
+function stopWorker(w: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    if (w.isDead()) return resolve();
+    const timer = setTimeout(() => w.process.kill('SIGKILL'), STOP_GRACE_MS);
+    w.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (w.isConnected()) w.send({ t: 'stop' } satisfies ToWorker);
+    else w.process.kill('SIGTERM');
+  });
+}
+
+function liveBans(bans: Map<string, number>): Array<{ source: string; until: number }> {
+  const now = Date.now();
+  return [...bans].filter(([, until]) => until > now).map(([source, until]) => ({ source, until }));
+}
+
+function answeredOpenCalls(history: ReturnType<typeof openJournal>['recovery']['history']): RestoredCall[] {
+  const calls: RestoredCall[] = [];
+  for (const c of history.openCalls()) {
+    if (c.answeredAt && c.toTag !== undefined) calls.push({ callId: c.callId, fromTag: c.fromTag, toTag: c.toTag, from: c.from, to: c.to, answeredAt: Date.parse(c.answeredAt) });
+  }
+  return calls;
+}
+
+/** /status of the cluster: the workers' counts added up, the bindings once (every worker has them all). */
+function clusterStatus(workers: WorkerStatus[], bindings: number): object {
+  const sum = (k: keyof WorkerStatus) => workers.reduce((n, w) => n + (w[k] as number), 0);
+  const mem = process.memoryUsage();
+  return {
+    serverTransactions: sum('serverTransactions'),
+    clientTransactions: sum('clientTransactions'),
+    calls: sum('calls'),
+    relays: sum('relays'),
+    dialogs: sum('dialogs'),
+    bindings,
+    received: sum('received'),
+    badMessages: sum('badMessages'),
+    scannersDropped: sum('scannersDropped'),
+    internalErrors: sum('internalErrors'),
+    bannedSources: Math.max(0, ...workers.map((w) => w.bannedSources)),
+    droppedByGuard: sum('droppedByGuard'),
+    forwarded: sum('forwarded'),
+    rssBytes: mem.rss + sum('rssBytes'),
+    heapUsedBytes: mem.heapUsed + sum('heapUsedBytes'),
+    workers,
+  };
+}

@@ -1,0 +1,119 @@
+import { Supervisor } from '../actors/supervisor.js';
+import { LocationService } from '../actors/locationService.js';
+import { LocalIdentity } from '../proxy/localIdentity.js';
+import { UdpTransport } from '../transport/udp.js';
+import { loadPhraseTable } from '../proxy/reasonPhrases.js';
+import { Logger } from '../util/logger.js';
+import type { ProxySettings } from '../cli/args.js';
+import { startAuthentication } from '../cli/authentication.js';
+import { listenError, newGuard, supervisorOptions } from '../cli/proxyParts.js';
+import { ownerOf } from './callIdOwner.js';
+import { WorkerBus } from './workerBus.js';
+import { FactBatch } from './factBatch.js';
+import type { FromWorker, ToWorker } from './ipc.js';
+
+/**
+ * One worker of `--workers N` (docs/design.md "Across cores"): the supervisor and its machines
+ * for the calls whose Call-ID hashes to this worker, on the UDP socket all workers share. A
+ * datagram read here for another worker goes to it over the WorkerBus. Journal facts, binding
+ * changes and bans go to the primary, the one journal writer; binding changes from the other
+ * workers come back from it into this worker's copy of the location service.
+ */
+export async function runWorker(settings: ProxySettings): Promise<void> {
+  const index = Number(process.env.SIPSTATE_WORKER);
+  const host = process.env.SIPSTATE_HOST ?? '127.0.0.1';
+  const workers = settings.workers;
+  const log = new Logger(settings.logLevel, `worker ${index}: `);
+  const tell = (m: FromWorker, done?: () => void) => {
+    if (process.connected) process.send!(m, undefined, undefined, done ? () => done() : undefined);
+    else done?.();
+  };
+  const facts = new FactBatch(tell);
+  // The primary stops the workers; a terminal's Ctrl-C reaches the whole process group.
+  process.on('SIGINT', () => {});
+
+  let supervisor: Supervisor | null = null;
+  const bus = new WorkerBus((data, source) => supervisor?.receive(data, source));
+  const transport = new UdpTransport((d) => {
+    const source = { host: d.host, port: d.port };
+    const owner = ownerOf(d.data, workers);
+    if (owner >= 0 && owner !== index && bus.forward(owner, d.data, source)) return;
+    supervisor?.receive(d.data, source);
+  }, (e) => log.warn(`socket: ${e.message}`));
+  let bound: { host: string; port: number };
+  try {
+    bound = await transport.listen(host, settings.port);
+  } catch (e) {
+    throw listenError(e, host, settings.port);
+  }
+  const busPort = await bus.open();
+
+  const phrases = settings.reasonPhrases !== null ? loadPhraseTable(settings.reasonPhrases) : null;
+  const identity = new LocalIdentity({ host: bound.host, port: bound.port, domains: settings.domains });
+  // The primary logs what the users file holds; a worker only uses it.
+  const auth = settings.users !== null ? startAuthentication(settings.users, settings.realm ?? identity.domain, settings.authAlgorithms, new Logger('error')) : null;
+  // Expiry runs in every copy; only the primary's journals it.
+  const location = new LocationService((e) => {
+    if (e.name !== 'binding.expired') facts.add({ t: 'binding', event: e });
+  });
+  const guard = newGuard(settings, {
+    banned: (source, reason, until) => facts.add({ t: 'banned', source, reason, until }),
+    released: (source) => facts.add({ t: 'released', source }),
+  });
+
+  const stop = async () => {
+    supervisor?.stop();
+    guard.close();
+    auth?.close();
+    await transport.close();
+    bus.close();
+    // Everything sent before this reaches the primary first (one ordered channel).
+    facts.flush(() => tell({ t: 'stopped' }, () => process.exit(0)));
+  };
+  process.once('SIGTERM', () => void stop());
+
+  process.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'start': {
+        bus.setPeers(m.peers);
+        for (const a of m.aors) {
+          location.restoreKnown(a.user, a.aor);
+          for (const b of a.bindings) location.restore(a.user, a.aor, b);
+        }
+        for (const b of m.bans) guard.restoreBan(b.source, b.until);
+        supervisor = new Supervisor(transport, supervisorOptions(settings, {
+          identity, location, guard, auth, phrases, log,
+          onLifecycle: (event) => facts.add({ t: 'lifecycle', event }),
+        }));
+        for (const c of m.calls) supervisor.restoreCall(c);
+        break;
+      }
+      case 'peers':
+        bus.setPeers(m.peers);
+        break;
+      case 'binding':
+        location.replicate(m.event);
+        break;
+      case 'banned':
+        guard.restoreBan(m.source, m.until);
+        break;
+      case 'status': {
+        if (m.gc) (globalThis as { gc?: () => void }).gc?.();
+        const mem = process.memoryUsage();
+        const stats = supervisor?.stats() ?? emptyStats(location.bindingCount);
+        tell({ t: 'status', id: m.id, status: { ...stats, worker: index, pid: process.pid, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, forwarded: bus.forwarded } });
+        break;
+      }
+      case 'stop':
+        void stop();
+        break;
+    }
+  });
+  tell({ t: 'ready', worker: index, busPort, host: bound.host, port: bound.port });
+  // Runs until the primary says stop (or its channel closes: cluster ends the worker then).
+  await new Promise<never>(() => {});
+}
+
+function emptyStats(bindings: number): ReturnType<Supervisor['stats']> {
+  return { serverTransactions: 0, clientTransactions: 0, calls: 0, relays: 0, dialogs: 0, bindings, received: 0, badMessages: 0, scannersDropped: 0, internalErrors: 0, bannedSources: 0, droppedByGuard: 0 };
+}

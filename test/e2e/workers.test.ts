@@ -1,0 +1,96 @@
+// `--workers N` (docs/design.md "Across cores"): worker processes sharing the UDP port, each
+// owning the calls whose Call-ID hashes to it, the primary writing the one journal. Real SIPp
+// callers and callee over loopback against the real proxy process.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MAIN } from '../helpers/proxy.js';
+import { assertIdle, assertOk, callee, caller, exited, proxyFor, registerContact, tail, waitForBindings } from '../helpers/flows.js';
+
+// The benchmark's caller and callee: any number of calls, each with its own Call-ID.
+const BENCH_SIPP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/sipp');
+const UAC = path.join(BENCH_SIPP, 'uac.xml');
+const UAS = path.join(BENCH_SIPP, 'uas.xml');
+
+interface WorkerStatus {
+  worker: number;
+  pid: number;
+  received: number;
+  forwarded: number;
+  bindings: number;
+}
+
+async function workersOf(proxy: Awaited<ReturnType<typeof proxyFor>>): Promise<WorkerStatus[]> {
+  return (await proxy.status()).workers as unknown as WorkerStatus[];
+}
+
+test('--workers 2: calls spread over both workers all complete; the callee registered through one is found by both; log.txt and replay agree', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sipstate-workers-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const journal = path.join(dir, 'journal');
+  const callLog = path.join(dir, 'log.txt');
+  const proxy = await proxyFor(t, ['--workers', '2', '--fsync', 'always'], { journal, callLog, timeoutMs: 90_000 });
+  t.regex(proxy.output(), /with 2 workers/);
+
+  const calls = 40;
+  const bob = await callee(t, proxy, { scenario: UAS, calls, timeoutMs: 40_000, label: 'callee' });
+  // A REGISTER with a Call-ID of its own: one worker applies it, the other gets the binding from the primary.
+  await registerContact(proxy, 'callee', bob.port);
+  await waitForBindings(proxy, 1, [bob]);
+  const a = await caller(proxy, { scenario: UAC, service: 'callee', calls, args: ['-r', '20'], timeoutMs: 30_000, label: 'callers' });
+  assertOk(t, a, proxy);
+  assertOk(t, await bob.done, proxy);
+
+  const workers = await workersOf(proxy);
+  t.is(workers.length, 2);
+  for (const w of workers) {
+    t.true(w.received > calls, `worker ${w.worker} handled only ${w.received} messages: ${JSON.stringify(workers)}`);
+    t.true(w.forwarded > 0, `worker ${w.worker} passed nothing on: ${JSON.stringify(workers)}`);
+    t.is(w.bindings, 1, `worker ${w.worker}'s copy of the location service`);
+  }
+  await assertIdle(t, proxy);
+  t.is(await proxy.stop(), 0, tail(proxy.output()));
+
+  const log = readFileSync(callLog, 'utf8');
+  t.is(log.match(/^-----$/gm)?.length, calls, log);
+  t.is(log.match(/^start: \d\d:\d\d:\d\d$/gm)?.length, calls);
+  t.is(log.match(/^end: \d\d:\d\d:\d\d$/gm)?.length, calls);
+  const replayed = path.join(dir, 'replayed.txt');
+  execFileSync(process.execPath, [MAIN, 'replay', '--journal', journal, '--call-log', replayed], { timeout: 30_000 });
+  t.is(readFileSync(replayed, 'utf8'), log, 'replay rebuilt log.txt byte for byte');
+});
+
+test('--workers 2: a worker killed with SIGKILL is forked again with the bindings, and calls through both go on', async (t) => {
+  const proxy = await proxyFor(t, ['--workers', '2'], { timeoutMs: 90_000 });
+  const calls = 20;
+  const bob = await callee(t, proxy, { scenario: UAS, calls, timeoutMs: 40_000, label: 'callee' });
+  await registerContact(proxy, 'callee', bob.port);
+  await waitForBindings(proxy, 1, [bob]);
+  const before = await workersOf(proxy);
+  process.kill(before[0]!.pid, 'SIGKILL');
+
+  const deadline = Date.now() + 10_000;
+  let after = before;
+  while (Date.now() < deadline) {
+    if (exited(proxy)) return t.fail(exited(proxy));
+    try {
+      after = await workersOf(proxy);
+      if (after.length === 2 && after[0]!.pid !== before[0]!.pid) break;
+    } catch {
+      /* asked while the worker came up */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.not(after[0]!.pid, before[0]!.pid, `worker 0 was not started again:\n${tail(proxy.output())}`);
+  t.is(after[0]!.bindings, 1, 'the new worker got the location table');
+  t.regex(proxy.output(), /worker 0 \(pid \d+\) ended \(SIGKILL\)/);
+
+  const a = await caller(proxy, { scenario: UAC, service: 'callee', calls, args: ['-r', '20'], timeoutMs: 30_000, label: 'callers' });
+  assertOk(t, a, proxy);
+  assertOk(t, await bob.done, proxy);
+  for (const w of await workersOf(proxy)) t.true(w.received > 0, `worker ${w.worker} got no call`);
+  await assertIdle(t, proxy);
+});
