@@ -1,8 +1,8 @@
 /** The command line of `npm run bench` (node dist/bench/run.js [options]). */
 
-export type Phase = 'register' | 'calls' | 'latency' | 'memory' | 'journal' | 'steady';
-export const PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal', 'steady'];
-/** `npm run bench` without --phases: the steady run has its own command (npm run bench:steady). */
+export type Phase = 'register' | 'calls' | 'latency' | 'memory' | 'journal' | 'steady' | 'cores';
+export const PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal', 'steady', 'cores'];
+/** `npm run bench` without --phases: the steady run and the cores run have their own commands (npm run bench:steady, bench:cores). */
 export const DEFAULT_PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal'];
 
 export interface Options {
@@ -18,6 +18,10 @@ export interface Options {
   /** The steady run (sipstate only): its length and rate (default: half its highest passing call rate). */
   steadySeconds: number;
   steadyRate: number | null;
+  /** The cores run: sipstate --workers N on the cores in coresCpus (taskset list; null: all) against one process on serverCpu. */
+  coresWorkers: number;
+  coresCpus: string | null;
+  coresRates: number[];
   callRates: number[];
   registerRates: number[];
   /** Calls/s of the latency runs (default: half of Kamailio's highest passing call rate). */
@@ -67,9 +71,14 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --memory-users N        users registered for the memory figure (default 10000; quick 2000)
   --memory-calls N        answered calls held open for the memory figure (default 10000; quick 2000)
   --recover-events N      events in the generated journal that recover() folds (default 1000000; quick 100000)
-  --phases LIST           any of register,calls,latency,memory,journal,steady (default: all but
-                          steady; \`npm run bench:steady\` is --phases steady, written to its own
-                          part of BENCHMARKS.md)
+  --phases LIST           any of register,calls,latency,memory,journal,steady,cores (default: all
+                          but steady and cores; \`npm run bench:steady\` is --phases steady and
+                          \`npm run bench:cores\` --phases cores, each written to its own part of
+                          BENCHMARKS.md)
+  --workers N             the cores run: sipstate --workers N (default 2) ...
+  --workers-cpus LIST     ... on these cores (taskset -c list; default: all), against one
+                          sipstate process on --server-cpu, call-rate steps of --cores-rates
+  --cores-rates A,B,...   (default 1500,1750,2000,2250,2500,3000)
   --servers LIST          sipstate,kamailio (default: both)
   --server-cpu N          core for the servers (default 0)
   --load-cpu N            core for SIPp (default 1)
@@ -96,6 +105,9 @@ export function parseOptions(argv: string[]): Options {
     warmupSeconds: 2,
     steadySeconds: quick ? 40 : 300,
     steadyRate: null,
+    coresWorkers: 2,
+    coresCpus: null,
+    coresRates: quick ? [500, 1500] : [1500, 1750, 2000, 2250, 2500, 3000],
     callRates: quick ? [250, 1000, 2500, 4000] : [1250, 1500, 1750, 2000, 4000],
     registerRates: quick ? [1000, 5000, 20000, 40000] : [5000, 10000, 12500, 15000, 20000, 30000, 40000],
     latencyRate: null,
@@ -190,6 +202,16 @@ export function parseOptions(argv: string[]): Options {
         break;
       case '--sipstate-main':
         o.sipstateMain = value();
+        break;
+      case '--workers':
+        o.coresWorkers = Math.round(positive());
+        break;
+      case '--workers-cpus':
+        o.coresCpus = value();
+        if (!/^\d+([-,]\d+)*$/.test(o.coresCpus)) throw new Error('--workers-cpus takes a taskset list, e.g. 0,1 or 0-3');
+        break;
+      case '--cores-rates':
+        o.coresRates = numbers(flag, value()).sort((x, y) => x - y);
         break;
       case '--write':
         o.write = true;

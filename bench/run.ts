@@ -16,7 +16,8 @@ import { latencyRun } from './latency.js';
 import { memoryUse } from './memoryUse.js';
 import { journalFigures } from './journal.js';
 import { steadyRun } from './steady.js';
-import { markdown, steadyMarkdown, STEADY_MARKERS, terminalTable, writeBenchmarks, type Results } from './report.js';
+import { coresMarkdown, CORES_MARKERS, markdown, steadyMarkdown, STEADY_MARKERS, terminalTable, writeBenchmarks, type Results } from './report.js';
+import { coresRun } from './cores.js';
 import { socketBufferSysctls } from './udpStats.js';
 import { receiveBuffer, type ServerName } from './server.js';
 import { setWarmupSeconds, startServer } from './servers.js';
@@ -91,6 +92,7 @@ async function main(argv: string[]): Promise<number> {
     memory: {},
     journal: null,
     steady: null,
+    cores: null,
     errors: [],
     seconds: 0,
   };
@@ -215,12 +217,22 @@ async function main(argv: string[]): Promise<number> {
     });
   }
 
+  if (want('cores')) {
+    log(`\ncores: sipstate as one process, then --workers ${o.coresWorkers}; ${o.coresRates.join(', ')} cps, ${o.stepSeconds} s each`);
+    await attempt('cores run', async () => {
+      const c = await coresRun({ workers: o.coresWorkers, cpuList: o.coresCpus, rates: o.coresRates, seconds: o.stepSeconds }, cpusOf, log);
+      results.cores = c;
+      log(`  highest passing rate: one process ${c.single.max ?? 'none'} cps, --workers ${c.workers} ${c.cluster.max ?? 'none'} cps`);
+    });
+  }
+
   results.seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\n${terminalTable(results)}\n\n`);
   if (o.write) {
     // The steady run alone (npm run bench:steady) has its own part of the file.
-    const steadyOnly = o.phases.length === 1 && o.phases[0] === 'steady';
-    if (steadyOnly) writeBenchmarks(BENCHMARKS_MD, steadyMarkdown(results), STEADY_MARKERS);
+    const only = o.phases.length === 1 ? o.phases[0] : null;
+    if (only === 'steady') writeBenchmarks(BENCHMARKS_MD, steadyMarkdown(results), STEADY_MARKERS);
+    else if (only === 'cores') writeBenchmarks(BENCHMARKS_MD, coresMarkdown(results), CORES_MARKERS);
     else writeBenchmarks(BENCHMARKS_MD, markdown(results));
     log(`wrote ${BENCHMARKS_MD}`);
   } else log(`BENCHMARKS.md not written (${o.quick ? '--quick' : '--no-write'}; --write to write it)`);

@@ -1,0 +1,33 @@
+import test from 'ava';
+import { coresMarkdown, type Results } from '../../bench/report.js';
+import { parseOptions } from '../../bench/options.js';
+import type { CallResult, CallStep } from '../../bench/callRate.js';
+
+const step = (rate: number, ok: boolean, cpuSeconds: number): CallStep => ({
+  rate, seconds: 20, planned: rate * 20, successful: ok ? rate * 20 : rate * 10, failed: ok ? 0 : rate * 10, failedRatio: ok ? 0 : 0.5,
+  offered: rate, retransmissions: 0, rcvbufErrors: 0, serverDrops: 0, calleeDrops: 0, serverCpu: cpuSeconds / 20, serverCpuSeconds: cpuSeconds,
+  sippWatchdog: 0, failures: {}, ok, sippLimited: false, command: 'sipp',
+});
+const result = (steps: CallStep[]): CallResult => ({ server: 'sipstate', steps, max: Math.max(0, ...steps.filter((s) => s.ok).map((s) => s.rate)) || null, stoppedBySipp: false });
+
+test('the cores part of BENCHMARKS.md: the speed-up from the highest passing rates, CPU per call at the highest step both passed', (t) => {
+  const r = {
+    env: { date: 'D', cpuModel: 'CPU', cores: 2, node: 'v20', gitCommit: 'abc' },
+    command: 'npm run bench:cores',
+    options: parseOptions([]),
+    cores: {
+      workers: 2,
+      cpuList: '0-1',
+      single: result([step(1500, true, 15), step(1750, true, 17.5), step(2000, false, 20)]),
+      cluster: result([step(1500, true, 21), step(1750, true, 24.5), step(2000, true, 28), step(2250, false, 30)]),
+    },
+    errors: [],
+    seconds: 120,
+  } as unknown as Results;
+  const md = coresMarkdown(r);
+  t.regex(md, /one process 1,750 cps, `--workers 2` 2,000 cps: 1\.14 ×/);
+  // 1,750 cps × 20 s = 35,000 calls: 17.5 s -> 500 µs, 24.5 s -> 700 µs.
+  t.regex(md, /CPU per call at 1,750 cps, the highest step both passed: 500 µs in one process, 700 µs over the workers/);
+  t.regex(md, /share a core with the load generator/);
+  t.is(md.split('\n').filter((l) => /^\| (one process|--workers 2) \|/.test(l)).length, 7);
+});
