@@ -6,7 +6,7 @@ import type { Logger } from '../util/logger.js';
 import type { ProxySettings } from './args.js';
 import type { Authentication } from './authentication.js';
 import { phraseRewriter, type PhraseTable } from '../proxy/reasonPhrases.js';
-import { SourceGuard } from '../security/sourceGuard.js';
+import { SourceGuard, type GuardEvents, type GuardPolicy } from '../security/sourceGuard.js';
 import { DEFAULT_SCANNER_AGENTS, scannerMatcher } from '../security/scanners.js';
 import { chooseHost, listCandidates } from './netif.js';
 
@@ -34,11 +34,12 @@ export function listenError(e: unknown, host: string, port: number): Error {
   return new Error(`cannot listen on udp:${host}:${port}: ${why}`);
 }
 
-export function newGuard(settings: ProxySettings, events: ConstructorParameters<typeof SourceGuard>[1]): SourceGuard {
-  return new SourceGuard(
-    { requestsPerSecond: settings.rateLimit, authFailuresPerMinute: settings.authFailures, banMs: settings.banSeconds * 1000 },
-    events,
-  );
+export function guardPolicy(settings: ProxySettings): GuardPolicy {
+  return { requestsPerSecond: settings.rateLimit, authFailuresPerMinute: settings.authFailures, banMs: settings.banSeconds * 1000 };
+}
+
+export function newGuard(settings: ProxySettings, events: GuardEvents): SourceGuard {
+  return new SourceGuard(guardPolicy(settings), events);
 }
 
 export function supervisorOptions(

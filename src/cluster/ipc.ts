@@ -36,19 +36,21 @@ export type FromWorker =
   | { t: 'binding'; event: BindingEvent }
   | { t: 'banned'; source: string; reason: BanReason; until: number }
   | { t: 'released'; source: string }
+  | { t: 'authFailed'; source: string; user: string | null }
   | { t: 'status'; id: number; status: WorkerStatus }
   | { t: 'stopped' }
   /** Journal facts a worker gathered over a few milliseconds, in order (src/cluster/factBatch.ts). */
   | { t: 'batch'; items: Fact[] };
 
 /** What a worker hands to the primary's journal: sent in batches, not one message each. */
-export type Fact = Extract<FromWorker, { t: 'lifecycle' | 'binding' | 'banned' | 'released' }>;
+export type Fact = Extract<FromWorker, { t: 'lifecycle' | 'binding' | 'banned' | 'released' | 'authFailed' }>;
 
 /** Primary to worker. */
 export type ToWorker =
-  | { t: 'start'; peers: number[]; aors: AorSnapshot[]; bans: Array<{ source: string; until: number }>; calls: RestoredCall[] }
+  | { t: 'start'; peers: number[]; aors: AorSnapshot[]; bans: Array<{ source: string; until: number }>; locks: Array<{ user: string; until: number }>; calls: RestoredCall[] }
   | { t: 'peers'; peers: number[] }
   | { t: 'binding'; event: BindingEvent }
   | { t: 'banned'; source: string; until: number }
+  | { t: 'locked'; user: string; until: number }
   | { t: 'status'; id: number; gc: boolean }
   | { t: 'stop' };

@@ -8,7 +8,8 @@ import type { ProxySettings } from '../cli/args.js';
 import { startAdmin } from '../cli/admin.js';
 import { startAuthentication } from '../cli/authentication.js';
 import { journalBan, journalRelease, openJournal, restoredCalls } from '../cli/journalSetup.js';
-import { pickHost, printBanner, untilStopped } from '../cli/proxyParts.js';
+import { newGuard, pickHost, printBanner, untilStopped } from '../cli/proxyParts.js';
+import type { BanReason } from '../security/sourceGuard.js';
 import { callIdTextHash } from './callIdOwner.js';
 import type { FromWorker, RestoredCall, ToWorker, WorkerStatus } from './ipc.js';
 
@@ -32,6 +33,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   for (const b of recovery.bindings) location.restore(b.user, b.aor, b.binding);
   const bans = new Map<string, number>();
   for (const b of recovery.bans) bans.set(b.source, b.until);
+  const locks = new Map<string, number>();
   const restored = restoredCalls(recovery, journal);
 
   const count = settings.workers;
@@ -58,6 +60,30 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   const owner = (callId: string) => callIdTextHash(callId) % count;
   const callsOf = (index: number, calls: RestoredCall[]) => calls.filter((c) => owner(c.callId) === index);
 
+  // A ban from a worker (request rate) or from the primary's own guard (failed authentications):
+  // journaled once, and passed to every worker but the one that made it.
+  const banned = (source: string, reason: BanReason, until: number, from: Worker | null) => {
+    if (!bans.has(source)) {
+      bans.set(source, until);
+      journalBan(journal, log, source, reason, until);
+    }
+    for (const s of slots) if (s.worker !== from) toWorker(s.worker, { t: 'banned', source, until });
+  };
+  // Every holder of a ban releases it at the same moment: journaled once.
+  const released = (source: string) => {
+    if (bans.delete(source)) journalRelease(journal, log, source);
+  };
+  // Failed authentications of the whole proxy, counted in one place (src/cluster/workerGuard.ts).
+  const authGuard = newGuard(settings, {
+    banned: (source, reason, until) => banned(source, reason, until, null),
+    released,
+    locked: (user, until) => {
+      for (const [u] of live(locks, -1)) locks.delete(u);
+      locks.set(user, until);
+      for (const s of slots) toWorker(s.worker, { t: 'locked', user, until });
+    },
+  });
+
   const onMessage = (index: number, w: Worker, m: FromWorker) => {
     switch (m.t) {
       case 'ready': {
@@ -67,12 +93,12 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
         if (firstStart) {
           firstStart = false;
           for (const [i, s] of slots.entries()) {
-            toWorker(s.worker, { t: 'start', peers: peers(), aors: location.snapshot(), bans: liveBans(bans), calls: callsOf(i, restored) });
+            toWorker(s.worker, { t: 'start', peers: peers(), aors: location.snapshot(), bans: live(bans).map(([source, until]) => ({ source, until })), locks: live(locks).map(([user, until]) => ({ user, until })), calls: callsOf(i, restored) });
           }
           readyAll();
         } else {
           // A worker forked again: its answered calls reopen from the call history, as after a restart.
-          toWorker(w, { t: 'start', peers: peers(), aors: location.snapshot(), bans: liveBans(bans), calls: callsOf(index, answeredOpenCalls(recovery.history)) });
+          toWorker(w, { t: 'start', peers: peers(), aors: location.snapshot(), bans: live(bans).map(([source, until]) => ({ source, until })), locks: live(locks).map(([user, until]) => ({ user, until })), calls: callsOf(index, answeredOpenCalls(recovery.history)) });
           others(w, { t: 'peers', peers: peers() });
         }
         return;
@@ -86,15 +112,13 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
         others(w, m);
         return;
       case 'banned':
-        if (!bans.has(m.source)) {
-          bans.set(m.source, m.until);
-          journalBan(journal, log, m.source, m.reason, m.until);
-        }
-        others(w, { t: 'banned', source: m.source, until: m.until });
+        banned(m.source, m.reason, m.until, w);
         return;
       case 'released':
-        // Every worker holding the ban releases it at the same moment: journaled once.
-        if (bans.delete(m.source)) journalRelease(journal, log, m.source);
+        released(m.source);
+        return;
+      case 'authFailed':
+        authGuard.authFailed(m.source, m.user);
         return;
       case 'status': {
         const wait = statusWaits.get(m.id);
@@ -162,6 +186,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   stopping = true;
   await Promise.all(slots.map((s) => stopWorker(s.worker)));
   location.close();
+  authGuard.close();
   auth?.close();
   journal.close();
   admin?.close();
@@ -181,9 +206,10 @@ function stopWorker(w: Worker): Promise<void> {
   });
 }
 
-function liveBans(bans: Map<string, number>): Array<{ source: string; until: number }> {
+/** The entries of a map of deadlines that have not passed (sign -1: those that have). */
+function live(deadlines: Map<string, number>, sign = 1): Array<[string, number]> {
   const now = Date.now();
-  return [...bans].filter(([, until]) => until > now).map(([source, until]) => ({ source, until }));
+  return [...deadlines].filter(([, until]) => (until > now) === (sign > 0));
 }
 
 function answeredOpenCalls(history: ReturnType<typeof openJournal>['recovery']['history']): RestoredCall[] {

@@ -6,7 +6,8 @@ import { loadPhraseTable } from '../proxy/reasonPhrases.js';
 import { Logger } from '../util/logger.js';
 import type { ProxySettings } from '../cli/args.js';
 import { startAuthentication } from '../cli/authentication.js';
-import { listenError, newGuard, supervisorOptions } from '../cli/proxyParts.js';
+import { guardPolicy, listenError, supervisorOptions } from '../cli/proxyParts.js';
+import { WorkerGuard } from './workerGuard.js';
 import { ownerOf } from './callIdOwner.js';
 import { WorkerBus } from './workerBus.js';
 import { FactBatch } from './factBatch.js';
@@ -56,10 +57,10 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   const location = new LocationService((e) => {
     if (e.name !== 'binding.expired') facts.add({ t: 'binding', event: e });
   });
-  const guard = newGuard(settings, {
+  const guard = new WorkerGuard(guardPolicy(settings), workers, {
     banned: (source, reason, until) => facts.add({ t: 'banned', source, reason, until }),
     released: (source) => facts.add({ t: 'released', source }),
-  });
+  }, (source, user) => facts.add({ t: 'authFailed', source, user }));
 
   const stop = async () => {
     supervisor?.stop();
@@ -81,6 +82,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
           for (const b of a.bindings) location.restore(a.user, a.aor, b);
         }
         for (const b of m.bans) guard.restoreBan(b.source, b.until);
+        for (const l of m.locks) guard.restoreLock(l.user, l.until);
         supervisor = new Supervisor(transport, supervisorOptions(settings, {
           identity, location, guard, auth, phrases, log,
           onLifecycle: (event) => facts.add({ t: 'lifecycle', event }),
@@ -96,6 +98,9 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
         break;
       case 'banned':
         guard.restoreBan(m.source, m.until);
+        break;
+      case 'locked':
+        guard.restoreLock(m.user, m.until);
         break;
       case 'status': {
         if (m.gc) (globalThis as { gc?: () => void }).gc?.();

@@ -17,6 +17,8 @@ export type BanReason = 'rate' | 'auth-failures';
 export interface GuardEvents {
   banned(source: string, reason: BanReason, until: number): void;
   released(source: string): void;
+  /** A user locked after too many failed authentications (src/cluster passes it to every worker). */
+  locked?(user: string, until: number): void;
 }
 
 /**
@@ -63,6 +65,7 @@ export class SourceGuard {
     if (this.sourceFailures.hit(source, now) > this.policy.authFailuresPerMinute) this.ban(source, 'auth-failures', now);
     if (user !== null && this.userFailures.hit(user, now) > this.policy.authFailuresPerMinute * 3) {
       this.lockedUsers.set(user, now + this.policy.banMs);
+      this.events.locked?.(user, now + this.policy.banMs);
     }
   }
 
@@ -73,6 +76,11 @@ export class SourceGuard {
     if (until > this.now()) return true;
     this.lockedUsers.delete(user);
     return false;
+  }
+
+  /** A lock decided elsewhere (the cluster's primary): no event. */
+  restoreLock(user: string, until: number): void {
+    if (until > this.now()) this.lockedUsers.set(user, until);
   }
 
   /** Restores a ban from the journal (restart): no event. */

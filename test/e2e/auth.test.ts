@@ -14,6 +14,7 @@ import { freePort } from '../helpers/ports.js';
 import { assertIdle, assertOk, callee, caller, newCallId, proxyFor, received, sent } from '../helpers/flows.js';
 import { headers, sipMessages } from '../helpers/sipp.js';
 import { challengeFor, challengesOf, credentials, type Algorithm } from '../helpers/digestClient.js';
+import { callIdTextHash } from '../../src/cluster/callIdOwner.js';
 
 const PASSWORDS: Record<string, string> = { alice: 'wonderland', bob: 'builder', '101': 'one', '102': 'two' };
 
@@ -37,10 +38,10 @@ async function client(t: ExecutionContext, host = '127.0.0.1'): Promise<UdpClien
 }
 
 /** A phone registering `user`: one Call-ID, CSeq counting up, a new branch for each REGISTER (§10.2). */
-function registeringPhone(proxy: RunningProxy, c: UdpClient, user: string, o: { aor?: string; contactPort?: number; host?: string } = {}) {
+function registeringPhone(proxy: RunningProxy, c: UdpClient, user: string, o: { aor?: string; contactPort?: number; host?: string; callId?: string } = {}) {
   const host = o.host ?? '127.0.0.1';
   const uri = `sip:127.0.0.1:${proxy.port}`;
-  const callId = `reg-${randomUUID()}`;
+  const callId = o.callId ?? `reg-${randomUUID()}`;
   let cseq = 0;
   /** Sends a REGISTER with these credentials lines (none: the first, unauthenticated one) and returns the final response. */
   const send = async (auth: string[] = []): Promise<string> => {
@@ -176,6 +177,31 @@ test('password guessing gets the source banned; first REGISTERs without credenti
   t.is(s.bannedSources, 1, JSON.stringify(s));
   await outputMatching(t, proxy, /banned 127\.0\.0\.6 until .* \(failed authentications\)/);
   await t.throwsAsync(g.send([g.answer(challenge, 'MD5', { nc: 5 })]), { message: /no datagram matching/ }, 'even the right password: the source is dropped');
+  t.is(status(await registeringPhone(proxy, phones, '102', { host: '127.0.0.7' }).send()), 401, 'other sources are still served');
+});
+
+test('--workers 2: failed authentications count for the whole proxy, though the guesses reach different workers', async (t) => {
+  const proxy = await authProxy(t, ['--auth-failures', '3', '--workers', '2']);
+  // A new Call-ID for every guess, two owned by each worker (src/cluster/callIdOwner.ts): counted
+  // in each worker, three failures would never be more than two.
+  const owned = (w: number) => {
+    for (;;) {
+      const id = `guess-${randomUUID()}`;
+      if (callIdTextHash(id) % 2 === w) return id;
+    }
+  };
+  const guesser = await client(t, '127.0.0.6');
+  for (const [i, w] of [0, 1, 0, 1].entries()) {
+    const g = registeringPhone(proxy, guesser, '101', { host: '127.0.0.6', callId: owned(w) });
+    const challenge = await g.send();
+    t.is(status(await g.send([g.answer(challenge, 'MD5', { password: `guess${i}` })])), 401);
+  }
+  await outputMatching(t, proxy, /banned 127\.0\.0\.6 until .* \(failed authentications\)/);
+  t.is(proxy.output().match(/banned 127\.0\.0\.6/g)?.length, 1, 'journaled once');
+  for (const w of [0, 1]) {
+    await t.throwsAsync(registeringPhone(proxy, guesser, '101', { host: '127.0.0.6', callId: owned(w) }).send(), { message: /no datagram matching/ }, `worker ${w} drops the banned source`);
+  }
+  const phones = await client(t, '127.0.0.7');
   t.is(status(await registeringPhone(proxy, phones, '102', { host: '127.0.0.7' }).send()), 401, 'other sources are still served');
 });
 

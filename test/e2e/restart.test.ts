@@ -30,9 +30,9 @@ function workspace(t: ExecutionContext) {
 }
 
 /** Stops `proxy` (SIGTERM) and starts a new process on the same port, journal and call log. */
-async function restart(proxy: RunningProxy, t: ExecutionContext): Promise<RunningProxy> {
+async function restart(proxy: RunningProxy, t: ExecutionContext, extra: string[]): Promise<RunningProxy> {
   t.is(await proxy.stop(), 0);
-  const next = await startProxy({ port: proxy.port, args: TIMERS, journal: proxy.journal, callLog: proxy.callLog });
+  const next = await startProxy({ port: proxy.port, args: [...TIMERS, ...extra], journal: proxy.journal, callLog: proxy.callLog });
   t.teardown(() => next.stop());
   return next;
 }
@@ -41,10 +41,10 @@ async function restart(proxy: RunningProxy, t: ExecutionContext): Promise<Runnin
  * A proxy on its own journal and call log, with bob (a SIPp callee that answers) registered: its
  * scenario's only REGISTER, after which it waits for the INVITE of the call `callId`.
  */
-async function registeredCallee(t: ExecutionContext, name: string) {
+async function registeredCallee(t: ExecutionContext, name: string, extra: string[]) {
   t.timeout(40_000);
   const { journal, callLog } = workspace(t);
-  const first = await startProxy({ port: await freePort(), args: TIMERS, journal, callLog });
+  const first = await startProxy({ port: await freePort(), args: [...TIMERS, ...extra], journal, callLog });
   t.teardown(() => first.stop());
   const callId = newCallId(name);
   const bob = await startSipp({ scenario: 'callee-answer.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, timeoutMs: 30_000, label: 'bob' });
@@ -53,36 +53,42 @@ async function registeredCallee(t: ExecutionContext, name: string) {
   return { first, bob, callId, journal, callLog };
 }
 
-test('register a phone, restart the proxy, call the phone: the call goes through without a new REGISTER', async (t) => {
-  const { first, bob, callId, callLog } = await registeredCallee(t, 'restart-reg');
+// One process, and --workers 2 (the primary recovers the journal and hands each answered call to
+// the worker that owns its Call-ID).
+for (const extra of [[], ['--workers', '2']]) {
+  const variant = extra.length ? ` (${extra.join(' ')})` : '';
 
-  const proxy = await restart(first, t);
-  t.regex(proxy.output(), /journal .*: \d+ events, 1 live bindings/);
-  t.is((await proxy.status()).bindings, 1);
+  test(`register a phone, restart the proxy, call the phone: the call goes through without a new REGISTER${variant}`, async (t) => {
+    const { first, bob, callId, callLog } = await registeredCallee(t, 'restart-reg', extra);
 
-  const alice = await startSipp({ scenario: 'caller-call.xml', remote: `127.0.0.1:${proxy.port}`, service: 'bob', callId, timeoutMs: 20_000, label: 'alice' });
-  assertOk(t, await alice.done, proxy);
-  assertOk(t, await bob.done, proxy);
-  t.regex(await callLogEntry(callLog), ANSWERED);
-  await assertIdle(t, proxy);
-});
+    const proxy = await restart(first, t, extra);
+    t.regex(proxy.output(), /journal .*: \d+ events, 1 live bindings/);
+    t.is((await proxy.status()).bindings, 1);
 
-test('answer a call, restart the proxy, send BYE: the log.txt entry has its end', async (t) => {
-  const { first, bob, callId, journal, callLog } = await registeredCallee(t, 'restart-bye');
-  // Alice holds the call 5 s between ACK and BYE; the proxy restarts meanwhile.
-  const alice = await startSipp({ scenario: 'caller-hold.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, args: ['-d', '5000'], timeoutMs: 25_000, label: 'alice' });
-  t.teardown(() => alice.stop());
-  const answered = Date.now() + 5000;
-  while ((await first.status()).calls === 0 || !readFileSync(path.join(journal, 'segment-000001.jsonl'), 'utf8').includes('"call.answered"')) {
-    if (Date.now() > answered) return t.fail(`the call was not answered:\n${first.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  t.is(readFileSync(callLog, 'utf8'), '', 'an answered call is not in log.txt before it ends');
+    const alice = await startSipp({ scenario: 'caller-call.xml', remote: `127.0.0.1:${proxy.port}`, service: 'bob', callId, timeoutMs: 20_000, label: 'alice' });
+    assertOk(t, await alice.done, proxy);
+    assertOk(t, await bob.done, proxy);
+    t.regex(await callLogEntry(callLog), ANSWERED);
+    await assertIdle(t, proxy);
+  });
 
-  const proxy = await restart(first, t);
-  t.is((await proxy.status()).calls, 1, 'the answered call is open again after the restart');
-  assertOk(t, await alice.done, proxy);
-  assertOk(t, await bob.done, proxy);
-  t.regex(await callLogEntry(callLog), ANSWERED);
-  await assertIdle(t, proxy);
-});
+  test(`answer a call, restart the proxy, send BYE: the log.txt entry has its end${variant}`, async (t) => {
+    const { first, bob, callId, journal, callLog } = await registeredCallee(t, 'restart-bye', extra);
+    // Alice holds the call 5 s between ACK and BYE; the proxy restarts meanwhile.
+    const alice = await startSipp({ scenario: 'caller-hold.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, args: ['-d', '5000'], timeoutMs: 25_000, label: 'alice' });
+    t.teardown(() => alice.stop());
+    const answered = Date.now() + 5000;
+    while ((await first.status()).calls === 0 || !readFileSync(path.join(journal, 'segment-000001.jsonl'), 'utf8').includes('"call.answered"')) {
+      if (Date.now() > answered) return t.fail(`the call was not answered:\n${first.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    t.is(readFileSync(callLog, 'utf8'), '', 'an answered call is not in log.txt before it ends');
+
+    const proxy = await restart(first, t, extra);
+    t.is((await proxy.status()).calls, 1, 'the answered call is open again after the restart');
+    assertOk(t, await alice.done, proxy);
+    assertOk(t, await bob.done, proxy);
+    t.regex(await callLogEntry(callLog), ANSWERED);
+    await assertIdle(t, proxy);
+  });
+}
