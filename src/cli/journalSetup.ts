@@ -2,6 +2,7 @@ import type { BanReason } from '../security/sourceGuard.js';
 import { recover } from '../journal/recovery.js';
 import { JournalWriter } from '../journal/writer.js';
 import { CallLogWriter } from '../projections/callLogWriter.js';
+import type { CallHistory } from '../projections/callHistory.js';
 import type { RestoredCall } from '../cluster/ipc.js';
 import type { Logger } from '../util/logger.js';
 import type { ProxySettings } from './args.js';
@@ -33,14 +34,21 @@ export function journalRelease(journal: JournalWriter, log: Logger, source: stri
 /**
  * Calls the journal shows answered but not ended are open again (a BYE after the restart ends
  * them); calls that were only ringing died with the old process: they are journaled as failed.
+ * `owns` picks the calls of one worker when only that worker was started again.
  */
-export function restoredCalls(recovery: ReturnType<typeof recover>, journal: JournalWriter): RestoredCall[] {
+export function restoredCalls(
+  history: CallHistory,
+  journal: JournalWriter,
+  reason = 'proxy restarted',
+  owns: (callId: string) => boolean = () => true,
+): RestoredCall[] {
   const open: RestoredCall[] = [];
-  for (const c of recovery.history.openCalls()) {
+  for (const c of history.openCalls()) {
+    if (!owns(c.callId)) continue;
     if (c.answeredAt && c.toTag !== undefined) {
       open.push({ callId: c.callId, fromTag: c.fromTag, toTag: c.toTag, from: c.from, to: c.to, answeredAt: Date.parse(c.answeredAt) });
     } else if (!c.answeredAt) {
-      journal.append({ type: 'call.failed', callId: c.callId, fromTag: c.fromTag, from: c.from, to: c.to, reason: 'proxy restarted' });
+      journal.append({ type: 'call.failed', callId: c.callId, fromTag: c.fromTag, from: c.from, to: c.to, reason });
     }
   }
   return open;

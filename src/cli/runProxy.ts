@@ -61,7 +61,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     ...(inspector ? { inspect: inspector.inspect } : {}),
   });
   const sup = supervisor;
-  for (const c of restoredCalls(recovery, journal)) sup.restoreCall(c);
+  for (const c of restoredCalls(recovery.history, journal)) sup.restoreCall(c);
   log.info(`journal ${settings.journal} (fsync ${settings.fsync}): ${recovery.report.events} events, ${recovery.bindings.length} live bindings, call log ${settings.callLog}`);
   const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => sup.stats()) : null;
 

@@ -34,7 +34,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   const bans = new Map<string, number>();
   for (const b of recovery.bans) bans.set(b.source, b.until);
   const locks = new Map<string, number>();
-  const restored = restoredCalls(recovery, journal);
+  const restored = restoredCalls(recovery.history, journal);
 
   const count = settings.workers;
   const slots: Array<{ worker: Worker; busPort: number | null }> = [];
@@ -58,7 +58,15 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   };
   const peers = () => slots.map((s) => s.busPort ?? 0);
   const owner = (callId: string) => callIdTextHash(callId) % count;
-  const callsOf = (index: number, calls: RestoredCall[]) => calls.filter((c) => owner(c.callId) === index);
+  /** What a worker starts from: its peers, the location table, live bans and locks, its calls. */
+  const start = (calls: RestoredCall[]): ToWorker => ({
+    t: 'start',
+    peers: peers(),
+    aors: location.snapshot(),
+    bans: live(bans).map(([source, until]) => ({ source, until })),
+    locks: live(locks).map(([user, until]) => ({ user, until })),
+    calls,
+  });
 
   // A ban from a worker (request rate) or from the primary's own guard (failed authentications):
   // journaled once, and passed to every worker but the one that made it.
@@ -92,13 +100,12 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
         if (slots.some((s) => s.busPort === null)) return;
         if (firstStart) {
           firstStart = false;
-          for (const [i, s] of slots.entries()) {
-            toWorker(s.worker, { t: 'start', peers: peers(), aors: location.snapshot(), bans: live(bans).map(([source, until]) => ({ source, until })), locks: live(locks).map(([user, until]) => ({ user, until })), calls: callsOf(i, restored) });
-          }
+          for (const [i, s] of slots.entries()) toWorker(s.worker, start(restored.filter((c) => owner(c.callId) === i)));
           readyAll();
         } else {
-          // A worker forked again: its answered calls reopen from the call history, as after a restart.
-          toWorker(w, { t: 'start', peers: peers(), aors: location.snapshot(), bans: live(bans).map(([source, until]) => ({ source, until })), locks: live(locks).map(([user, until]) => ({ user, until })), calls: callsOf(index, answeredOpenCalls(recovery.history)) });
+          // A worker forked again: its answered calls reopen and its ringing ones have failed, as
+          // after a restart (the call history is the journal's, kept current by log.txt's writer).
+          toWorker(w, start(restoredCalls(recovery.history, journal, 'worker restarted', (id) => owner(id) === index)));
           others(w, { t: 'peers', peers: peers() });
         }
         return;
@@ -210,14 +217,6 @@ function stopWorker(w: Worker): Promise<void> {
 function live(deadlines: Map<string, number>, sign = 1): Array<[string, number]> {
   const now = Date.now();
   return [...deadlines].filter(([, until]) => (until > now) === (sign > 0));
-}
-
-function answeredOpenCalls(history: ReturnType<typeof openJournal>['recovery']['history']): RestoredCall[] {
-  const calls: RestoredCall[] = [];
-  for (const c of history.openCalls()) {
-    if (c.answeredAt && c.toTag !== undefined) calls.push({ callId: c.callId, fromTag: c.fromTag, toTag: c.toTag, from: c.from, to: c.to, answeredAt: Date.parse(c.answeredAt) });
-  }
-  return calls;
 }
 
 /** /status of the cluster: the workers' counts added up, the bindings once (every worker has them all). */

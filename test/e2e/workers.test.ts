@@ -3,12 +3,14 @@
 // callers and callee over loopback against the real proxy process.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAIN } from '../helpers/proxy.js';
-import { assertIdle, assertOk, callee, caller, exited, proxyFor, registerContact, tail, waitForBindings } from '../helpers/flows.js';
+import { assertIdle, assertOk, callee, caller, exited, newCallId, proxyFor, registerContact, tail, waitForBindings } from '../helpers/flows.js';
+import { UdpClient } from '../helpers/udpClient.js';
+import { callIdTextHash } from '../../src/cluster/callIdOwner.js';
 
 // The benchmark's caller and callee: any number of calls, each with its own Call-ID.
 const BENCH_SIPP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/sipp');
@@ -63,12 +65,49 @@ test('--workers 2: calls spread over both workers all complete; the callee regis
   t.is(readFileSync(replayed, 'utf8'), log, 'replay rebuilt log.txt byte for byte');
 });
 
-test('--workers 2: a worker killed with SIGKILL is forked again with the bindings, and calls through both go on', async (t) => {
+/** A Call-ID that worker `w` of 2 owns (src/cluster/callIdOwner.ts). */
+function ownedBy(w: number, name: string): string {
+  for (;;) {
+    const id = newCallId(name);
+    if (callIdTextHash(id) % 2 === w) return id;
+  }
+}
+
+test('--workers 2: a worker killed with SIGKILL is forked again with the bindings, its ringing call is journaled failed, and calls through both go on', async (t) => {
   const proxy = await proxyFor(t, ['--workers', '2'], { timeoutMs: 90_000 });
   const calls = 20;
   const bob = await callee(t, proxy, { scenario: UAS, calls, timeoutMs: 40_000, label: 'callee' });
   await registerContact(proxy, 'callee', bob.port);
-  await waitForBindings(proxy, 1, [bob]);
+  // A call ringing in worker 0 when it dies: carol rings and never answers.
+  const ringing = ownedBy(0, 'ringing');
+  const carol = await callee(t, proxy, { scenario: 'callee-ring.xml', service: 'carol', callId: ringing, label: 'carol' });
+  await waitForBindings(proxy, 2, [bob, carol]);
+  const alice = await UdpClient.open();
+  t.teardown(() => alice.close());
+  await alice.send([
+    `INVITE sip:carol@127.0.0.1:${proxy.port} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${alice.port};branch=z9hG4bK-${ringing.slice(8, 16)};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:alice@127.0.0.1>;tag=a1`,
+    `To: <sip:carol@127.0.0.1>`,
+    `Call-ID: ${ringing}`,
+    'CSeq: 1 INVITE',
+    `Contact: <sip:alice@127.0.0.1:${alice.port}>`,
+    'Content-Length: 0',
+    '', '',
+  ].join('\r\n'), proxy.port);
+  await alice.waitFor(/^SIP\/2\.0 180 /, 5000);
+  const journalText = () => readdirSync(proxy.journal).map((f) => readFileSync(path.join(proxy.journal, f), 'utf8')).join('');
+  const journaled = async (re: RegExp, what: string) => {
+    const deadline = Date.now() + 5000;
+    while (!re.test(journalText())) {
+      if (Date.now() > deadline) return t.fail(`${what} not journaled:\n${journalText().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    t.pass();
+  };
+  await journaled(new RegExp(`"call\\.ringing".*"${ringing}"`), 'call.ringing');
+
   const before = await workersOf(proxy);
   process.kill(before[0]!.pid, 'SIGKILL');
 
@@ -85,8 +124,9 @@ test('--workers 2: a worker killed with SIGKILL is forked again with the binding
     await new Promise((r) => setTimeout(r, 100));
   }
   t.not(after[0]!.pid, before[0]!.pid, `worker 0 was not started again:\n${tail(proxy.output())}`);
-  t.is(after[0]!.bindings, 1, 'the new worker got the location table');
+  t.is(after[0]!.bindings, 2, 'the new worker got the location table');
   t.regex(proxy.output(), /worker 0 \(pid \d+\) ended \(SIGKILL\)/);
+  await journaled(new RegExp(`"call\\.failed".*"${ringing}".*"worker restarted"`), 'the ringing call\'s end');
 
   const a = await caller(proxy, { scenario: UAC, service: 'callee', calls, args: ['-r', '20'], timeoutMs: 30_000, label: 'callers' });
   assertOk(t, a, proxy);
