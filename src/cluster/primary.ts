@@ -144,6 +144,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
 
   const fork = (index: number) => {
     const worker = cluster.fork({ SIPSTATE_WORKER: String(index), SIPSTATE_HOST: host });
+    const startedAt = Date.now();
     slots[index] = { worker, busPort: null };
     worker.on('message', (m: FromWorker) => onMessage(index, worker, m));
     worker.on('exit', (code, signal) => {
@@ -152,8 +153,12 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
         failedStart(new Error(`worker ${index} could not start (exit ${signal ?? code})`));
         return;
       }
-      log.error(`worker ${index} (pid ${worker.process.pid}) ended (${signal ?? `exit ${code}`}): its calls in progress are lost; starting it again`);
-      fork(index);
+      // A worker that keeps dying at once (a bad configuration, a bug) is not forked in a tight loop.
+      const wait = Date.now() - startedAt < 5000 ? 1000 : 0;
+      log.error(`worker ${index} (pid ${worker.process.pid}) ended (${signal ?? `exit ${code}`}): its calls in progress are lost; starting it again${wait ? ' in 1 s' : ''}`);
+      setTimeout(() => {
+        if (!stopping) fork(index);
+      }, wait);
     });
   };
   for (let i = 0; i < count; i++) fork(i);
@@ -199,17 +204,23 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   admin?.close();
 }
 
-/** Asks a worker to stop (it sends what it still has first) and waits; a worker that hangs is killed. */
+/**
+ * Asks a worker to stop (it sends what it still has first) and waits for its channel to close:
+ * 'disconnect' comes after every message the worker sent has been handled here, so its last
+ * facts are in the journal before the primary closes it. A worker that hangs is killed.
+ */
 function stopWorker(w: Worker): Promise<void> {
   return new Promise((resolve) => {
-    if (w.isDead()) return resolve();
+    if (!w.isConnected()) {
+      if (!w.isDead()) w.process.kill('SIGKILL');
+      return resolve();
+    }
     const timer = setTimeout(() => w.process.kill('SIGKILL'), STOP_GRACE_MS);
-    w.once('exit', () => {
+    w.once('disconnect', () => {
       clearTimeout(timer);
       resolve();
     });
-    if (w.isConnected()) w.send({ t: 'stop' } satisfies ToWorker);
-    else w.process.kill('SIGTERM');
+    w.send({ t: 'stop' } satisfies ToWorker);
   });
 }
 
