@@ -33,10 +33,17 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   // The primary stops the workers; a terminal's Ctrl-C reaches the whole process group.
   process.on('SIGINT', () => {});
 
+  const guard = new WorkerGuard(guardPolicy(settings), workers, {
+    banned: (source, reason, until) => facts.add({ t: 'banned', source, reason, until }),
+    released: (source) => facts.add({ t: 'released', source }),
+  }, (source, user) => facts.add({ t: 'authFailed', source, user }));
+
   let supervisor: Supervisor | null = null;
   const bus = new WorkerBus((data, source) => supervisor?.receive(data, source));
   const transport = new UdpTransport((d) => {
     const source = { host: d.host, port: d.port };
+    // A banned source costs no hop: every worker holds every ban.
+    if (!guard.admitDatagram(d.host)) return;
     const owner = ownerOf(d.data, workers);
     if (owner >= 0 && owner !== index && bus.forward(owner, d.data, source)) return;
     supervisor?.receive(d.data, source);
@@ -57,12 +64,11 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   const location = new LocationService((e) => {
     if (e.name !== 'binding.expired') facts.add({ t: 'binding', event: e });
   });
-  const guard = new WorkerGuard(guardPolicy(settings), workers, {
-    banned: (source, reason, until) => facts.add({ t: 'banned', source, reason, until }),
-    released: (source) => facts.add({ t: 'released', source }),
-  }, (source, user) => facts.add({ t: 'authFailed', source, user }));
 
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
     supervisor?.stop();
     guard.close();
     auth?.close();

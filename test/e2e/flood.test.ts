@@ -7,33 +7,39 @@ import { startSipp } from '../helpers/sipp.js';
 import { assertOk, newCallId, proxyFor, waitForBindings } from '../helpers/flows.js';
 import { UdpClient } from '../helpers/udpClient.js';
 
-test('a REGISTER flood from 127.0.0.2 gets it banned while a call between 127.0.0.3 and 127.0.0.4 completes', async (t) => {
-  const proxy = await proxyFor(t, ['--rate-limit', '200', '--ban-seconds', '60'], { timeoutMs: 45_000 });
-  const remote = `${proxy.host}:${proxy.port}`;
-  const callId = newCallId('during-flood');
-  const bob = await startSipp({ scenario: 'callee-answer.xml', remote, service: 'bob', callId, ip: '127.0.0.4', timeoutMs: 30_000, label: 'bob@127.0.0.4' });
-  t.teardown(() => bob.stop());
-  await waitForBindings(proxy, 1, [bob]);
+// One process, and --workers 2 (each worker counts its share of the rate; a ban reaches every worker).
+for (const extra of [[], ['--workers', '2']]) {
+  const variant = extra.length ? ` (${extra.join(' ')})` : '';
 
-  const flood = await startSipp({ scenario: 'flood-register.xml', remote, ip: '127.0.0.2', calls: 12_000, args: ['-r', '4000', '-rp', '1000'], timeoutMs: 20_000, label: 'flood@127.0.0.2' });
-  t.teardown(() => flood.stop());
-  await new Promise((r) => setTimeout(r, 1000));
-  // The call, placed in the middle of the flood, from another source.
-  const alice = await startSipp({ scenario: 'caller-call.xml', remote, service: 'bob', callId, ip: '127.0.0.3', timeoutMs: 20_000, label: 'alice@127.0.0.3' });
-  const a = await alice.done;
-  const f = await flood.done;
-  assertOk(t, a, proxy);
-  assertOk(t, await bob.done, proxy);
-  t.true(f.ok, `the flood ran: ${f.report()}`);
+  test(`a REGISTER flood from 127.0.0.2 gets it banned while a call between 127.0.0.3 and 127.0.0.4 completes${variant}`, async (t) => {
+    const proxy = await proxyFor(t, ['--rate-limit', '200', '--ban-seconds', '60', ...extra], { timeoutMs: 45_000 });
+    const remote = `${proxy.host}:${proxy.port}`;
+    const callId = newCallId('during-flood');
+    const bob = await startSipp({ scenario: 'callee-answer.xml', remote, service: 'bob', callId, ip: '127.0.0.4', timeoutMs: 30_000, label: 'bob@127.0.0.4' });
+    t.teardown(() => bob.stop());
+    await waitForBindings(proxy, 1, [bob]);
 
-  const s = await proxy.status();
-  t.is(s.bannedSources, 1);
-  t.true(s.droppedByGuard > 5000, `dropped ${s.droppedByGuard} datagrams of the flood`);
-  t.true(s.bindings < 400, `the flood registered only what got in before the ban (${s.bindings} bindings)`);
-  t.regex(proxy.output(), /banned 127\.0\.0\.2 until .* \(request flood\)/);
-  const journal = readdirSync(proxy.journal).map((f) => readFileSync(path.join(proxy.journal, f), 'utf8')).join('');
-  t.regex(journal, /"type":"source\.banned","source":"127\.0\.0\.2","reason":"rate"/);
-});
+    const flood = await startSipp({ scenario: 'flood-register.xml', remote, ip: '127.0.0.2', calls: 12_000, args: ['-r', '4000', '-rp', '1000'], timeoutMs: 20_000, label: 'flood@127.0.0.2' });
+    t.teardown(() => flood.stop());
+    await new Promise((r) => setTimeout(r, 1000));
+    // The call, placed in the middle of the flood, from another source.
+    const alice = await startSipp({ scenario: 'caller-call.xml', remote, service: 'bob', callId, ip: '127.0.0.3', timeoutMs: 20_000, label: 'alice@127.0.0.3' });
+    const a = await alice.done;
+    const f = await flood.done;
+    assertOk(t, a, proxy);
+    assertOk(t, await bob.done, proxy);
+    t.true(f.ok, `the flood ran: ${f.report()}`);
+
+    const s = await proxy.status();
+    t.is(s.bannedSources, 1);
+    t.true(s.droppedByGuard > 5000, `dropped ${s.droppedByGuard} datagrams of the flood`);
+    t.true(s.bindings < 400, `the flood registered only what got in before the ban (${s.bindings} bindings)`);
+    t.regex(proxy.output(), /banned 127\.0\.0\.2 until .* \(request flood\)/);
+    const journal = readdirSync(proxy.journal).map((f) => readFileSync(path.join(proxy.journal, f), 'utf8')).join('');
+    t.regex(journal, /"type":"source\.banned","source":"127\.0\.0\.2","reason":"rate"/);
+    t.is(journal.match(/"type":"source\.banned"/g)?.length, 1, 'journaled once');
+  });
+}
 
 test('a ban is released after its time and journaled', async (t) => {
   const proxy = await proxyFor(t, ['--rate-limit', '20', '--ban-seconds', '1']);
