@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sipstate-fuzz-'));
   const proxy = spawn(process.execPath, [MAIN, '--host', '127.0.0.1', '--port', String(PORT), '--admin-port', String(ADMIN),
     '--journal', path.join(dir, 'journal'), '--call-log', path.join(dir, 'log.txt'), '--rate-limit', '0', '--log-level', 'error',
-    '--t1', '50', '--t2', '200', '--t4', '250'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    '--t1', '50', '--t2', '200', '--t4', '250',
+    // e.g. FUZZ_PROXY_ARGS="--workers 2": the same datagrams through the cluster.
+    ...(process.env.FUZZ_PROXY_ARGS ?? '').split(' ').filter(Boolean)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proxy.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-20_000)));
   await new Promise((r) => setTimeout(r, 1500));
