@@ -27,6 +27,8 @@ export interface WorkerStatus extends SupervisorStats {
   rssBytes: number;
   heapUsedBytes: number;
   forwarded: number;
+  /** Datagrams for a worker that had no bus at that moment (being started again): dropped. */
+  unsent: number;
 }
 
 /** Worker to primary, over the cluster's IPC channel. */

@@ -50,8 +50,10 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
     failedStart = reject;
   });
 
+  // A worker may have died with its channel not yet seen closed: the write fails (EPIPE), and
+  // its 'exit' handler below takes it from there.
   const toWorker = (w: Worker, m: ToWorker) => {
-    if (w.isConnected()) w.send(m);
+    if (w.isConnected()) w.send(m, undefined, undefined, () => {});
   };
   const others = (from: Worker, m: ToWorker) => {
     for (const s of slots) if (s.worker !== from) toWorker(s.worker, m);
@@ -97,8 +99,9 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
       case 'ready': {
         slots[index]!.busPort = m.busPort;
         bound = { host: m.host, port: m.port };
-        if (slots.some((s) => s.busPort === null)) return;
         if (firstStart) {
+          // Every worker starts with every peer's bus port.
+          if (slots.length < count || slots.some((s) => s.busPort === null)) return;
           firstStart = false;
           for (const [i, s] of slots.entries()) toWorker(s.worker, start(restored.filter((c) => owner(c.callId) === i)));
           readyAll();
@@ -147,12 +150,16 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
     const startedAt = Date.now();
     slots[index] = { worker, busPort: null };
     worker.on('message', (m: FromWorker) => onMessage(index, worker, m));
+    worker.on('error', (e) => log.debug(`worker ${index}: ${e.message}`));
     worker.on('exit', (code, signal) => {
       if (stopping || slots[index]?.worker !== worker) return;
       if (firstStart) {
         failedStart(new Error(`worker ${index} could not start (exit ${signal ?? code})`));
         return;
       }
+      // The others drop its datagrams until it is back (src/cluster/worker.ts).
+      slots[index]!.busPort = null;
+      others(worker, { t: 'peers', peers: peers() });
       // A worker that keeps dying at once (a bad configuration, a bug) is not forked in a tight loop.
       const wait = Date.now() - startedAt < 5000 ? 1000 : 0;
       log.error(`worker ${index} (pid ${worker.process.pid}) ended (${signal ?? `exit ${code}`}): its calls in progress are lost; starting it again${wait ? ' in 1 s' : ''}`);
@@ -220,7 +227,7 @@ function stopWorker(w: Worker): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-    w.send({ t: 'stop' } satisfies ToWorker);
+    w.send({ t: 'stop' } satisfies ToWorker, undefined, undefined, () => {});
   });
 }
 
@@ -248,6 +255,7 @@ function clusterStatus(workers: WorkerStatus[], bindings: number): object {
     bannedSources: Math.max(0, ...workers.map((w) => w.bannedSources)),
     droppedByGuard: sum('droppedByGuard'),
     forwarded: sum('forwarded'),
+    unsent: sum('unsent'),
     rssBytes: mem.rss + sum('rssBytes'),
     heapUsedBytes: mem.heapUsed + sum('heapUsedBytes'),
     workers,

@@ -26,7 +26,8 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   const workers = settings.workers;
   const log = new Logger(settings.logLevel, `worker ${index}: `);
   const tell = (m: FromWorker, done?: () => void) => {
-    if (process.connected) process.send!(m, undefined, undefined, done ? () => done() : undefined);
+    // With a callback, a failed write (the primary gone) is not an uncaught error event.
+    if (process.connected) process.send!(m, undefined, undefined, () => done?.());
     else done?.();
   };
   const facts = new FactBatch(tell);
@@ -45,8 +46,10 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
     // A banned source costs no hop: every worker holds every ban.
     if (!guard.admitDatagram(d.host)) return;
     const owner = ownerOf(d.data, workers);
-    if (owner >= 0 && owner !== index && bus.forward(owner, d.data, source)) return;
-    supervisor?.receive(d.data, source);
+    // Another worker's (if it is being started again, dropped: the sender's retransmission
+    // finds it back; handled here, the call would be split over two workers).
+    if (owner >= 0 && owner !== index) bus.forward(owner, d.data, source);
+    else supervisor?.receive(d.data, source);
   }, (e) => log.warn(`socket: ${e.message}`));
   let bound: { host: string; port: number };
   try {
@@ -112,7 +115,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
         if (m.gc) (globalThis as { gc?: () => void }).gc?.();
         const mem = process.memoryUsage();
         const stats = supervisor?.stats() ?? emptyStats(location.bindingCount);
-        tell({ t: 'status', id: m.id, status: { ...stats, worker: index, pid: process.pid, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, forwarded: bus.forwarded } });
+        tell({ t: 'status', id: m.id, status: { ...stats, worker: index, pid: process.pid, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, forwarded: bus.forwarded, unsent: bus.unsent } });
         break;
       }
       case 'stop':

@@ -15,6 +15,7 @@ export class WorkerBus {
   private peers: number[] = [];
   private readonly peerPorts = new Set<number>();
   forwarded = 0;
+  unsent = 0;
   rejected = 0;
 
   constructor(private readonly deliver: (data: Buffer, source: Address) => void) {}
@@ -47,17 +48,26 @@ export class WorkerBus {
     for (const p of ports) this.peerPorts.add(p);
   }
 
-  /** Passes a datagram to worker `owner`; false when that worker is not known yet (the caller keeps it). */
+  /** Passes a datagram to worker `owner`; false (and counted as unsent) when that worker has no bus now. */
   forward(owner: number, data: Buffer, source: Address): boolean {
     const port = this.peers[owner];
-    if (!this.socket || port === undefined || source.host.length > 255) return false;
+    // Port 0: that worker is being started again and has no bus yet.
+    if (!this.socket || !port || source.host.length > 255) {
+      this.unsent++;
+      return false;
+    }
     const hostLen = Buffer.byteLength(source.host, 'latin1');
     const frame = Buffer.allocUnsafe(3 + hostLen + data.length);
     frame[0] = hostLen;
     frame.write(source.host, 1, 'latin1');
     frame.writeUInt16BE(source.port, 1 + hostLen);
     data.copy(frame, 3 + hostLen);
-    this.socket.send(frame, port, '127.0.0.1');
+    try {
+      this.socket.send(frame, port, '127.0.0.1');
+    } catch {
+      this.unsent++;
+      return false;
+    }
     this.forwarded++;
     return true;
   }

@@ -65,6 +65,26 @@ test('--workers 2: calls spread over both workers all complete; the callee regis
   t.is(readFileSync(replayed, 'utf8'), log, 'replay rebuilt log.txt byte for byte');
 });
 
+/**
+ * SIGKILLs the workers `which` and waits (up to 15 s) until /status shows each with a new pid;
+ * returns the last status read, whether or not they came back.
+ */
+async function killWorkers(proxy: Awaited<ReturnType<typeof proxyFor>>, before: WorkerStatus[], which: number[]): Promise<WorkerStatus[]> {
+  for (const w of which) process.kill(before[w]!.pid, 'SIGKILL');
+  const deadline = Date.now() + 15_000;
+  let after = before;
+  while (Date.now() < deadline && !exited(proxy)) {
+    try {
+      after = await workersOf(proxy);
+      if (after.length === before.length && which.every((w) => after[w]!.pid !== before[w]!.pid)) break;
+    } catch {
+      /* asked while a worker came up */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return after;
+}
+
 /** A Call-ID that worker `w` of 2 owns (src/cluster/callIdOwner.ts). */
 function ownedBy(w: number, name: string): string {
   for (;;) {
@@ -109,20 +129,7 @@ test('--workers 2: a worker killed with SIGKILL is forked again with the binding
   await journaled(new RegExp(`"call\\.ringing".*"${ringing}"`), 'call.ringing');
 
   const before = await workersOf(proxy);
-  process.kill(before[0]!.pid, 'SIGKILL');
-
-  const deadline = Date.now() + 10_000;
-  let after = before;
-  while (Date.now() < deadline) {
-    if (exited(proxy)) return t.fail(exited(proxy));
-    try {
-      after = await workersOf(proxy);
-      if (after.length === 2 && after[0]!.pid !== before[0]!.pid) break;
-    } catch {
-      /* asked while the worker came up */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const after = await killWorkers(proxy, before, [0]);
   t.not(after[0]!.pid, before[0]!.pid, `worker 0 was not started again:\n${tail(proxy.output())}`);
   t.is(after[0]!.bindings, 2, 'the new worker got the location table');
   t.regex(proxy.output(), /worker 0 \(pid \d+\) ended \(SIGKILL\)/);
@@ -133,4 +140,24 @@ test('--workers 2: a worker killed with SIGKILL is forked again with the binding
   assertOk(t, await bob.done, proxy);
   for (const w of await workersOf(proxy)) t.true(w.received > 0, `worker ${w.worker} got no call`);
   await assertIdle(t, proxy);
+});
+
+test('--workers 3: two workers killed at once are both started again and answer for their Call-IDs', async (t) => {
+  const proxy = await proxyFor(t, ['--workers', '3'], { timeoutMs: 60_000 });
+  const before = await workersOf(proxy);
+  t.is(before.length, 3);
+  const after = await killWorkers(proxy, before, [0, 1]);
+  t.deepEqual(after.map((w) => w.pid !== before[w.worker]!.pid), [true, true, false], `not started again:\n${tail(proxy.output())}`);
+  const c = await UdpClient.open();
+  t.teardown(() => c.close());
+  for (const w of [0, 1, 2]) {
+    let id: string;
+    do id = newCallId(`options-${w}`);
+    while (callIdTextHash(id) % 3 !== w);
+    await c.send([
+      `OPTIONS sip:127.0.0.1:${proxy.port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${c.port};branch=z9hG4bK-o${w}-${id.slice(10, 18)}`, 'Max-Forwards: 70',
+      'From: <sip:probe@127.0.0.1>;tag=p', `To: <sip:127.0.0.1:${proxy.port}>`, `Call-ID: ${id}`, `CSeq: ${w + 1} OPTIONS`, 'Content-Length: 0', '', '',
+    ].join('\r\n'), proxy.port);
+    t.regex(await c.waitFor(new RegExp(`CSeq: ${w + 1} OPTIONS`), 3000), /^SIP\/2\.0 200 /, `worker ${w} answers its Call-IDs`);
+  }
 });

@@ -67,6 +67,9 @@ test('the worker bus delivers a datagram with its original source, and only from
   b.setPeers([pa, pb]);
   t.true(a.forward(1, Buffer.from('BYE sip:x SIP/2.0\r\n\r\n'), { host: '192.168.1.20', port: 5062 }));
   t.false(a.forward(2, Buffer.from('x'), { host: '1.2.3.4', port: 1 }), 'no such worker');
+  a.setPeers([pa, 0]);
+  t.false(a.forward(1, Buffer.from('x'), { host: '1.2.3.4', port: 1 }), 'a worker being started again (no bus port yet)');
+  a.setPeers([pa, pb]);
   // A stranger on loopback cannot inject: its frames are counted and dropped.
   const stranger = createSocket('udp4');
   await new Promise<void>((r) => stranger.bind(0, '127.0.0.1', () => r()));
