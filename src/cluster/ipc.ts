@@ -37,7 +37,7 @@ export type FromWorker =
   | { t: 'lifecycle'; event: CallLifecycleEvent }
   | { t: 'binding'; event: BindingEvent }
   | { t: 'banned'; source: string; reason: BanReason; until: number }
-  | { t: 'released'; source: string }
+  | { t: 'released'; source: string; until: number }
   | { t: 'authFailed'; source: string; user: string | null }
   | { t: 'status'; id: number; status: WorkerStatus }
   | { t: 'stopped' }

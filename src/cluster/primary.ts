@@ -14,6 +14,7 @@ import { callIdTextHash } from './callIdOwner.js';
 import type { FromWorker, RestoredCall, ToWorker, WorkerStatus } from './ipc.js';
 
 const STOP_GRACE_MS = 5000;
+const SAME_BAN_MS = 1000;
 
 /**
  * The primary of `--workers N` (docs/design.md "Across cores"). It runs no SIP: it forks the
@@ -33,7 +34,6 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   for (const b of recovery.bindings) location.restore(b.user, b.aor, b.binding);
   const bans = new Map<string, number>();
   for (const b of recovery.bans) bans.set(b.source, b.until);
-  const locks = new Map<string, number>();
   const restored = restoredCalls(recovery.history, journal);
 
   const count = settings.workers;
@@ -66,30 +66,33 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
     peers: peers(),
     aors: location.snapshot(),
     bans: live(bans).map(([source, until]) => ({ source, until })),
-    locks: live(locks).map(([user, until]) => ({ user, until })),
+    locks: authGuard.liveLocks(),
     calls,
   });
 
   // A ban from a worker (request rate) or from the primary's own guard (failed authentications):
   // journaled once, and passed to every worker but the one that made it.
+  // A ban that ends clearly later than the one held (an auth ban on top of a rate ban) replaces
+  // it; the same flood seen by two workers a few milliseconds apart is one ban.
   const banned = (source: string, reason: BanReason, until: number, from: Worker | null) => {
-    if (!bans.has(source)) {
-      bans.set(source, until);
-      journalBan(journal, log, source, reason, until);
-    }
+    const held = bans.get(source);
+    if (held !== undefined && until - held < SAME_BAN_MS) return;
+    bans.set(source, until);
+    journalBan(journal, log, source, reason, until);
     for (const s of slots) if (s.worker !== from) toWorker(s.worker, { t: 'banned', source, until });
   };
-  // Every holder of a ban releases it at the same moment: journaled once.
-  const released = (source: string) => {
-    if (bans.delete(source)) journalRelease(journal, log, source);
+  // Every holder of a ban releases it at the same moment: journaled once, and only for the ban
+  // held now (a worker's late release of an older ban must not end a newer one).
+  const released = (source: string, until: number) => {
+    if (bans.get(source) !== until) return;
+    bans.delete(source);
+    journalRelease(journal, log, source);
   };
   // Failed authentications of the whole proxy, counted in one place (src/cluster/workerGuard.ts).
   const authGuard = newGuard(settings, {
     banned: (source, reason, until) => banned(source, reason, until, null),
     released,
     locked: (user, until) => {
-      for (const [u] of live(locks, -1)) locks.delete(u);
-      locks.set(user, until);
       for (const s of slots) toWorker(s.worker, { t: 'locked', user, until });
     },
   });
@@ -99,6 +102,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
       case 'ready': {
         slots[index]!.busPort = m.busPort;
         bound = { host: m.host, port: m.port };
+        if (stopping) return; // it has been asked to stop already
         if (firstStart) {
           // Every worker starts with every peer's bus port.
           if (slots.length < count || slots.some((s) => s.busPort === null)) return;
@@ -125,7 +129,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
         banned(m.source, m.reason, m.until, w);
         return;
       case 'released':
-        released(m.source);
+        released(m.source, m.until);
         return;
       case 'authFailed':
         authGuard.authFailed(m.source, m.user);
@@ -231,10 +235,10 @@ function stopWorker(w: Worker): Promise<void> {
   });
 }
 
-/** The entries of a map of deadlines that have not passed (sign -1: those that have). */
-function live(deadlines: Map<string, number>, sign = 1): Array<[string, number]> {
+/** The entries of a map of deadlines that have not passed. */
+function live(deadlines: Map<string, number>): Array<[string, number]> {
   const now = Date.now();
-  return [...deadlines].filter(([, until]) => (until > now) === (sign > 0));
+  return [...deadlines].filter(([, until]) => until > now);
 }
 
 /** /status of the cluster: the workers' counts added up, the bindings once (every worker has them all). */

@@ -33,10 +33,15 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   const facts = new FactBatch(tell);
   // The primary stops the workers; a terminal's Ctrl-C reaches the whole process group.
   process.on('SIGINT', () => {});
+  // Listening from the first moment: Node drops IPC messages that arrive with no listener, and a
+  // 'stop' may come while this worker is still binding its sockets. Kept until set-up is done.
+  const early: ToWorker[] = [];
+  let handle: ((m: ToWorker) => void) | null = null;
+  process.on('message', (m: ToWorker) => (handle ? handle(m) : early.push(m)));
 
   const guard = new WorkerGuard(guardPolicy(settings), workers, {
     banned: (source, reason, until) => facts.add({ t: 'banned', source, reason, until }),
-    released: (source) => facts.add({ t: 'released', source }),
+    released: (source, until) => facts.add({ t: 'released', source, until }),
   }, (source, user) => facts.add({ t: 'authFailed', source, user }));
 
   let supervisor: Supervisor | null = null;
@@ -82,7 +87,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   };
   process.once('SIGTERM', () => void stop());
 
-  process.on('message', (m: ToWorker) => {
+  handle = (m: ToWorker) => {
     switch (m.t) {
       case 'start': {
         bus.setPeers(m.peers);
@@ -122,7 +127,8 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
         void stop();
         break;
     }
-  });
+  };
+  for (const m of early.splice(0)) handle(m);
   tell({ t: 'ready', worker: index, busPort, host: bound.host, port: bound.port });
   // Runs until the primary says stop (or its channel closes: cluster ends the worker then).
   await new Promise<never>(() => {});

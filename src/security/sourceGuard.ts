@@ -16,7 +16,8 @@ export type BanReason = 'rate' | 'auth-failures';
 
 export interface GuardEvents {
   banned(source: string, reason: BanReason, until: number): void;
-  released(source: string): void;
+  /** `until`: the end of the ban released (a newer ban of the same source has another). */
+  released(source: string, until: number): void;
   /** A user locked after too many failed authentications (src/cluster passes it to every worker). */
   locked?(user: string, until: number): void;
 }
@@ -34,11 +35,16 @@ export class SourceGuard {
   private readonly bans = new Map<string, number>();
   private readonly lockedUsers = new Map<string, number>();
   private readonly releases: DeadlineQueue<string>;
+  private readonly unlocks: DeadlineQueue<string>;
   private lastSweep = 0;
   dropped = 0;
 
   constructor(private readonly policy: GuardPolicy, private readonly events: GuardEvents, private readonly now: () => number = Date.now) {
     this.releases = new DeadlineQueue((source, at) => this.release(source, at), now);
+    // Locks go when they end, whether or not their user is tried again (names can be anything).
+    this.unlocks = new DeadlineQueue((user, at) => {
+      if (this.lockedUsers.get(user) === at) this.lockedUsers.delete(user);
+    }, now);
   }
 
   /** Whether a datagram from `source` may be read at all (a ban drops everything, cheaply). */
@@ -64,7 +70,7 @@ export class SourceGuard {
     const now = this.now();
     if (this.sourceFailures.hit(source, now) > this.policy.authFailuresPerMinute) this.ban(source, 'auth-failures', now);
     if (user !== null && this.userFailures.hit(user, now) > this.policy.authFailuresPerMinute * 3) {
-      this.lockedUsers.set(user, now + this.policy.banMs);
+      this.lock(user, now + this.policy.banMs);
       this.events.locked?.(user, now + this.policy.banMs);
     }
   }
@@ -80,7 +86,13 @@ export class SourceGuard {
 
   /** A lock decided elsewhere (the cluster's primary): no event. */
   restoreLock(user: string, until: number): void {
-    if (until > this.now()) this.lockedUsers.set(user, until);
+    if (until > this.now()) this.lock(user, until);
+  }
+
+  /** Users locked now, with the end of each lock (a new cluster worker starts from them). */
+  liveLocks(): Array<{ user: string; until: number }> {
+    const now = this.now();
+    return [...this.lockedUsers].filter(([, until]) => until > now).map(([user, until]) => ({ user, until }));
   }
 
   /** Restores a ban from the journal (restart): no event. */
@@ -96,6 +108,12 @@ export class SourceGuard {
 
   close(): void {
     this.releases.clear();
+    this.unlocks.clear();
+  }
+
+  private lock(user: string, until: number): void {
+    this.lockedUsers.set(user, until);
+    this.unlocks.add(until, user);
   }
 
   private ban(source: string, reason: BanReason, now: number): void {
@@ -109,7 +127,7 @@ export class SourceGuard {
   private release(source: string, at: number): void {
     if (this.bans.get(source) !== at) return;
     this.bans.delete(source);
-    this.events.released(source);
+    this.events.released(source, at);
   }
 
   private maybeSweep(now: number): void {
