@@ -71,9 +71,9 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   });
 
   // A ban from a worker (request rate) or from the primary's own guard (failed authentications):
-  // journaled once, and passed to every worker but the one that made it.
-  // A ban that ends clearly later than the one held (an auth ban on top of a rate ban) replaces
-  // it; the same flood seen by two workers a few milliseconds apart is one ban.
+  // journaled once, and passed to every worker but the one that made it. One that ends clearly
+  // later than the ban held (an auth ban on top of a rate ban) replaces it; the same flood seen
+  // by two workers a few milliseconds apart is one ban.
   const banned = (source: string, reason: BanReason, until: number, from: Worker | null) => {
     const held = bans.get(source);
     if (held !== undefined && until - held < SAME_BAN_MS) return;
