@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:http';
 
 /**
  * A loopback-only HTTP endpoint: GET /status returns the live counts and the process's memory as
- * JSON (tests and operators); with --workers, added up over the workers. `/status?gc=1` first runs a full garbage collection when Node was
- * started with --expose-gc, so that heapUsedBytes is what is really held (the benchmark's figure).
+ * JSON (tests and operators); with --workers, added up over the workers. `/status?gc=1` first
+ * runs a full garbage collection when Node was started with --expose-gc, so that heapUsedBytes is
+ * what is really held (the benchmark's figure).
  */
 export function startAdmin(port: number, status: (gc: boolean) => object | Promise<object>): Promise<Server> {
   const server = createServer((req, res) => {
