@@ -1,5 +1,6 @@
 import { parseDatagram } from '../sip/parser.js';
 import { getHeader } from '../sip/message.js';
+import { fnv1aBytes } from '../proxy/hash.js';
 
 /**
  * Which worker owns a datagram: a hash of its Call-ID, modulo the number of workers. Every
@@ -36,7 +37,7 @@ export function callIdHash(data: Uint8Array): number {
 /** The same hash of a Call-ID given as text (the parser's value; a journaled call's Call-ID). */
 export function callIdTextHash(callId: string): number {
   const bytes = Buffer.from(callId.trim(), 'utf8');
-  return fnv1a(bytes, 0, bytes.length);
+  return fnv1aBytes(bytes);
 }
 
 /** The worker (0..workers-1) that owns a datagram; -1 when it has no Call-ID (the reader keeps it). */
@@ -98,14 +99,5 @@ function valueHash(data: Uint8Array, from: number): number {
     const c = data[i]!;
     if ((c < 0x20 && c !== HTAB) || c > 0x7e) return UNSURE;
   }
-  return fnv1a(data, start, end);
-}
-
-function fnv1a(data: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) {
-    h ^= data[i]!;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+  return fnv1aBytes(data, start, end);
 }

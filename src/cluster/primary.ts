@@ -241,27 +241,22 @@ function live(deadlines: Map<string, number>): Array<[string, number]> {
   return [...deadlines].filter(([, until]) => until > now);
 }
 
-/** /status of the cluster: the workers' counts added up, the bindings once (every worker has them all). */
+/**
+ * /status of the cluster: each count of the workers added up, but the bindings once (every worker
+ * has them all) and the bans once (every worker holds every ban); the memory of all processes.
+ */
 function clusterStatus(workers: WorkerStatus[], bindings: number): object {
-  const sum = (k: keyof WorkerStatus) => workers.reduce((n, w) => n + (w[k] as number), 0);
+  const total: Record<string, number> = {};
+  for (const w of workers) {
+    for (const [k, v] of Object.entries(w)) if (k !== 'worker' && k !== 'pid') total[k] = (total[k] ?? 0) + v;
+  }
   const mem = process.memoryUsage();
   return {
-    serverTransactions: sum('serverTransactions'),
-    clientTransactions: sum('clientTransactions'),
-    calls: sum('calls'),
-    relays: sum('relays'),
-    dialogs: sum('dialogs'),
+    ...total,
     bindings,
-    received: sum('received'),
-    badMessages: sum('badMessages'),
-    scannersDropped: sum('scannersDropped'),
-    internalErrors: sum('internalErrors'),
     bannedSources: Math.max(0, ...workers.map((w) => w.bannedSources)),
-    droppedByGuard: sum('droppedByGuard'),
-    forwarded: sum('forwarded'),
-    unsent: sum('unsent'),
-    rssBytes: mem.rss + sum('rssBytes'),
-    heapUsedBytes: mem.heapUsed + sum('heapUsedBytes'),
+    rssBytes: mem.rss + (total.rssBytes ?? 0),
+    heapUsedBytes: mem.heapUsed + (total.heapUsedBytes ?? 0),
     workers,
   };
 }

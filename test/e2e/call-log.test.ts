@@ -2,19 +2,15 @@
 // line by line, and `sipstate replay` rebuilding it byte for byte from the journal alone.
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAIN } from '../helpers/proxy.js';
-import { assertOk, callee, caller, newCallId, proxyFor, waitForBindings } from '../helpers/flows.js';
+import { assertOk, callee, caller, newCallId, proxyFor, waitForBindings, workspace } from '../helpers/flows.js';
 
 const HMS = '\\d\\d:\\d\\d:\\d\\d';
 
 test('answered, declined, cancelled, busy and unanswered calls: log.txt in the original format, replay byte-identical', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sipstate-calllog-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const journal = path.join(dir, 'journal');
-  const callLog = path.join(dir, 'log.txt');
+  const { dir, journal, callLog } = workspace(t, 'calllog');
   const proxy = await proxyFor(t, ['--timer-c', '2000', '--fsync', 'always'], { journal, callLog, timeoutMs: 90_000 });
 
   // Each flow: its own callee user, so an earlier callee's binding is never forked to.
@@ -58,9 +54,7 @@ test('answered, declined, cancelled, busy and unanswered calls: log.txt in the o
 });
 
 test('replay and calls on a journal folder that is not there: one line, exit 1, the call log untouched', (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sipstate-calllog-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const callLog = path.join(dir, 'log.txt');
+  const { dir, callLog } = workspace(t, 'calllog');
   writeFileSync(callLog, '-----\nfrom: sip:a@b\n');
   const missing = path.join(dir, 'no-such-journal');
   const replay = spawnSync(process.execPath, [MAIN, 'replay', '--journal', missing, '--call-log', callLog], { encoding: 'utf8', timeout: 10_000 });

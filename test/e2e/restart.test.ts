@@ -1,13 +1,12 @@
 // Issue "Event-sourced journal", restart recovery: the proxy is stopped and started again on the
 // same port and journal while SIPp phones carry on, as a phone on a LAN would across a restart.
 import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startProxy, type RunningProxy } from '../helpers/proxy.js';
 import { freePort } from '../helpers/ports.js';
 import { startSipp } from '../helpers/sipp.js';
-import { assertIdle, assertOk, newCallId, TIMERS, waitForBindings } from '../helpers/flows.js';
+import { assertIdle, assertOk, newCallId, TIMERS, waitForBindings, workspace } from '../helpers/flows.js';
 
 const HMS = '\\d\\d:\\d\\d:\\d\\d';
 const ANSWERED = new RegExp(`^-----\\nfrom: sip:alice@127\\.0\\.0\\.1\\nto: sip:bob@127\\.0\\.0\\.1\\nringing: ${HMS}\\nstart: ${HMS}\\nend: ${HMS}\\n$`);
@@ -21,12 +20,6 @@ async function callLogEntry(file: string, ms = 3000): Promise<string> {
     text = readFileSync(file, 'utf8');
   }
   return text;
-}
-
-function workspace(t: ExecutionContext) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sipstate-restart-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return { journal: path.join(dir, 'journal'), callLog: path.join(dir, 'log.txt') };
 }
 
 /** Stops `proxy` (SIGTERM) and starts a new process on the same port, journal and call log. */
@@ -43,7 +36,7 @@ async function restart(proxy: RunningProxy, t: ExecutionContext, extra: string[]
  */
 async function registeredCallee(t: ExecutionContext, name: string, extra: string[]) {
   t.timeout(40_000);
-  const { journal, callLog } = workspace(t);
+  const { journal, callLog } = workspace(t, 'restart');
   const first = await startProxy({ port: await freePort(), args: [...TIMERS, ...extra], journal, callLog });
   t.teardown(() => first.stop());
   const callId = newCallId(name);

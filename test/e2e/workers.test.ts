@@ -3,12 +3,11 @@
 // callers and callee over loopback against the real proxy process.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAIN } from '../helpers/proxy.js';
-import { assertIdle, assertOk, callee, caller, exited, newCallId, proxyFor, registerContact, tail, waitForBindings } from '../helpers/flows.js';
+import { assertIdle, assertOk, callee, caller, exited, newCallId, proxyFor, registerContact, tail, waitForBindings, workspace } from '../helpers/flows.js';
 import { UdpClient } from '../helpers/udpClient.js';
 import { callIdTextHash } from '../../src/cluster/callIdOwner.js';
 
@@ -30,10 +29,7 @@ async function workersOf(proxy: Awaited<ReturnType<typeof proxyFor>>): Promise<W
 }
 
 test('--workers 2: calls spread over both workers all complete; the callee registered through one is found by both; log.txt and replay agree', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sipstate-workers-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const journal = path.join(dir, 'journal');
-  const callLog = path.join(dir, 'log.txt');
+  const { dir, journal, callLog } = workspace(t, 'workers');
   const proxy = await proxyFor(t, ['--workers', '2', '--fsync', 'always'], { journal, callLog, timeoutMs: 90_000 });
   t.regex(proxy.output(), /with 2 workers/);
 

@@ -2,12 +2,22 @@
 // callers run to the end, and the checks that the proxy registered and went idle again.
 import type { ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startProxy, type RunningProxy } from './proxy.js';
 import { UdpClient } from './udpClient.js';
 import { runSipp, sipMessages, startSipp, type SippOptions, type SippResult, type SippRun } from './sipp.js';
 
 export const TIMERS = ['--t1', '100', '--t2', '400', '--t4', '500'];
 export const tail = (s: string, n = 3000) => (s.length > n ? `…${s.slice(-n)}` : s);
+
+/** A temp folder for one test's journal and call log, removed at teardown. */
+export function workspace(t: ExecutionContext, name: string): { dir: string; journal: string; callLog: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), `sipstate-${name}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, journal: path.join(dir, 'journal'), callLog: path.join(dir, 'log.txt') };
+}
 
 export async function proxyFor(t: ExecutionContext, extra: string[] = [], opts: { journal?: string; callLog?: string; timeoutMs?: number } = {}): Promise<RunningProxy> {
   t.timeout(opts.timeoutMs ?? 30_000);
