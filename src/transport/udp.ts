@@ -2,6 +2,9 @@ import { createSocket, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
 
+/** Datagrams queued before the queue leaves without waiting for the end of the turn. */
+export const SEND_BURST = 8;
+
 export interface Datagram {
   data: Buffer;
   host: string;
@@ -41,23 +44,59 @@ export class UdpTransport {
     });
   }
 
-  /** Sends one datagram; an unusable address (port 0, a name that does not resolve) only counts a drop. */
+  /**
+   * Queues one datagram; an unusable address (port 0, a name that does not resolve) only counts a
+   * drop. The queue leaves at the end of this turn of the event loop, or once it holds
+   * SEND_BURST datagrams (BENCHMARKS.md, finding 20): a datagram to a peer whose process sleeps
+   * makes the kernel wake it, and on a virtual machine that wake-up cost more than the whole
+   * sendmsg(); datagrams sent in a burst find the peer already woken.
+   */
   send(data: Buffer, host: string, port: number): void {
     if (!this.socket) return;
     if (!(port > 0 && port < 65536) || host.length === 0) {
       this.dropped++;
       return;
     }
-    try {
-      // No callback: Node then tries a synchronous sendmsg() and allocates no completion request;
-      // a datagram the kernel refuses is lost like any UDP datagram (retransmission covers it).
-      this.socket.send(data, port, host);
-    } catch {
-      this.dropped++;
+    const q = this.queue;
+    q.push(data, host, port);
+    if (q.length >= SEND_BURST * 3) this.flush();
+    else if (!this.flushArmed) {
+      this.flushArmed = true;
+      setImmediate(this.flushLater);
     }
   }
 
+  private readonly queue: Array<Buffer | string | number> = [];
+  private flushArmed = false;
+  private readonly flushLater = (): void => {
+    this.flushArmed = false;
+    this.flush();
+  };
+
+  /** Datagrams waiting for the end of the turn. */
+  get queued(): number {
+    return this.queue.length / 3;
+  }
+
+  /** Sends what is queued, in order. */
+  private flush(): void {
+    const q = this.queue;
+    const socket = this.socket;
+    for (let i = 0; socket && i < q.length; i += 3) {
+      try {
+        // No callback: Node then tries a synchronous sendmsg() and allocates no completion
+        // request; a datagram the kernel refuses is lost like any UDP datagram (retransmission
+        // covers it).
+        socket.send(q[i] as Buffer, q[i + 2] as number, q[i + 1] as string);
+      } catch {
+        this.dropped++;
+      }
+    }
+    q.length = 0;
+  }
+
   close(): Promise<void> {
+    this.flush();
     return new Promise((resolve) => {
       if (!this.socket) return resolve();
       this.socket.close(() => resolve());
