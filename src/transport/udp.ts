@@ -1,9 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
-
-/** Datagrams queued before the queue leaves without waiting for the end of the turn. */
-export const SEND_BURST = 8;
+import { SendQueue } from './sendQueue.js';
 
 export interface Datagram {
   data: Buffer;
@@ -44,59 +42,30 @@ export class UdpTransport {
     });
   }
 
-  /**
-   * Queues one datagram; an unusable address (port 0, a name that does not resolve) only counts a
-   * drop. The queue leaves at the end of this turn of the event loop, or once it holds
-   * SEND_BURST datagrams (BENCHMARKS.md, finding 20): a datagram to a peer whose process sleeps
-   * makes the kernel wake it, and on a virtual machine that wake-up cost more than the whole
-   * sendmsg(); datagrams sent in a burst find the peer already woken.
-   */
+  /** Queues one datagram (SendQueue: it leaves in a burst); an unusable address (port 0, a name that does not resolve) only counts a drop. */
   send(data: Buffer, host: string, port: number): void {
     if (!this.socket) return;
     if (!(port > 0 && port < 65536) || host.length === 0) {
       this.dropped++;
       return;
     }
-    const q = this.queue;
-    q.push(data, host, port);
-    if (q.length >= SEND_BURST * 3) this.flush();
-    else if (!this.flushArmed) {
-      this.flushArmed = true;
-      setImmediate(this.flushLater);
-    }
+    this.queue.push(data, host, port);
   }
-
-  private readonly queue: Array<Buffer | string | number> = [];
-  private flushArmed = false;
-  private readonly flushLater = (): void => {
-    this.flushArmed = false;
-    this.flush();
-  };
 
   /** Datagrams waiting for the end of the turn. */
   get queued(): number {
-    return this.queue.length / 3;
+    return this.queue.length;
   }
 
-  /** Sends what is queued, in order. */
-  private flush(): void {
-    const q = this.queue;
-    const socket = this.socket;
-    for (let i = 0; socket && i < q.length; i += 3) {
-      try {
-        // No callback: Node then tries a synchronous sendmsg() and allocates no completion
-        // request; a datagram the kernel refuses is lost like any UDP datagram (retransmission
-        // covers it).
-        socket.send(q[i] as Buffer, q[i + 2] as number, q[i + 1] as string);
-      } catch {
-        this.dropped++;
-      }
-    }
-    q.length = 0;
-  }
+  // No callback to send(): Node then tries a synchronous sendmsg() and allocates no completion
+  // request; a datagram the kernel refuses is lost like any UDP datagram (retransmission covers it).
+  private readonly queue = new SendQueue(
+    (data, host, port) => this.socket?.send(data, port, host),
+    () => this.dropped++,
+  );
 
   close(): Promise<void> {
-    this.flush();
+    this.queue.flush();
     return new Promise((resolve) => {
       if (!this.socket) return resolve();
       this.socket.close(() => resolve());
@@ -108,7 +77,7 @@ export class UdpTransport {
 /**
  * Node resolves the address of every datagram sent; dns.lookup answers an IP literal (what a Via
  * or a Contact nearly always holds) only on the next tick. Answering it at once sends the datagram
- * inside the handler that produced it; names still go to the resolver.
+ * without waiting for the next tick; names still go to the resolver.
  */
 export function literalFirstLookup(hostname: string, options: LookupOneOptions | number, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
   const family = isIP(hostname);

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { SEND_BURST, UdpTransport } from '../../src/transport/udp.js';
+import { SEND_BURST } from '../../src/transport/sendQueue.js';
+import { UdpTransport } from '../../src/transport/udp.js';
 
 /** A loopback peer that records what it receives. */
 async function peer(): Promise<{ port: number; got: string[]; close(): void }> {

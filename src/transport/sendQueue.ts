@@ -1,0 +1,50 @@
+/** Datagrams queued before the queue leaves without waiting for the end of the turn. */
+export const SEND_BURST = 8;
+
+/**
+ * Datagrams out, sent in bursts (BENCHMARKS.md, finding 20): the queue leaves at the end of this
+ * turn of the event loop (`setImmediate`, after every datagram one poll of the socket read), or
+ * at once when it holds SEND_BURST datagrams. A datagram to a process that sleeps on its socket
+ * makes the kernel wake that process, and on a virtual machine the wake-up costs more than the
+ * rest of sendmsg(); the datagrams after the first of a burst find the peer already awake.
+ */
+export class SendQueue {
+  private readonly items: Array<Buffer | string | number> = [];
+  private armed = false;
+
+  /** `send` puts one datagram on the wire; it throws when the socket refuses it. */
+  constructor(private readonly send: (data: Buffer, host: string, port: number) => void, private readonly refused: () => void) {}
+
+  /** Datagrams waiting for the end of the turn. */
+  get length(): number {
+    return this.items.length / 3;
+  }
+
+  push(data: Buffer, host: string, port: number): void {
+    const q = this.items;
+    q.push(data, host, port);
+    if (q.length >= SEND_BURST * 3) this.flush();
+    else if (!this.armed) {
+      this.armed = true;
+      setImmediate(this.flushLater);
+    }
+  }
+
+  /** Sends what is queued, in order. */
+  flush(): void {
+    const q = this.items;
+    for (let i = 0; i < q.length; i += 3) {
+      try {
+        this.send(q[i] as Buffer, q[i + 1] as string, q[i + 2] as number);
+      } catch {
+        this.refused();
+      }
+    }
+    q.length = 0;
+  }
+
+  private readonly flushLater = (): void => {
+    this.armed = false;
+    this.flush();
+  };
+}
