@@ -9,6 +9,7 @@ import { startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
 import { startSipp, num, offeredRate } from './sipp.js';
 import { udpCounters, udpDelta } from './udpStats.js';
+import { failureCounts } from './callRate.js';
 
 export interface RegisterStep {
   rate: number;
@@ -16,6 +17,9 @@ export interface RegisterStep {
   planned: number;
   successful: number;
   failed: number;
+  /** SIPp's own failure counters (TimeoutOnRecv, UnexpectedMessage...); `started`: REGISTERs SIPp sent. */
+  failures: Record<string, number>;
+  started: number;
   /** The rate SIPp actually offered (null: too short to tell). */
   offered: number | null;
   retransmissions: number;
@@ -80,6 +84,8 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
         planned,
         successful,
         failed,
+        failures: failureCounts(res),
+        started: num(res.last, 'OutgoingCall(C)'),
         offered,
         retransmissions: num(res.last, 'Retransmissions(C)'),
         rcvbufErrors: delta.RcvbufErrors,
@@ -96,6 +102,7 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
       steps.push(step);
       log(
         `  ${name} REGISTER ${rate}/s x ${seconds}s: ${successful}/${planned} ok, ${failed} failed` +
+          `${failed > 0 ? ` (${describeFailures(step)})` : ''}` +
           `${offered !== null ? `, offered ${offered.toFixed(0)}/s` : ''}, ${step.retransmissions} retrans, ` +
           `RcvbufErrors +${step.rcvbufErrors} (server socket +${step.serverDrops}), server CPU ${(step.serverCpu * 100).toFixed(0)}%` +
           `${bindingsAfter !== null ? `, ${bindingsAfter} bindings` : ''}${step.note ? ` (${step.note})` : ''}`,
@@ -113,4 +120,14 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
   }
   const passed = steps.filter((s) => s.ok);
   return { server: name, steps, max: passed.length ? Math.max(...passed.map((s) => s.offered !== null && s.sippLimited ? Math.floor(s.offered) : s.rate)) : null, stoppedBySipp };
+}
+
+/** Why REGISTERs of a step did not succeed: SIPp's counters, and any SIPp never sent. */
+export function describeFailures(s: Pick<RegisterStep, 'failures' | 'started' | 'planned' | 'successful'>): string {
+  const parts = Object.entries(s.failures).map(([k, v]) => `${k} ${v}`);
+  const unsent = s.planned - s.started;
+  if (unsent > 0) parts.push(`${unsent} never sent by SIPp`);
+  const unexplained = s.planned - s.successful - unsent - Object.values(s.failures).reduce((a, b) => a + b, 0);
+  if (unexplained > 0) parts.push(`${unexplained} without a SIPp failure counter`);
+  return parts.join(', ');
 }

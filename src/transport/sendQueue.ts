@@ -1,5 +1,8 @@
-/** Datagrams queued before the queue leaves without waiting for the end of the turn. */
-export const SEND_BURST = 8;
+/**
+ * Datagrams queued before the queue leaves without waiting for the end of the turn: a safety
+ * bound (libuv reads at most 32 datagrams of a socket per poll, and each makes one or two).
+ */
+export const SEND_BURST = 64;
 
 /**
  * Datagrams out, sent in bursts (BENCHMARKS.md, finding 20): the queue leaves at the end of this
