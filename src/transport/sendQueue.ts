@@ -9,13 +9,14 @@ export const SEND_BURST = 64;
  * turn of the event loop (`setImmediate`, after every datagram one poll of the socket read), or
  * at once when it holds SEND_BURST datagrams. A datagram to a process that sleeps on its socket
  * makes the kernel wake that process, and on a virtual machine the wake-up costs more than the
- * rest of sendmsg(); the datagrams after the first of a burst find the peer already awake.
+ * rest of sendmsg(); the datagrams after the first of a burst to the same peer find it awake.
  */
 export class SendQueue {
   private readonly items: Array<Buffer | string | number> = [];
   private armed = false;
+  private flushing = false;
 
-  /** `send` puts one datagram on the wire; it throws when the socket refuses it. */
+  /** `send` puts one datagram on the wire; `refused` counts one that `send` threw for. */
   constructor(private readonly send: (data: Buffer, host: string, port: number) => void, private readonly refused: () => void) {}
 
   /** Datagrams waiting for the end of the turn. */
@@ -33,17 +34,26 @@ export class SendQueue {
     }
   }
 
-  /** Sends what is queued, in order. */
+  /**
+   * Sends what is queued, in order. A flush asked for while one runs (a `send` that queues more)
+   * is left to the running one, which reads the queue's length as it goes.
+   */
   flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
     const q = this.items;
-    for (let i = 0; i < q.length; i += 3) {
-      try {
-        this.send(q[i] as Buffer, q[i + 1] as string, q[i + 2] as number);
-      } catch {
-        this.refused();
+    try {
+      for (let i = 0; i < q.length; i += 3) {
+        try {
+          this.send(q[i] as Buffer, q[i + 1] as string, q[i + 2] as number);
+        } catch {
+          this.refused();
+        }
       }
+    } finally {
+      q.length = 0;
+      this.flushing = false;
     }
-    q.length = 0;
   }
 
   private readonly flushLater = (): void => {

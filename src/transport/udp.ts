@@ -42,7 +42,10 @@ export class UdpTransport {
     });
   }
 
-  /** Queues one datagram (SendQueue: it leaves in a burst); an unusable address (port 0, a name that does not resolve) only counts a drop. */
+  /**
+   * Queues one datagram (SendQueue: it leaves in a burst). A port out of range or an empty host
+   * counts a drop; a name that does not resolve is reported through `onError` (Node's lookup).
+   */
   send(data: Buffer, host: string, port: number): void {
     if (!this.socket) return;
     if (!(port > 0 && port < 65536) || host.length === 0) {
@@ -58,7 +61,8 @@ export class UdpTransport {
   }
 
   // No callback to send(): Node then tries a synchronous sendmsg() and allocates no completion
-  // request; a datagram the kernel refuses is lost like any UDP datagram (retransmission covers it).
+  // request; a datagram the kernel refuses is lost like any UDP datagram (retransmission covers
+  // it), unseen. send() itself throws only on a closed socket or bad arguments: counted as drops.
   private readonly queue = new SendQueue(
     (data, host, port) => this.socket?.send(data, port, host),
     () => this.dropped++,

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { SEND_BURST } from '../../src/transport/sendQueue.js';
+import { SEND_BURST, SendQueue } from '../../src/transport/sendQueue.js';
 import { UdpTransport } from '../../src/transport/udp.js';
 
 /** A loopback peer that records what it receives. */
@@ -49,4 +49,26 @@ test('close() sends what is still queued; a bad address only counts a drop', asy
   t.deepEqual(p.got, ['last']);
   t.is(tr.dropped, 2);
   p.close();
+});
+
+test('SendQueue: a send that throws counts one refusal and the rest still leave; a send that queues more is flushed once, in order', (t) => {
+  const sent: string[] = [];
+  let refusals = 0;
+  const q: SendQueue = new SendQueue(
+    (data) => {
+      const s = data.toString();
+      if (s === 'bad') throw new Error('refused');
+      sent.push(s);
+      // Queueing from inside a send, up to the bound: the running flush sends it after the others.
+      if (s === 'a') for (let i = 0; i < SEND_BURST; i++) q.push(Buffer.from(`x${i}`), 'h', 1);
+    },
+    () => refusals++,
+  );
+  q.push(Buffer.from('a'), 'h', 1);
+  q.push(Buffer.from('bad'), 'h', 1);
+  q.push(Buffer.from('b'), 'h', 1);
+  q.flush();
+  t.is(refusals, 1);
+  t.deepEqual(sent, ['a', 'b', ...Array.from({ length: SEND_BURST }, (_, i) => `x${i}`)]);
+  t.is(q.length, 0);
 });
