@@ -417,13 +417,13 @@ export function coresMarkdown(r: Results): string {
   const both = c.single.steps.filter((s) => s.ok && c.cluster.steps.some((k) => k.ok && k.rate === s.rate)).map((s) => s.rate);
   const common = both.length ? Math.max(...both) : null;
   const at = (x: CallResult) => x.steps.find((s) => s.rate === common);
-  const cpuAt = (x: CallResult) => {
-    const s = at(x);
+  const cpuText = (s: { serverCpuSeconds: number; successful: number } | undefined) => {
     const v = s ? cpuPerCall(s) : null;
     return v === null ? 'n/a' : `${int(v)} µs`;
   };
+  const cpuAt = (x: CallResult) => cpuText(at(x));
   const rows = (label: string, x: CallResult) =>
-    x.steps.map((s) => [label, int(s.rate), `${int(s.successful)} / ${int(s.planned)}`, `${int(s.failed)} (${fixed(s.failedRatio * 100, 2)} %)`, int(s.retransmissions), int(s.rcvbufErrors), `${fixed(s.serverCpu * 100, 0)} %`, cpuPerCall(s) === null ? 'n/a' : `${int(cpuPerCall(s)!)} µs`, s.ok ? 'pass' : 'FAIL']);
+    x.steps.map((s) => [label, int(s.rate), `${int(s.successful)} / ${int(s.planned)}`, `${int(s.failed)} (${fixed(s.failedRatio * 100, 2)} %)`, int(s.retransmissions), int(s.rcvbufErrors), `${fixed(s.serverCpu * 100, 0)} %`, cpuText(s), s.ok ? 'pass' : 'FAIL']);
   return [
     head,
     '',

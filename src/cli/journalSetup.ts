@@ -1,4 +1,5 @@
 import type { BanReason } from '../security/sourceGuard.js';
+import type { LocationService } from '../actors/locationService.js';
 import { recover } from '../journal/recovery.js';
 import { JournalWriter } from '../journal/writer.js';
 import { CallLogWriter } from '../projections/callLogWriter.js';
@@ -10,15 +11,25 @@ import { describeRecovery } from './journalReport.js';
 
 /** The proxy's journal at start (one process or the cluster's primary): recovery, log.txt, bans. */
 
-/** Recovers the journal (repairing a torn tail), rebuilds log.txt from it, and opens both for appending. */
+/**
+ * Recovers the journal (repairing a torn tail), rebuilds log.txt from it, and opens both for
+ * appending; says what it found.
+ */
 export function openJournal(settings: ProxySettings, log: Logger): { recovery: ReturnType<typeof recover>; journal: JournalWriter } {
   const recovery = recover(settings.journal);
   for (const line of describeRecovery(recovery)) log.warn(line);
+  log.info(`journal ${settings.journal} (fsync ${settings.fsync}): ${recovery.report.events} events, ${recovery.bindings.length} live bindings, call log ${settings.callLog}`);
   const journal = new JournalWriter(settings.journal, recovery.report.lastSeq, { fsync: settings.fsync, segmentBytes: settings.segmentBytes, batchMs: 10 });
   const callLog = new CallLogWriter(settings.callLog, recovery.history, settings.callLogFormat);
   callLog.rebuild(recovery.finished);
   journal.onDurable(callLog.onEvents);
   return { recovery, journal };
+}
+
+/** The location table as the journal left it: every AOR ever registered, and the live bindings. */
+export function restoreLocation(location: LocationService, recovery: ReturnType<typeof recover>): void {
+  for (const k of recovery.knownAors) location.restoreKnown(k.user, k.aor);
+  for (const b of recovery.bindings) location.restore(b.user, b.aor, b.binding);
 }
 
 export function journalBan(journal: JournalWriter, log: Logger, source: string, reason: BanReason, until: number): void {

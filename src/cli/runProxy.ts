@@ -13,7 +13,7 @@ import { listenError, newGuard, pickHost, printBanner, supervisorOptions, untilS
 import { runPrimary } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
 import { startAuthentication } from './authentication.js';
-import { journalBan, journalRelease, openJournal, restoredCalls } from './journalSetup.js';
+import { journalBan, journalRelease, openJournal, restoreLocation, restoredCalls } from './journalSetup.js';
 
 /** `sipstate [options]`: start the proxy, print what a softphone needs, stop cleanly on SIGINT/SIGTERM. */
 export async function runProxy(argv: string[]): Promise<void> {
@@ -54,15 +54,13 @@ export async function runProxy(argv: string[]): Promise<void> {
     released: (source) => journalRelease(journal, log, source),
   });
   for (const b of recovery.bans) guard.restoreBan(b.source, b.until);
-  for (const k of recovery.knownAors) location.restoreKnown(k.user, k.aor);
-  for (const b of recovery.bindings) location.restore(b.user, b.aor, b.binding);
+  restoreLocation(location, recovery);
   supervisor = new Supervisor(transport, {
     ...supervisorOptions(settings, { identity, location, guard, auth, phrases, log, onLifecycle: (e) => journalCallEvent(journal, e) }),
     ...(inspector ? { inspect: inspector.inspect } : {}),
   });
   const sup = supervisor;
   for (const c of restoredCalls(recovery.history, journal)) sup.restoreCall(c);
-  log.info(`journal ${settings.journal} (fsync ${settings.fsync}): ${recovery.report.events} events, ${recovery.bindings.length} live bindings, call log ${settings.callLog}`);
   const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => sup.stats()) : null;
 
   log.info(`sipstate listening on udp:${bound.host}:${bound.port}`);

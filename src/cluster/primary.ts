@@ -7,7 +7,7 @@ import type { Logger } from '../util/logger.js';
 import type { ProxySettings } from '../cli/args.js';
 import { startAdmin } from '../cli/admin.js';
 import { startAuthentication } from '../cli/authentication.js';
-import { journalBan, journalRelease, openJournal, restoredCalls } from '../cli/journalSetup.js';
+import { journalBan, journalRelease, openJournal, restoreLocation, restoredCalls } from '../cli/journalSetup.js';
 import { newGuard, pickHost, printBanner, untilStopped } from '../cli/proxyParts.js';
 import type { BanReason } from '../security/sourceGuard.js';
 import { callIdTextHash } from './callIdOwner.js';
@@ -30,8 +30,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   const location = new LocationService((e) => {
     if (e.name === 'binding.expired') journalBindingEvent(journal, e);
   });
-  for (const k of recovery.knownAors) location.restoreKnown(k.user, k.aor);
-  for (const b of recovery.bindings) location.restore(b.user, b.aor, b.binding);
+  restoreLocation(location, recovery);
   const bans = new Map<string, number>();
   for (const b of recovery.bans) bans.set(b.source, b.until);
   const restored = restoredCalls(recovery.history, journal);
@@ -201,7 +200,6 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
     ? await startAdmin(settings.adminPort, async (gc) => clusterStatus(await statusOfWorkers(gc), location.bindingCount))
     : null;
 
-  log.info(`journal ${settings.journal} (fsync ${settings.fsync}): ${recovery.report.events} events, ${recovery.bindings.length} live bindings, call log ${settings.callLog}`);
   log.info(`sipstate listening on udp:${identity.host}:${identity.port} with ${count} workers (pids ${slots.map((s) => s.worker.process.pid).join(', ')})`);
   printBanner(log, settings, identity, auth ? auth.realm : null, phrases);
 
