@@ -47,6 +47,21 @@ export interface CallResult {
   stoppedBySipp: boolean;
 }
 
+/** CPU time per completed call at a step, µs (null: none completed). */
+export function cpuPerCall(step: Pick<CallStep, 'serverCpuSeconds' | 'successful'>): number | null {
+  return step.successful > 0 ? (step.serverCpuSeconds / step.successful) * 1e6 : null;
+}
+
+/** The highest rate at which both runs passed a step, and each run's step there (null: none). */
+export function highestCommonPass(a: CallResult | undefined, b: CallResult | undefined): { rate: number; a: CallStep; b: CallStep } | null {
+  let best: { rate: number; a: CallStep; b: CallStep } | null = null;
+  for (const sa of a?.steps ?? []) {
+    const sb = sa.ok ? b?.steps.find((s) => s.ok && s.rate === sa.rate) : undefined;
+    if (sb && (best === null || sa.rate > best.rate)) best = { rate: sa.rate, a: sa, b: sb };
+  }
+  return best;
+}
+
 const FAILURE_COUNTERS = [
   'FailedTimeoutOnRecv(C)', 'FailedMaxUDPRetrans(C)', 'FailedUnexpectedMessage(C)', 'FailedCallRejected(C)',
   'FailedTimeoutOnSend(C)', 'FailedCannotSendMessage(C)', 'FailedOutboundCongestion(C)',

@@ -27,8 +27,3 @@ export async function coresRun(
   const cluster = await callRate('sipstate', o.rates, o.seconds, cpusOf, log, { workers: o.workers, cpuList });
   return { workers: o.workers, cpuList, single, cluster };
 }
-
-/** CPU time per completed call at a step, µs. */
-export function cpuPerCall(step: { serverCpuSeconds: number; successful: number }): number | null {
-  return step.successful > 0 ? (step.serverCpuSeconds / step.successful) * 1e6 : null;
-}

@@ -15,15 +15,13 @@ import { inviteServerTransaction, type InviteServerInput } from '../src/machines
 import { nonInviteClientTransaction, type NonInviteClientInput } from '../src/machines/nonInviteClientTransaction.js';
 import { nonInviteServerTransaction, type NonInviteServerInput } from '../src/machines/nonInviteServerTransaction.js';
 import { DEFAULT_TIMERS, DEFAULT_TIMER_C_MS } from '../src/machines/timers.js';
-import { parseDatagram } from '../src/sip/parser.js';
-import type { SipMessage, SipRequest, SipResponse } from '../src/sip/message.js';
+import type { SipRequest, SipResponse } from '../src/sip/message.js';
 import { tuneHeap } from '../src/util/heapTuning.js';
+import { msg } from '../test/helpers/messages.js';
 import type { AnyStateMachine } from 'xstate';
 
-function parsed(lines: string[]): SipMessage {
-  const r = parseDatagram(Buffer.from(`${lines.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`));
-  if (!r.ok) throw new Error(r.error);
-  return r.message;
+function parsed(lines: string[]): SipRequest | SipResponse {
+  return msg(`${lines.join('\n')}\nContent-Length: 0\n\n`);
 }
 
 function request(method: string): SipRequest {

@@ -7,13 +7,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Environment } from './environment.js';
 import type { Options } from './options.js';
 import type { RegisterResult } from './registerRate.js';
-import type { CallResult, CallStep } from './callRate.js';
+import { cpuPerCall, highestCommonPass, type CallResult, type CallStep } from './callRate.js';
 import type { LatencyResult } from './latency.js';
 import type { MemoryResult } from './memoryUse.js';
 import type { MemorySample } from './memory.js';
 import type { JournalFigures } from './journalWorker.js';
 import type { SteadyResult } from './steady.js';
-import { cpuPerCall, type CoresResult } from './cores.js';
+import type { CoresResult } from './cores.js';
 import type { Summary } from './percentiles.js';
 import type { ServerName } from './server.js';
 
@@ -118,15 +118,10 @@ function insideRows(s: LatencyResult | undefined, k: LatencyResult | undefined, 
  * a call, whatever the rate at which each one gives out.
  */
 function cpuPerCallRow(r: Results): Row {
-  const passed = (n: ServerName) => r.calls[n]?.steps.filter((s) => s.ok) ?? [];
-  const common = passed('sipstate').map((s) => s.rate).filter((rate) => passed('kamailio').some((k) => k.rate === rate));
-  const rate = common.length ? Math.max(...common) : undefined;
-  const perCall = (n: ServerName) => {
-    const st = rate === undefined ? undefined : passed(n).find((s) => s.rate === rate);
-    return st && st.successful > 0 ? (st.serverCpuSeconds * 1e6) / st.successful : undefined;
-  };
-  const sv = perCall('sipstate');
-  const kv = perCall('kamailio');
+  const common = highestCommonPass(r.calls.sipstate, r.calls.kamailio);
+  const rate = common?.rate;
+  const sv = common ? cpuPerCall(common.a) ?? undefined : undefined;
+  const kv = common ? cpuPerCall(common.b) ?? undefined : undefined;
   const us = (v: number | undefined) => (v === undefined ? 'n/a' : `${int(Math.round(v))} µs`);
   return {
     label: rate === undefined ? 'server CPU per call' : `server CPU per call at ${int(rate)} cps`,
@@ -414,21 +409,19 @@ export function coresMarkdown(r: Results): string {
   const max = (x: CallResult) => (x.max === null ? 'none' : `${int(x.max)} cps`);
   const ratio = c.single.max && c.cluster.max ? fixed(c.cluster.max / c.single.max, 2) : 'n/a';
   // CPU per call at the highest step both passed: what the extra hops cost.
-  const both = c.single.steps.filter((s) => s.ok && c.cluster.steps.some((k) => k.ok && k.rate === s.rate)).map((s) => s.rate);
-  const common = both.length ? Math.max(...both) : null;
-  const at = (x: CallResult) => x.steps.find((s) => s.rate === common);
-  const cpuText = (s: { serverCpuSeconds: number; successful: number } | undefined) => {
+  const both = highestCommonPass(c.single, c.cluster);
+  const common = both?.rate ?? null;
+  const cpuText = (s: CallStep | undefined) => {
     const v = s ? cpuPerCall(s) : null;
     return v === null ? 'n/a' : `${int(v)} µs`;
   };
-  const cpuAt = (x: CallResult) => cpuText(at(x));
   const rows = (label: string, x: CallResult) =>
     x.steps.map((s) => [label, int(s.rate), `${int(s.successful)} / ${int(s.planned)}`, `${int(s.failed)} (${fixed(s.failedRatio * 100, 2)} %)`, int(s.retransmissions), int(s.rcvbufErrors), `${fixed(s.serverCpu * 100, 0)} %`, cpuText(s), s.ok ? 'pass' : 'FAIL']);
   return [
     head,
     '',
     `**Highest call rate with < 0.1 % failed calls: one process ${max(c.single)}, \`--workers ${c.workers}\` ${max(c.cluster)}: ${ratio} ×.** ` +
-      (common !== null ? `CPU per call at ${int(common)} cps, the highest step both passed: ${cpuAt(c.single)} in one process, ${cpuAt(c.cluster)} over the workers and the primary.` : ''),
+      (common !== null ? `CPU per call at ${int(common)} cps, the highest step both passed: ${cpuText(both?.a)} in one process, ${cpuText(both?.b)} over the workers and the primary.` : ''),
     '',
     `The call-rate steps of the main run (\`bench/sipp/uac.xml\`, ${o.stepSeconds} s a step, a fresh server each step, stepping stops at the first failing step): ` +
       `sipstate as one process pinned to core ${o.serverCpu}, then \`--workers ${c.workers}\` with its primary and workers on cores ${c.cpuList}. ` +

@@ -125,6 +125,14 @@ export class LocationService {
     return [...this.aors.values()].map((a) => ({ user: a.user, aor: a.aor, bindings: [...a.bindings.values()] }));
   }
 
+  /** Takes in another copy's snapshot(), without events (a new worker's copy). */
+  restoreSnapshot(aors: ReturnType<LocationService['snapshot']>): void {
+    for (const a of aors) {
+      this.restoreKnown(a.user, a.aor);
+      for (const b of a.bindings) this.restore(a.user, a.aor, b);
+    }
+  }
+
   close(): void {
     this.expiry.clear();
   }

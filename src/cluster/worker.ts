@@ -91,10 +91,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
     switch (m.t) {
       case 'start': {
         bus.setPeers(m.peers);
-        for (const a of m.aors) {
-          location.restoreKnown(a.user, a.aor);
-          for (const b of a.bindings) location.restore(a.user, a.aor, b);
-        }
+        location.restoreSnapshot(m.aors);
         for (const b of m.bans) guard.restoreBan(b.source, b.until);
         for (const l of m.locks) guard.restoreLock(l.user, l.until);
         supervisor = new Supervisor(transport, supervisorOptions(settings, {
