@@ -5,6 +5,7 @@ import { spawnGroup, makeTempDir, removeTempDir } from './processes.js';
 import { HOST, freeTcpPort, freeUdpPort, sleep, udpSocket } from './ports.js';
 import { groupMemory } from './memory.js';
 import { SIPSTATE_MAIN } from './paths.js';
+import { COMMAND_LINE_V8_FLAGS } from '../src/util/heapTuning.js';
 import { probe } from './rawSip.js';
 import type { Server, ServerOptions } from './server.js';
 
@@ -30,7 +31,8 @@ export function sipstateCommand(port: number, adminPort: number, dir: string, cp
     // --expose-gc: GET /status?gc=1 then collects before it reports the heap (the memory figures).
     // --single-threaded-gc: on its one core, V8's four GC helper threads only take turns with the
     // event loop (measured: less CPU per call and a shorter tail; README, "Running on one core").
-    'taskset', '-c', String(cpu), process.execPath, '--expose-gc', '--single-threaded-gc', ...nodeArgs, mainPath,
+    // COMMAND_LINE_V8_FLAGS: what `npm start` passes too (src/util/heapTuning.ts).
+    'taskset', '-c', String(cpu), process.execPath, '--expose-gc', '--single-threaded-gc', ...COMMAND_LINE_V8_FLAGS, ...nodeArgs, mainPath,
     '--host', HOST, '--port', String(port),
     '--journal', path.join(dir, 'journal'), '--call-log', path.join(dir, 'log.txt'),
     '--fsync', 'batch', '--log-level', 'warn', '--admin-port', String(adminPort),

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 import { tuneHeap } from '../util/heapTuning.js';
 import { runProxy } from './runProxy.js';
 import { runReplay } from './replay.js';
