@@ -18,6 +18,8 @@ export interface LatencyResult {
   target: ServerName | 'direct';
   rate: number;
   seconds: number;
+  /** Seconds of the same load before the measured calls (0: a fresh server after its warm-up). */
+  loadBefore: number;
   planned: number;
   successful: number;
   failed: number;
@@ -36,6 +38,8 @@ export async function latencyRun(
   seconds: number,
   cpus: { server: number; load: number },
   capture: boolean,
+  /** Seconds of the same load before the capture starts (the tail run: a proxy in steady state). */
+  loadBefore = 0,
 ): Promise<LatencyResult> {
   const planned = Math.round(rate * seconds);
   const server = target === 'direct' ? null : await startServer(target, cpus.server);
@@ -44,6 +48,10 @@ export async function latencyRun(
     const callee = await startCallee(server, cpus.load, `${target} latency`);
     try {
       if (server) await warmUp(server, cpus.load, 'calls');
+      if (loadBefore > 0) {
+        const before = await startCallers({ label: `${target} load before ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds: loadBefore, cpu: cpus.load });
+        await before.done;
+      }
       const callerPort = await freeUdpPort();
       let cap = null;
       let wireNote: string | undefined;
@@ -72,6 +80,7 @@ export async function latencyRun(
         target,
         rate,
         seconds,
+        loadBefore,
         planned,
         successful,
         failed: planned - successful,

@@ -1,8 +1,8 @@
 /** The command line of `npm run bench` (node dist/bench/run.js [options]). */
 
-export type Phase = 'register' | 'calls' | 'latency' | 'memory' | 'journal' | 'steady' | 'cores';
-export const PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal', 'steady', 'cores'];
-/** `npm run bench` without --phases: the steady run and the cores run have their own commands (npm run bench:steady, bench:cores). */
+export type Phase = 'register' | 'calls' | 'latency' | 'memory' | 'journal' | 'steady' | 'cores' | 'tail';
+export const PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal', 'steady', 'cores', 'tail'];
+/** `npm run bench` without --phases: the steady run, the cores run and the tail run have their own commands (npm run bench:steady, bench:cores, bench:tail). */
 export const DEFAULT_PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal'];
 
 export interface Options {
@@ -28,6 +28,9 @@ export interface Options {
   latencyRate: number | null;
   /** Calls/s of the time-inside-the-proxy runs (the issue's 1,000). */
   hopRate: number;
+  /** The tail run: time inside the proxy at hopRate, captured for tailSeconds after tailLoadSeconds of the same load. */
+  tailLoadSeconds: number;
+  tailSeconds: number;
   /** Users registered and calls held for the memory figures. */
   memoryUsers: number;
   memoryCalls: number;
@@ -71,10 +74,13 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --memory-users N        users registered for the memory figure (default 10000; quick 2000)
   --memory-calls N        answered calls held open for the memory figure (default 10000; quick 2000)
   --recover-events N      events in the generated journal that recover() folds (default 1000000; quick 100000)
-  --phases LIST           any of register,calls,latency,memory,journal,steady,cores (default: all
-                          but steady and cores; \`npm run bench:steady\` is --phases steady and
-                          \`npm run bench:cores\` --phases cores, each written to its own part of
-                          BENCHMARKS.md)
+  --tail-load-seconds N   the tail run: seconds of --hop-rate load on a fresh server before the
+                          capture starts (default 40; quick 10)
+  --tail-seconds N        ... and seconds captured (default 60; quick 10)
+  --phases LIST           any of register,calls,latency,memory,journal,steady,cores,tail (default:
+                          all but steady, cores and tail; \`npm run bench:steady\` is --phases
+                          steady, \`npm run bench:cores\` --phases cores and \`npm run bench:tail\`
+                          --phases tail, each written to its own part of BENCHMARKS.md)
   --workers N             the cores run: sipstate --workers N (default 2) ...
   --workers-cpus LIST     ... on these cores (taskset -c list; default: all), against one
                           sipstate process on --server-cpu, call-rate steps of --cores-rates
@@ -112,6 +118,8 @@ export function parseOptions(argv: string[]): Options {
     registerRates: quick ? [1000, 5000, 20000, 40000] : [5000, 10000, 15000, 20000, 30000, 40000],
     latencyRate: null,
     hopRate: 1000,
+    tailLoadSeconds: quick ? 10 : 40,
+    tailSeconds: quick ? 10 : 60,
     memoryUsers: quick ? 2000 : 10000,
     memoryCalls: quick ? 2000 : 10000,
     journalBatchEvents: quick ? 50_000 : 200_000,
@@ -172,6 +180,12 @@ export function parseOptions(argv: string[]): Options {
         break;
       case '--hop-rate':
         o.hopRate = positive();
+        break;
+      case '--tail-load-seconds':
+        o.tailLoadSeconds = positive();
+        break;
+      case '--tail-seconds':
+        o.tailSeconds = positive();
         break;
       case '--memory-users':
         o.memoryUsers = Math.round(positive());

@@ -9,9 +9,11 @@ export function percentile(values: readonly number[], p: number): number | null 
 export interface Summary {
   n: number;
   p50: number | null;
+  p95: number | null;
   p99: number | null;
+  max: number | null;
 }
 
 export function summarize(values: readonly number[]): Summary {
-  return { n: values.length, p50: percentile(values, 50), p99: percentile(values, 99) };
+  return { n: values.length, p50: percentile(values, 50), p95: percentile(values, 95), p99: percentile(values, 99), max: percentile(values, 100) };
 }

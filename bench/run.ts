@@ -16,7 +16,7 @@ import { latencyRun } from './latency.js';
 import { memoryUse } from './memoryUse.js';
 import { journalFigures } from './journal.js';
 import { steadyRun } from './steady.js';
-import { coresMarkdown, CORES_MARKERS, markdown, steadyMarkdown, STEADY_MARKERS, terminalTable, writeBenchmarks, type Results } from './report.js';
+import { coresMarkdown, CORES_MARKERS, markdown, steadyMarkdown, STEADY_MARKERS, tailMarkdown, TAIL_MARKERS, terminalTable, writeBenchmarks, type Results } from './report.js';
 import { coresRun } from './cores.js';
 import { socketBufferSysctls } from './udpStats.js';
 import { receiveBuffer, type ServerName } from './server.js';
@@ -93,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
     journal: null,
     steady: null,
     cores: null,
+    tail: [],
     errors: [],
     seconds: 0,
   };
@@ -226,13 +227,28 @@ async function main(argv: string[]): Promise<number> {
     });
   }
 
+  if (want('tail')) {
+    log(`\ntail: time inside the proxy at ${o.hopRate} cps, captured for ${o.tailSeconds} s after ${o.tailLoadSeconds} s of that load`);
+    if (!('dumpcap' in check.found)) results.errors.push('tail run: dumpcap is missing (Debian package wireshark-common)');
+    else
+      for (const target of o.servers) {
+        await attempt(`tail ${target}`, async () => {
+          const l = await latencyRun(target, o.hopRate, o.tailSeconds, cpusOf, true, o.tailLoadSeconds);
+          results.tail.push(l);
+          const h = l.wire?.hopInvite;
+          log(`  ${target}: ${l.successful}/${l.planned} calls; INVITE p50 ${h?.p50?.toFixed(3) ?? 'n/a'} p95 ${h?.p95?.toFixed(3) ?? 'n/a'} p99 ${h?.p99?.toFixed(3) ?? 'n/a'} ms${l.wireNote ? ` (${l.wireNote})` : ''}`);
+        });
+      }
+  }
+
   results.seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\n${terminalTable(results)}\n\n`);
   if (o.write) {
-    // The steady run alone (npm run bench:steady) has its own part of the file.
+    // The steady, cores and tail runs alone (npm run bench:steady...) each have their own part of the file.
     const only = o.phases.length === 1 ? o.phases[0] : null;
     if (only === 'steady') writeBenchmarks(BENCHMARKS_MD, steadyMarkdown(results), STEADY_MARKERS);
     else if (only === 'cores') writeBenchmarks(BENCHMARKS_MD, coresMarkdown(results), CORES_MARKERS);
+    else if (only === 'tail') writeBenchmarks(BENCHMARKS_MD, tailMarkdown(results), TAIL_MARKERS);
     else writeBenchmarks(BENCHMARKS_MD, markdown(results));
     log(`wrote ${BENCHMARKS_MD}`);
   } else log(`BENCHMARKS.md not written (${o.quick ? '--quick' : '--no-write'}; --write to write it)`);
