@@ -19,11 +19,11 @@ export const COMMAND_LINE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=
  * next one (V8's own factor ended at about 1.3 here). A proxy carrying a steady load keeps 32 s of
  * lingering transactions alive (130 MiB at 1,000 calls/s): at 1.3 V8 collected every 4 s, and
  * each collection's incremental marking took about 130 ms of the event loop's time within 190 ms
- * on one core, during which calls queued up (INVITE p99 inside the proxy 121 ms after a minute at
+ * on one core, during which calls queued up (INVITE p99 inside the proxy 121 ms over a minute at
  * 1,000 calls/s). At 4 it collects every 30-50 s: p99 5.5 ms, 2.4 ms with the smaller young
- * generation above (finding 23). The price is memory:
- * the heap may reach four times its live size, which under light load is small, and V8's memory
- * reducer still shrinks an idle heap. Read at every collection, so setting it at start works.
+ * generation above (finding 23). The price is memory: under load the heap may reach four times
+ * what is alive, which is little under light load. Read at every collection: setting it at start
+ * works (checked with --trace-gc).
  */
 const OLD_GENERATION_GROWING_PERCENT = 300;
 
