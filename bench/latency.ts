@@ -7,7 +7,7 @@
  */
 import { startCapture, wireLatencies } from './capture.js';
 import { makeTempDir, removeTempDir } from './processes.js';
-import { freeUdpPort } from './ports.js';
+import { freeUdpPort, sleep } from './ports.js';
 import { startCallee, startCallers, startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
 import { num } from './sipp.js';
@@ -20,6 +20,8 @@ export interface LatencyResult {
   seconds: number;
   /** Seconds of the same load before the measured calls (0: a fresh server after its warm-up). */
   loadBefore: number;
+  /** Calls of that load that did not complete. */
+  loadBeforeFailed: number;
   planned: number;
   successful: number;
   failed: number;
@@ -31,6 +33,9 @@ export interface LatencyResult {
   wireNote?: string;
   command: string;
 }
+
+/** How long before the load that comes first ends the capture starts. */
+const CAPTURE_LEAD_MS = 2000;
 
 export async function latencyRun(
   target: ServerName | 'direct',
@@ -48,20 +53,28 @@ export async function latencyRun(
     const callee = await startCallee(server, cpus.load, `${target} latency`);
     try {
       if (server) await warmUp(server, cpus.load, 'calls');
-      if (loadBefore > 0) {
-        const before = await startCallers({ label: `${target} load before ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds: loadBefore, cpu: cpus.load });
-        await before.done;
-      }
       const callerPort = await freeUdpPort();
-      let cap = null;
       let wireNote: string | undefined;
-      if (capture) {
+      const startCaptureOnce = async (): Promise<Awaited<ReturnType<typeof startCapture>> | null> => {
+        if (!capture) return null;
         try {
-          cap = await startCapture(dir, server ? [callerPort, server.port] : [callerPort], cpus.load);
+          return await startCapture(dir, server ? [callerPort, server.port] : [callerPort], cpus.load);
         } catch (e) {
           wireNote = (e as Error).message.split('\n').slice(0, 3).join(' ');
+          return null;
         }
-      }
+      };
+      let cap;
+      let loadBeforeFailed = 0;
+      if (loadBefore > 0) {
+        // The capture starts while this load still runs, so the proxy does not idle before the
+        // measured calls; their INVITEs are told apart by the caller's port (wireLatencies).
+        const before = await startCallers({ label: `${target} load before ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds: loadBefore, cpu: cpus.load });
+        await Promise.race([before.done, sleep(Math.max(0, loadBefore * 1000 - CAPTURE_LEAD_MS))]);
+        cap = await startCaptureOnce();
+        const r = await before.done;
+        loadBeforeFailed = Math.round(rate * loadBefore) - num(r.last, 'SuccessfulCall(C)');
+      } else cap = await startCaptureOnce();
       const run = await startCallers({ label: `${target} latency ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds, cpu: cpus.load, rtt: true, port: callerPort });
       const res = await run.done;
       let wire: LatencyResult['wire'] = null;
@@ -81,6 +94,7 @@ export async function latencyRun(
         rate,
         seconds,
         loadBefore,
+        loadBeforeFailed,
         planned,
         successful,
         failed: planned - successful,

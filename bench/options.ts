@@ -88,7 +88,8 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --servers LIST          sipstate,kamailio (default: both)
   --server-cpu N          core for the servers (default 0)
   --load-cpu N            core for SIPp (default 1)
-  --sipstate-main FILE    the sipstate CLI to benchmark (default dist/src/cli/main.js)
+  --sipstate-main FILE    the sipstate CLI to benchmark (default dist/src/cli/main.js), run with
+                          this build's Node flags (src/util/heapTuning.ts: COMMAND_LINE_V8_FLAGS)
   --write / --no-write    write BENCHMARKS.md or not
   -h, --help              this text
 `;

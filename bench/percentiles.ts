@@ -1,7 +1,10 @@
 /** Percentiles of a sample (nearest-rank), and how they are printed. */
 export function percentile(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
+  return ofSorted([...values].sort((a, b) => a - b), p);
+}
+
+function ofSorted(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1]!;
 }
@@ -15,5 +18,6 @@ export interface Summary {
 }
 
 export function summarize(values: readonly number[]): Summary {
-  return { n: values.length, p50: percentile(values, 50), p95: percentile(values, 95), p99: percentile(values, 99), max: percentile(values, 100) };
+  const v = [...values].sort((a, b) => a - b);
+  return { n: v.length, p50: ofSorted(v, 50), p95: ofSorted(v, 95), p99: ofSorted(v, 99), max: ofSorted(v, 100) };
 }

@@ -6,7 +6,7 @@
  */
 import { cpus } from 'node:os';
 import { existsSync } from 'node:fs';
-import { parseOptions, USAGE, type Options } from './options.js';
+import { DEFAULT_PHASES, parseOptions, USAGE, type Options } from './options.js';
 import { checkPrograms, describeMissing } from './prerequisites.js';
 import { environment } from './environment.js';
 import { cleanupAll, installCleanup } from './processes.js';
@@ -16,7 +16,8 @@ import { latencyRun } from './latency.js';
 import { memoryUse } from './memoryUse.js';
 import { journalFigures } from './journal.js';
 import { steadyRun } from './steady.js';
-import { coresMarkdown, CORES_MARKERS, markdown, steadyMarkdown, STEADY_MARKERS, tailMarkdown, TAIL_MARKERS, terminalTable, writeBenchmarks, type Results } from './report.js';
+import { coresMarkdown, CORES_MARKERS, markdown, steadyMarkdown, STEADY_MARKERS, terminalTable, writeBenchmarks, type Results } from './report.js';
+import { tailMarkdown, TAIL_MARKERS } from './tailReport.js';
 import { coresRun } from './cores.js';
 import { socketBufferSysctls } from './udpStats.js';
 import { receiveBuffer, type ServerName } from './server.js';
@@ -244,12 +245,11 @@ async function main(argv: string[]): Promise<number> {
   results.seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\n${terminalTable(results)}\n\n`);
   if (o.write) {
-    // The steady, cores and tail runs alone (npm run bench:steady...) each have their own part of the file.
-    const only = o.phases.length === 1 ? o.phases[0] : null;
-    if (only === 'steady') writeBenchmarks(BENCHMARKS_MD, steadyMarkdown(results), STEADY_MARKERS);
-    else if (only === 'cores') writeBenchmarks(BENCHMARKS_MD, coresMarkdown(results), CORES_MARKERS);
-    else if (only === 'tail') writeBenchmarks(BENCHMARKS_MD, tailMarkdown(results), TAIL_MARKERS);
-    else writeBenchmarks(BENCHMARKS_MD, markdown(results));
+    // The steady, cores and tail runs each have their own part of the file; the other phases share the main part.
+    if (o.phases.some((p) => DEFAULT_PHASES.includes(p))) writeBenchmarks(BENCHMARKS_MD, markdown(results));
+    if (o.phases.includes('steady')) writeBenchmarks(BENCHMARKS_MD, steadyMarkdown(results), STEADY_MARKERS);
+    if (o.phases.includes('cores')) writeBenchmarks(BENCHMARKS_MD, coresMarkdown(results), CORES_MARKERS);
+    if (o.phases.includes('tail')) writeBenchmarks(BENCHMARKS_MD, tailMarkdown(results), TAIL_MARKERS);
     log(`wrote ${BENCHMARKS_MD}`);
   } else log(`BENCHMARKS.md not written (${o.quick ? '--quick' : '--no-write'}; --write to write it)`);
   log(`done in ${(results.seconds / 60).toFixed(1)} min${results.errors.length ? `, ${results.errors.length} error(s)` : ''}`);

@@ -7,23 +7,20 @@ import v8 from 'node:v8';
  * pass them; a unit test keeps the three in step with this list.
  *
  * A young generation of at most 4 MiB a semi-space instead of 16: a scavenge copies what is still
- * alive, most of it the transactions that linger 32 s (64*T1), and a smaller young generation
- * copies less each time. Each pause is shorter and the INVITEs that arrive during one wait less
- * (BENCHMARKS.md, profile finding 23: INVITE p99 inside the proxy at 1,000 calls/s 5.5 -> 2.4 ms,
- * both with the growing factor below).
+ * alive, mostly the transactions created since the last one (they linger 32 s, 64*T1); scavenging
+ * more often copies fewer of them each time, so each pause, and the wait of the INVITEs that
+ * arrive during one, is shorter. CPU per call did not change (BENCHMARKS.md, profile finding 23).
  */
 export const COMMAND_LINE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
 /**
- * The old generation may grow to four times what was alive after a full collection before the
- * next one (V8's own factor ended at about 1.3 here). A proxy carrying a steady load keeps 32 s of
- * lingering transactions alive (130 MiB at 1,000 calls/s): at 1.3 V8 collected every 4 s, and
- * each collection's incremental marking took about 130 ms of the event loop's time within 190 ms
- * on one core, during which calls queued up (INVITE p99 inside the proxy 121 ms over a minute at
- * 1,000 calls/s). At 4 it collects every 30-50 s: p99 5.5 ms, 2.4 ms with the smaller young
- * generation above (finding 23). The price is memory: under load the heap may reach four times
- * what is alive, which is little under light load. Read at every collection: setting it at start
- * works (checked with --trace-gc).
+ * The old generation may grow to four times what a full collection left alive before the next
+ * one (V8's own factor ended at about 1.3 here). Under a steady load the proxy keeps 32 s of
+ * lingering transactions alive; at 1.3 V8 collected every few seconds, and on one core each
+ * collection's incremental marking took most of the event loop's time for a fifth of a second,
+ * during which calls queued up. At 4 the collections are ten times rarer (finding 23). The price
+ * is memory: under load the heap may reach four times what is alive. Read at every collection:
+ * setting it at start works (checked with --trace-gc).
  */
 const OLD_GENERATION_GROWING_PERCENT = 300;
 

@@ -11,6 +11,7 @@ const root = path.resolve(here, '../../..');
 const builtMain = path.resolve(here, '../../src/cli/main.js');
 
 test('V8 flags that only work on the command line: npm start passes them before the CLI', (t) => {
+  t.true(COMMAND_LINE_V8_FLAGS.length > 0, 'the list these tests check is not empty');
   const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start']!;
   const words = start.split(/\s+/);
   const main = words.indexOf('dist/src/cli/main.js');
