@@ -1,9 +1,5 @@
 /** Percentiles of a sample (nearest-rank), and how they are printed. */
-export function percentile(values: readonly number[], p: number): number | null {
-  return ofSorted([...values].sort((a, b) => a - b), p);
-}
-
-function ofSorted(sorted: readonly number[], p: number): number | null {
+function nearestRank(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1]!;
@@ -19,5 +15,5 @@ export interface Summary {
 
 export function summarize(values: readonly number[]): Summary {
   const v = [...values].sort((a, b) => a - b);
-  return { n: v.length, p50: ofSorted(v, 50), p95: ofSorted(v, 95), p99: ofSorted(v, 99), max: ofSorted(v, 100) };
+  return { n: v.length, p50: nearestRank(v, 50), p95: nearestRank(v, 95), p99: nearestRank(v, 99), max: nearestRank(v, 100) };
 }

@@ -46,6 +46,9 @@ function shownCommands(o: Options): Partial<Record<ServerName, string>> {
   };
 }
 
+/** A latency figure for the log, ms. */
+const msText = (x: number | null | undefined) => x?.toFixed(3) ?? 'n/a';
+
 async function main(argv: string[]): Promise<number> {
   const o = parseOptions(argv);
   if (o.help) {
@@ -144,16 +147,15 @@ async function main(argv: string[]): Promise<number> {
     results.latencyRate = rate;
     log(`\nlatency at ${rate} cps${o.latencyRate ? '' : kmax ? " (half of Kamailio's highest passing call rate)" : " (Kamailio's call rate not measured: 500)"}, ${o.latencySeconds} s each`);
     const capture = 'dumpcap' in check.found;
-    const f = (x: number | null | undefined) => x?.toFixed(3) ?? 'n/a';
     for (const target of [...o.servers, 'direct'] as const) {
       await attempt(`latency ${target}`, async () => {
         const l = await latencyRun(target, rate, o.latencySeconds, cpusOf, capture);
         results.latency.push(l);
         const w = l.wire;
         log(
-          `  ${target}: ${l.successful}/${l.planned} calls; wire 180 p50 ${f(w?.inv180.p50)} p99 ${f(w?.inv180.p99)} ms, ` +
-            `200 p50 ${f(w?.inv200.p50)} p99 ${f(w?.inv200.p99)} ms; ` +
-            `${target !== 'direct' ? `inside the proxy INVITE p50 ${f(w?.hopInvite.p50)} p99 ${f(w?.hopInvite.p99)} ms; ` : ''}` +
+          `  ${target}: ${l.successful}/${l.planned} calls; wire 180 p50 ${msText(w?.inv180.p50)} p99 ${msText(w?.inv180.p99)} ms, ` +
+            `200 p50 ${msText(w?.inv200.p50)} p99 ${msText(w?.inv200.p99)} ms; ` +
+            `${target !== 'direct' ? `inside the proxy INVITE p50 ${msText(w?.hopInvite.p50)} p99 ${msText(w?.hopInvite.p99)} ms; ` : ''}` +
             `SIPp rtd 180 p50 ${l.sipp.inv180.p50 ?? 'n/a'} p99 ${l.sipp.inv180.p99 ?? 'n/a'} ms, 200 p50 ${l.sipp.inv200.p50 ?? 'n/a'} p99 ${l.sipp.inv200.p99 ?? 'n/a'} ms` +
             `${l.wireNote ? ` (${l.wireNote})` : ''}`,
         );
@@ -168,7 +170,7 @@ async function main(argv: string[]): Promise<number> {
           const l = await latencyRun(target, o.hopRate, o.latencySeconds, cpusOf, capture);
           results.hop.push(l);
           const w = l.wire;
-          log(`  ${target}: ${l.successful}/${l.planned} calls; INVITE p50 ${f(w?.hopInvite.p50)} p99 ${f(w?.hopInvite.p99)} ms, 200 p50 ${f(w?.hop200.p50)} p99 ${f(w?.hop200.p99)} ms`);
+          log(`  ${target}: ${l.successful}/${l.planned} calls; INVITE p50 ${msText(w?.hopInvite.p50)} p99 ${msText(w?.hopInvite.p99)} ms, 200 p50 ${msText(w?.hop200.p50)} p99 ${msText(w?.hop200.p99)} ms`);
         });
       }
     }
@@ -237,7 +239,7 @@ async function main(argv: string[]): Promise<number> {
           const l = await latencyRun(target, o.hopRate, o.tailSeconds, cpusOf, true, o.tailLoadSeconds);
           results.tail.push(l);
           const h = l.wire?.hopInvite;
-          log(`  ${target}: ${l.successful}/${l.planned} calls; INVITE p50 ${h?.p50?.toFixed(3) ?? 'n/a'} p95 ${h?.p95?.toFixed(3) ?? 'n/a'} p99 ${h?.p99?.toFixed(3) ?? 'n/a'} ms${l.wireNote ? ` (${l.wireNote})` : ''}`);
+          log(`  ${target}: ${l.successful}/${l.planned} calls; INVITE p50 ${msText(h?.p50)} p95 ${msText(h?.p95)} p99 ${msText(h?.p99)} ms${l.wireNote ? ` (${l.wireNote})` : ''}`);
         });
       }
   }
