@@ -43,7 +43,12 @@ export class DelayedEvent {
   }
 }
 
-/** More cancelled events than this (beyond twice the live ones) are swept out of a lane. */
+/**
+ * A lane is swept once its cancelled events outnumber half its live ones by this much. Each call
+ * leaves two cancelled events (Timers B and F) in the 64*T1 lane beside its three live ones (J, L,
+ * M): swept, they go within seconds instead of waiting out the 32 s (BENCHMARKS.md, finding 24).
+ * A sweep copies the lane, which the cancellations since the last one pay for.
+ */
 const SWEEP_SLACK = 1024;
 
 class Lane {
@@ -75,7 +80,7 @@ class Lane {
       if (this.timer !== null) clearTimeout(this.timer);
       this.timer = null;
       this.retire();
-    } else if (this.queue.length - this.head > 2 * this.live + SWEEP_SLACK) {
+    } else if (this.queue.length - this.head - this.live > (this.live >> 1) + SWEEP_SLACK) {
       // Mostly cancelled (Timers B, F and C usually are): swept, not kept for the whole delay.
       this.queue = this.queue.slice(this.head).filter((x) => x.owner !== null);
       this.head = 0;

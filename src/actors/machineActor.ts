@@ -91,10 +91,8 @@ export class MachineSystem {
  */
 export class MachineActor<TEmitted> implements DelayOwner {
   readonly sessionId: string;
-  readonly id: string;
   /** For the inspector, which shows `logic.config` as the machine's definition. */
   readonly logic: AnyStateMachine;
-  readonly _parent = undefined;
   private snapshot: Snapshot | null = null;
   /** Effects queued by the running transition (the shared scope's `defer` adds to the actor it points at). */
   deferred: Array<() => void> | null = null;
@@ -108,7 +106,16 @@ export class MachineActor<TEmitted> implements DelayOwner {
   constructor(machine: AnyStateMachine, private input: unknown, private readonly system: MachineSystem, readonly hooks: MachineActorHooks<TEmitted>) {
     this.logic = machine;
     this.sessionId = system.nextSessionId();
-    this.id = this.sessionId;
+  }
+
+  // XState's ActorRef has an id beside the session id, and a parent (none: these are root actors).
+  // Getters, not fields: every lingering transaction would carry two more slots for 32 s.
+  get id(): string {
+    return this.sessionId;
+  }
+
+  get _parent(): undefined {
+    return undefined;
   }
 
   /** Enters the initial state and runs its entry effects (the first transmission, the first timers). */

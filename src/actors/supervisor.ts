@@ -31,7 +31,8 @@ import { DEFAULT_REGISTRAR_POLICY } from '../proxy/registrar.js';
 import { LocationService } from './locationService.js';
 import { stampTopVia, responseAddress, responseAddressOf, type Address } from '../transport/viaAddressing.js';
 import { clientTransactionKey, dialogKey, serverTransactionKey } from './transactionKeys.js';
-import { serialize } from '../sip/serializer.js';
+import { packResponse, serialize } from '../sip/serializer.js';
+import { PackedResponse } from '../sip/packedResponse.js';
 import { Logger } from '../util/logger.js';
 import type { SourceGuard } from '../security/sourceGuard.js';
 import { checkSanity, DEFAULT_SANITY_LIMITS, type SanityLimits } from '../proxy/sanity.js';
@@ -481,7 +482,12 @@ export class Supervisor {
 
   private readonly serverTxHandlers: RecordHandlers<ServerTxRecord, TransactionEmitted> = {
     emitted: (record, e) => {
-      if (e.type === 'transmit') this.sendResponse(e.message as SipResponse, record.replyTo);
+      if (e.type === 'transmit') {
+        // What respond() gave is in its final form already; the transaction's own (its 100 Trying) is not.
+        const m = e.message;
+        if (m instanceof PackedResponse) this.transport.send(serialize(m), record.replyTo.host, record.replyTo.port);
+        else this.sendResponse(m, record.replyTo);
+      }
       else if (e.type === 'ackTimeout') this.log.debug(`no ACK for ${record.key}`);
     },
     done: (record) => dropIfCurrent(this.serverTx, record.key, record),
@@ -544,9 +550,14 @@ export class Supervisor {
   // ---- sending ----
 
   /** Every response reaches its server transaction here; after a final one, the request is let go. */
+  /**
+   * A response for a server transaction to send, in the form it goes out (reason phrase
+   * rewritten) and as wire text: the transaction may resend it, and keeps it while it lingers.
+   */
   private respond(st: ServerTxRecord, response: SipResponse): void {
     if (response.status >= 200) st.request = null;
-    st.actor.send({ type: 'respond', response });
+    const out = this.opts.rewriteResponse ? this.opts.rewriteResponse(response) : response;
+    st.actor.send({ type: 'respond', response: packResponse(out) });
   }
 
   private respondTo(serverKey: string, response: SipResponse): void {

@@ -1,4 +1,5 @@
-import type { SipMessage } from './message.js';
+import type { SipMessage, SipResponse } from './message.js';
+import { PackedResponse } from './packedResponse.js';
 
 /**
  * Writes a message to wire bytes (RFC 3261 §7). Header lines are written as they are held (name
@@ -6,6 +7,24 @@ import type { SipMessage } from './message.js';
  * message is framed correctly on any transport (§18.3, §20.14).
  */
 export function serialize(msg: SipMessage): Buffer {
+  const head = msg instanceof PackedResponse ? msg.head : headText(msg);
+  if (msg.body.length === 0) return Buffer.from(head, 'utf8');
+  const headBytes = Buffer.from(head, 'utf8');
+  return Buffer.concat([headBytes, msg.body], headBytes.length + msg.body.length);
+}
+
+/** The response as its wire text, to be sent and perhaps resent (see packedResponse.ts). */
+export function packResponse(res: SipResponse): PackedResponse {
+  if (res instanceof PackedResponse) return res;
+  const head = headText(res);
+  // Built by concatenation, the text is a tree of pieces, some of them cuts from the message it
+  // was relayed from; reading a character makes V8 flatten it into one string of its own.
+  head.charCodeAt(0);
+  return new PackedResponse(res.status, res.reason, head, res.body);
+}
+
+/** The start line and header fields, ending in the empty line. */
+function headText(msg: SipMessage): string {
   let head = msg.kind === 'request' ? `${msg.method} ${msg.uri} SIP/2.0\r\n` : `SIP/2.0 ${msg.status} ${msg.reason}\r\n`;
   let wroteLength = false;
   for (const h of msg.headers) {
@@ -16,8 +35,5 @@ export function serialize(msg: SipMessage): Buffer {
     } else head += `${h.name}: ${h.value}\r\n`;
   }
   if (!wroteLength) head += `Content-Length: ${msg.body.length}\r\n`;
-  head += '\r\n';
-  if (msg.body.length === 0) return Buffer.from(head, 'utf8');
-  const headBytes = Buffer.from(head, 'utf8');
-  return Buffer.concat([headBytes, msg.body], headBytes.length + msg.body.length);
+  return `${head}\r\n`;
 }

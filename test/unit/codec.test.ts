@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parseDatagram } from '../../src/sip/parser.js';
-import { serialize } from '../../src/sip/serializer.js';
+import { packResponse, serialize } from '../../src/sip/serializer.js';
+import { internedHostCount, internHost } from '../../src/sip/hostIntern.js';
 import { getHeader, getHeaderValues, withoutFirstValue, type SipMessage } from '../../src/sip/message.js';
 import { splitList } from '../../src/sip/split.js';
 import { parseUri, formatUri } from '../../src/sip/uri.js';
@@ -81,6 +82,27 @@ test('serialize(parse(x)) keeps every header and the body', (t) => {
   const again = parsed(serialize(m));
   t.deepEqual(again.headers.map((h) => [h.key, h.value]), m.headers.map((h) => [h.key, h.value]));
   t.deepEqual(again.body, m.body);
+});
+
+test('a packed response is sent as the same bytes, keeps status, reason and headers, and is packed once', (t) => {
+  const text = crlf('SIP/2.0 200 OK\nVia: SIP/2.0/UDP 192.168.100.101:5060;branch=z9hG4bK7\nTo: <sip:b@h>;tag=9\nContent-Type: text/plain\nContent-Length: 2\n\nhi');
+  const m = parsed(text);
+  if (m.kind !== 'response') return t.fail();
+  const packed = packResponse(m);
+  t.deepEqual(serialize(packed), serialize(m));
+  t.is(packed.kind, 'response');
+  t.is(packed.status, 200);
+  t.is(packed.reason, 'OK');
+  t.deepEqual(packed.headers.map((h) => [h.name, h.value]), m.headers.map((h) => [h.name, h.value]));
+  t.is(packResponse(packed), packed);
+});
+
+test('hosts come back as the same text from a table that stays bounded', (t) => {
+  const text = 'Via: SIP/2.0/UDP 192.168.100.101:5060';
+  t.is(internHost(text.slice(17, 32)), '192.168.100.101');
+  t.is(internHost(`192.168.100.${101}`), '192.168.100.101');
+  for (let i = 0; i < 10_000; i++) internHost(`10.${i >> 8}.${i & 255}.1`);
+  t.true(internedHostCount() <= 4096, `${internedHostCount()} hosts kept`);
 });
 
 test('Content-Length framing on a datagram: extra bytes dropped, missing bytes an error', (t) => {

@@ -78,6 +78,23 @@ test('a lane of mostly cancelled events is swept and the live ones still fire', 
   t.deepEqual(o.fired, ['keep']);
 });
 
+test('cancelled events are swept once they outnumber half the live ones (plus a slack)', (t) => {
+  // A call leaves two cancelled events (Timers B and F) beside three live ones in the 64*T1 lane.
+  const lanes = new DelayLanes();
+  const o = recorder();
+  const live: Array<ReturnType<DelayLanes['schedule']>> = [];
+  for (let i = 0; i < 9000; i++) {
+    live.push(lanes.schedule(60_000, o, `live${i}`, null, { type: 'x' }));
+    if (i % 3 !== 2) lanes.cancel(lanes.schedule(60_000, o, `gone${i}`, null, { type: 'x' }));
+  }
+  const lane = live[0]!.lane as unknown as { queue: unknown[]; head: number };
+  const waiting = lane.queue.length - lane.head;
+  // 9,000 live and 6,000 cancelled: kept whole, the lane would hold 15,000.
+  t.true(waiting <= 9000 + 4500 + 1024 + 1, `queue holds ${waiting} for 9000 live events`);
+  for (const e of live) lanes.cancel(e);
+  t.is((lanes as unknown as { lanes: Map<number, unknown> }).lanes.size, 0);
+});
+
 test('odd delays do not pile up lanes', (t) => {
   const lanes = new DelayLanes();
   const o = recorder();

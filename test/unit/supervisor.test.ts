@@ -615,6 +615,27 @@ test('MESSAGE to a registered user is relayed and its 200 comes back; to an unkn
   t.deepEqual(c.events, [], 'a MESSAGE is no call');
 });
 
+test('a retransmitted MESSAGE gets the same final response again, its reason phrase rewritten as the first time (§17.2.2)', async (t) => {
+  const c = setup(t, { rewriteResponse: (r) => (r.status === 200 ? { ...r, reason: 'Dobre' } : r) });
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  const message = req({
+    method: 'MESSAGE', uri: 'sip:bob@10.0.0.9', via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-rt1;rport',
+    from: '<sip:alice@10.0.0.9>;tag=rt', to: '<sip:bob@10.0.0.9>', callId: 'msg-rt', cseq: 1,
+    headers: ['Content-Type: text/plain'], body: 'again?',
+  });
+  c.from(ALICE, message);
+  const m = only(t, c.net.take(BOB), 'MESSAGE');
+  c.from(BOB, answer(m, 200, { toTag: 'b-rt' }));
+  const first = only(t, c.net.take(ALICE), 200);
+  t.is(asResponse(first).reason, 'Dobre');
+  // The request again, as the caller's Timer E would send it: the server transaction answers it.
+  c.from(ALICE, message);
+  const again = only(t, c.net.take(ALICE), 200);
+  t.deepEqual(c.net.bytesOf(again), c.net.bytesOf(first), 'the same bytes');
+  t.deepEqual(c.net.take(BOB), [], 'absorbed: nothing forwarded again');
+  await settle(t, c);
+});
+
 // ---- 8. REGISTER (§10.3) ----
 
 test('REGISTER: the 200 lists every binding of the AOR with its expires', async (t) => {
