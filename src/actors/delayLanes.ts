@@ -45,9 +45,11 @@ export class DelayedEvent {
 
 /**
  * A lane is swept once its cancelled events outnumber half its live ones by this much. Each call
- * leaves two cancelled events (Timers B and F) in the 64*T1 lane beside its three live ones (J, L,
- * M): swept, they go within seconds instead of waiting out the 32 s (BENCHMARKS.md, finding 24).
- * A sweep copies the lane, which the cancellations since the last one pay for.
+ * leaves two cancelled events in the 64*T1 lane, Timer B (RFC 3261 §17.1.1.2) and the BYE's
+ * Timer F (§17.1.2.2), beside three live ones: J (§17.2.2), L and M (RFC 6026). Above about 64
+ * calls/s the lane is swept every 25-29 s, so a cancelled event waits about 12 s on average
+ * instead of the whole 32 s (BENCHMARKS.md, finding 24). A sweep copies the lane once, paid for by
+ * the cancellations since the last: at most about three copies per cancellation.
  */
 const SWEEP_SLACK = 1024;
 

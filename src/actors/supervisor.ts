@@ -549,10 +549,10 @@ export class Supervisor {
 
   // ---- sending ----
 
-  /** Every response reaches its server transaction here; after a final one, the request is let go. */
   /**
-   * A response for a server transaction to send, in the form it goes out (reason phrase
+   * Every response reaches its server transaction here, in the form it goes out (reason phrase
    * rewritten) and as wire text: the transaction may resend it, and keeps it while it lingers.
+   * After a final response the request is let go.
    */
   private respond(st: ServerTxRecord, response: SipResponse): void {
     if (response.status >= 200) st.request = null;

@@ -1,9 +1,10 @@
 import type { SipMessage, SipRequest, SipResponse } from '../sip/message.js';
+import type { PackedResponse } from '../sip/packedResponse.js';
 
 /** What a transaction asks its owner to do or tells its transaction user (TU), as emitted events. */
 export type TransactionEmitted =
   /** Hand a message to the transport (first send or retransmission). */
-  | { type: 'transmit'; message: SipMessage }
+  | { type: 'transmit'; message: SipMessage | PackedResponse }
   /** A response to pass up to the TU (client transactions). */
   | { type: 'response'; response: SipResponse }
   /** Timer B/F fired, or a proxy Timer C without a provisional: the TU treats it as a 408 (§16.7 step 2, §16.8). */

@@ -1,5 +1,6 @@
 import { assign, emit, setup } from 'xstate';
 import type { SipRequest, SipResponse } from '../sip/message.js';
+import type { OutgoingResponse } from '../sip/packedResponse.js';
 import { buildResponse } from '../sip/build.js';
 import type { TransactionEmitted } from './events.js';
 import { sixtyFourT1, type TransactionTimers } from './timers.js';
@@ -16,7 +17,7 @@ interface Context {
   timers: TransactionTimers;
   reliable: boolean;
   /** What a retransmitted INVITE or Timer G resends; dropped once nothing can need it again. */
-  lastResponse: SipResponse | null;
+  lastResponse: OutgoingResponse | null;
   gInterval: number;
 }
 
@@ -25,7 +26,7 @@ type Event =
   | { type: 'request' }
   | { type: 'ack' }
   /** The TU answers through this transaction. */
-  | { type: 'respond'; response: SipResponse }
+  | { type: 'respond'; response: OutgoingResponse }
   | { type: 'transportError' };
 
 const status = (e: Event) => (e.type === 'respond' ? e.response.status : 0);
@@ -58,7 +59,7 @@ export const inviteServerTransaction = setup({
     transmitLast: emit(({ context }) => ({ type: 'transmit', message: context.lastResponse! }) as const),
     // Lingering states keep only what they still send: memory per transaction stays small.
     forget: assign({ lastResponse: null }),
-    transmitEvent: emit(({ event }) => ({ type: 'transmit', message: (event as { response: SipResponse }).response }) as const),
+    transmitEvent: emit(({ event }) => ({ type: 'transmit', message: (event as { response: OutgoingResponse }).response }) as const),
     backOffG: assign({ gInterval: ({ context }) => Math.min(context.gInterval * 2, context.timers.t2) }),
     emitAckTimeout: emit({ type: 'ackTimeout' }),
   },

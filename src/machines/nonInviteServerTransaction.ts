@@ -1,5 +1,6 @@
 import { assign, emit, setup } from 'xstate';
-import type { SipRequest, SipResponse } from '../sip/message.js';
+import type { SipRequest } from '../sip/message.js';
+import type { OutgoingResponse } from '../sip/packedResponse.js';
 import type { TransactionEmitted } from './events.js';
 import { sixtyFourT1, type TransactionTimers } from './timers.js';
 
@@ -12,12 +13,12 @@ export interface NonInviteServerInput {
 interface Context {
   timers: TransactionTimers;
   reliable: boolean;
-  lastResponse: SipResponse | null;
+  lastResponse: OutgoingResponse | null;
 }
 
 type Event =
   | { type: 'request' }
-  | { type: 'respond'; response: SipResponse }
+  | { type: 'respond'; response: OutgoingResponse }
   | { type: 'transportError' };
 
 /** Non-INVITE server transaction (RFC 3261 §17.2.2, Figure 8). */

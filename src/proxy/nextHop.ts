@@ -1,6 +1,7 @@
 import { getHeaderValues, type SipRequest } from '../sip/message.js';
 import { parseNameAddr } from '../sip/nameAddr.js';
 import { bareHost, parseUri, uriParam, type SipUri } from '../sip/uri.js';
+import { internHost } from '../sip/hostIntern.js';
 
 /** Where a request is sent: address, port and transport (RFC 3263 reduced to what a LAN needs). */
 export interface Destination {
@@ -15,7 +16,7 @@ export interface Destination {
  */
 export function destinationOf(uri: SipUri): Destination {
   const maddr = uriParam(uri, 'maddr');
-  const host = bareHost(maddr ?? uri.host);
+  const host = internHost(bareHost(maddr ?? uri.host));
   const t = (uriParam(uri, 'transport') ?? '').toLowerCase();
   return { host, port: uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060), transport: t === 'tcp' ? 'tcp' : 'udp' };
 }

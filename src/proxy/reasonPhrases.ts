@@ -37,8 +37,10 @@ function readFileText(file: string): string {
 }
 
 /**
- * A rewriter for every response the proxy sends, forwarded or its own. The rewritten message is
- * kept per original, so retransmissions reuse the same object (and its serialized bytes).
+ * A rewriter for every response the proxy sends, forwarded or its own. A response for a server
+ * transaction is rewritten once, before the transaction keeps it (src/actors/supervisor.ts,
+ * respond); the rewritten message is kept per original for what is sent again otherwise (the
+ * INVITE server transaction's own 100 Trying, resent for each retransmitted INVITE).
  */
 export function phraseRewriter(table: PhraseTable): (r: SipResponse) => SipResponse {
   const done = new WeakMap<SipResponse, SipResponse>();

@@ -6,7 +6,7 @@ import { PackedResponse } from './packedResponse.js';
  * as received, value unfolded); Content-Length always states the body's real length, so a
  * message is framed correctly on any transport (§18.3, §20.14).
  */
-export function serialize(msg: SipMessage): Buffer {
+export function serialize(msg: SipMessage | PackedResponse): Buffer {
   const head = msg instanceof PackedResponse ? msg.head : headText(msg);
   if (msg.body.length === 0) return Buffer.from(head, 'utf8');
   const headBytes = Buffer.from(head, 'utf8');
@@ -15,7 +15,6 @@ export function serialize(msg: SipMessage): Buffer {
 
 /** The response as its wire text, to be sent and perhaps resent (see packedResponse.ts). */
 export function packResponse(res: SipResponse): PackedResponse {
-  if (res instanceof PackedResponse) return res;
   const head = headText(res);
   // Built by concatenation, the text is a tree of pieces, some of them cuts from the message it
   // was relayed from; reading a character makes V8 flatten it into one string of its own.

@@ -1,5 +1,4 @@
 import { formatParams, getParam, parseParams, type Params } from './params.js';
-import { internHost } from './hostIntern.js';
 
 /**
  * A SIP or SIPS URI (RFC 3261 §19.1): sip:user:password@host:port;uri-parameters?headers.
@@ -83,7 +82,7 @@ export function uriParam(u: SipUri, name: string): string | null | undefined {
 export function bareHost(host: string): string {
   const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   // Case-insensitive (§19.1.4), and "example.com." (absolute) is "example.com".
-  return internHost((h.endsWith('.') ? h.slice(0, -1) : h).toLowerCase());
+  return (h.endsWith('.') ? h.slice(0, -1) : h).toLowerCase();
 }
 
 /** The default port of a scheme over UDP/TCP (5060) or TLS (5061), §19.1.2. */

@@ -2,6 +2,7 @@ import { type SipHeader, type SipRequest, type SipResponse } from '../sip/messag
 import { getParam, setParam } from '../sip/params.js';
 import { splitList } from '../sip/split.js';
 import { bareHost } from '../sip/uri.js';
+import { internHost } from '../sip/hostIntern.js';
 import { formatVia, parseVia, type Via } from '../sip/via.js';
 
 export interface Address {
@@ -40,12 +41,12 @@ export function stampTopVia(req: SipRequest, source: Address, parsedTop?: Via): 
  */
 export function responseAddress(via: Via): Address {
   const maddr = getParam(via.params, 'maddr');
-  if (maddr) return { host: bareHost(maddr), port: via.port ?? 5060 };
+  if (maddr) return { host: internHost(bareHost(maddr)), port: via.port ?? 5060 };
   const received = getParam(via.params, 'received');
   const rport = getParam(via.params, 'rport');
   const rp = rport && /^\d{1,5}$/.test(rport) ? Number(rport) : 0;
   const port = rp > 0 && rp < 65536 ? rp : (via.port ?? 5060);
-  return { host: bareHost(received ?? via.host), port };
+  return { host: internHost(bareHost(received ?? via.host)), port };
 }
 
 /** The address a response should be sent to, read from its top Via. */

@@ -616,8 +616,10 @@ test('MESSAGE to a registered user is relayed and its 200 comes back; to an unkn
 });
 
 test('a retransmitted MESSAGE gets the same final response again, its reason phrase rewritten as the first time (§17.2.2)', async (t) => {
-  const c = setup(t, { rewriteResponse: (r) => (r.status === 200 ? { ...r, reason: 'Dobre' } : r) });
+  let rewrites = 0;
+  const c = setup(t, { rewriteResponse: (r) => (rewrites++, r.status === 200 ? { ...r, reason: 'Dobre' } : r) });
   register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  rewrites = 0;
   const message = req({
     method: 'MESSAGE', uri: 'sip:bob@10.0.0.9', via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-rt1;rport',
     from: '<sip:alice@10.0.0.9>;tag=rt', to: '<sip:bob@10.0.0.9>', callId: 'msg-rt', cseq: 1,
@@ -628,10 +630,12 @@ test('a retransmitted MESSAGE gets the same final response again, its reason phr
   c.from(BOB, answer(m, 200, { toTag: 'b-rt' }));
   const first = only(t, c.net.take(ALICE), 200);
   t.is(asResponse(first).reason, 'Dobre');
+  t.is(rewrites, 1, 'rewritten once, before the server transaction keeps it');
   // The request again, as the caller's Timer E would send it: the server transaction answers it.
   c.from(ALICE, message);
   const again = only(t, c.net.take(ALICE), 200);
   t.deepEqual(c.net.bytesOf(again), c.net.bytesOf(first), 'the same bytes');
+  t.is(rewrites, 1, 'the resent response is sent as it is held, not rewritten again');
   t.deepEqual(c.net.take(BOB), [], 'absorbed: nothing forwarded again');
   await settle(t, c);
 });
