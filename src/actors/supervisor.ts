@@ -487,8 +487,7 @@ export class Supervisor {
         const m = e.message;
         if (m instanceof PackedResponse) this.transport.send(serialize(m), record.replyTo.host, record.replyTo.port);
         else this.sendResponse(m, record.replyTo);
-      }
-      else if (e.type === 'ackTimeout') this.log.debug(`no ACK for ${record.key}`);
+      } else if (e.type === 'ackTimeout') this.log.debug(`no ACK for ${record.key}`);
     },
     done: (record) => dropIfCurrent(this.serverTx, record.key, record),
     failed: this.actorFailed,
