@@ -1,4 +1,5 @@
 import { DeadlineQueue } from '../util/deadlineQueue.js';
+import { ownString } from '../util/ownString.js';
 import type { Binding, RegistrationPlan } from '../proxy/registrar.js';
 
 /** Binding facts for the journal (issue "Event-sourced journal"). */
@@ -53,8 +54,10 @@ export class LocationService {
     const now = this.now();
     let entry = this.aors.get(plan.user);
     if (!entry) {
-      entry = { user: plan.user, aor: plan.aor, bindings: new Map() };
-      this.aors.set(plan.user, entry);
+      // Strings of their own: cut from the REGISTER, they would keep its whole text for as long
+      // as the AOR is known (BENCHMARKS.md, finding 25).
+      entry = { user: ownString(plan.user), aor: ownString(plan.aor), bindings: new Map() };
+      this.aors.set(entry.user, entry);
     }
     const touched = plan.removeAll ? [...entry.bindings.keys()] : plan.updates.map((u) => u.key);
     for (const key of touched) {
@@ -72,10 +75,18 @@ export class LocationService {
         if (old) this.remove(entry, old, 'binding.removed', now);
         continue;
       }
-      const b: Binding = { contact: u.contact, key: u.key, q: u.q, expiresAt: now + u.expires * 1000, callId: ident.callId, cseq: ident.cseq, source: ident.source };
+      const b: Binding = {
+        contact: ownString(u.contact),
+        key: ownString(u.key),
+        q: u.q,
+        expiresAt: now + u.expires * 1000,
+        callId: ownString(ident.callId),
+        cseq: ident.cseq,
+        source: ownString(ident.source),
+      };
       if (!old) this.count++;
-      entry.bindings.set(u.key, b);
-      this.expiry.add(b.expiresAt, { user: plan.user, key: u.key });
+      entry.bindings.set(b.key, b);
+      this.expiry.add(b.expiresAt, { user: entry.user, key: b.key });
       this.emit(old ? 'binding.refreshed' : 'binding.added', entry, b, now);
     }
     return { ok: true, bindings: this.live(entry, now) };

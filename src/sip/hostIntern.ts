@@ -8,6 +8,8 @@
  * Bounded by count and by length: a flood from many addresses only empties the table, and a host
  * longer than any DNS name (RFC 1035: 255) or address gets a copy of its own, never a place in it.
  */
+import { ownString } from '../util/ownString.js';
+
 const MAX_HOSTS = 4096;
 const MAX_SHARED_LENGTH = 255;
 const hosts = new Map<string, string>();
@@ -15,8 +17,7 @@ const hosts = new Map<string, string>();
 export function internHost(host: string): string {
   const known = hosts.get(host);
   if (known !== undefined) return known;
-  // A copy through bytes: never a view onto the text the host was cut from.
-  const own = Buffer.from(host, 'utf8').toString('utf8');
+  const own = ownString(host);
   if (own.length > MAX_SHARED_LENGTH) return own;
   if (hosts.size >= MAX_HOSTS) hosts.clear();
   hosts.set(own, own);
