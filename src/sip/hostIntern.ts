@@ -1,3 +1,5 @@
+import { ownString } from '../util/ownString.js';
+
 /**
  * One shared copy of each peer host the proxy keeps: a transaction's reply address (a Via's
  * received or sent-by, RFC 3261 §18.2.2) and a client transaction's destination (§16.6 step 7).
@@ -8,8 +10,6 @@
  * Bounded by count and by length: a flood from many addresses only empties the table, and a host
  * longer than any DNS name (RFC 1035: 255) or address gets a copy of its own, never a place in it.
  */
-import { ownString } from '../util/ownString.js';
-
 const MAX_HOSTS = 4096;
 const MAX_SHARED_LENGTH = 255;
 const hosts = new Map<string, string>();
