@@ -1,5 +1,6 @@
 import { DeadlineQueue } from '../util/deadlineQueue.js';
 import { ownString } from '../util/ownString.js';
+import { BindingSet } from './bindingSet.js';
 import type { Binding, RegistrationPlan } from '../proxy/registrar.js';
 
 /** Binding facts for the journal (issue "Event-sourced journal"). */
@@ -25,7 +26,7 @@ export type ApplyResult = { ok: true; bindings: Binding[] } | { ok: false; statu
 interface AorEntry {
   user: string;
   aor: string;
-  bindings: Map<string, Binding>;
+  bindings: BindingSet;
 }
 
 /**
@@ -56,10 +57,10 @@ export class LocationService {
     if (!entry) {
       // Strings of their own: cut from the REGISTER, they would keep its whole text for as long
       // as the AOR is known (BENCHMARKS.md, finding 25).
-      entry = { user: ownString(plan.user), aor: ownString(plan.aor), bindings: new Map() };
+      entry = { user: ownString(plan.user), aor: ownString(plan.aor), bindings: new BindingSet() };
       this.aors.set(entry.user, entry);
     }
-    const touched = plan.removeAll ? [...entry.bindings.keys()] : plan.updates.map((u) => u.key);
+    const touched = plan.removeAll ? entry.bindings.keys() : plan.updates.map((u) => u.key);
     for (const key of touched) {
       const b = entry.bindings.get(key);
       if (b && b.callId === ident.callId && ident.cseq <= b.cseq) {
@@ -67,7 +68,7 @@ export class LocationService {
       }
     }
     if (plan.removeAll) {
-      for (const b of [...entry.bindings.values()]) this.remove(entry, b, 'binding.removed', now);
+      for (const b of entry.bindings.values()) this.remove(entry, b, 'binding.removed', now);
     }
     for (const u of plan.updates) {
       const old = entry.bindings.get(u.key);
@@ -85,7 +86,7 @@ export class LocationService {
         source: ownString(ident.source),
       };
       if (!old) this.count++;
-      entry.bindings.set(b.key, b);
+      entry.bindings.set(b);
       this.expiry.add(b.expiresAt, { user: entry.user, key: b.key });
       this.emit(old ? 'binding.refreshed' : 'binding.added', entry, b, now);
     }
@@ -103,7 +104,7 @@ export class LocationService {
   restoreKnown(user: string, aor: string): AorEntry {
     let entry = this.aors.get(user);
     if (!entry) {
-      entry = { user, aor, bindings: new Map() };
+      entry = { user, aor, bindings: new BindingSet() };
       this.aors.set(user, entry);
     }
     return entry;
@@ -113,7 +114,7 @@ export class LocationService {
   restore(user: string, aor: string, b: Binding): void {
     const entry = this.restoreKnown(user, aor);
     if (!entry.bindings.has(b.key)) this.count++;
-    entry.bindings.set(b.key, b);
+    entry.bindings.set(b);
     this.expiry.add(b.expiresAt, { user, key: b.key });
   }
 
@@ -133,7 +134,7 @@ export class LocationService {
 
   /** Every known AOR with its bindings (a new worker's copy starts from this). */
   snapshot(): Array<{ user: string; aor: string; bindings: Binding[] }> {
-    return [...this.aors.values()].map((a) => ({ user: a.user, aor: a.aor, bindings: [...a.bindings.values()] }));
+    return [...this.aors.values()].map((a) => ({ user: a.user, aor: a.aor, bindings: a.bindings.values() }));
   }
 
   /** Takes in another copy's snapshot(), without events (a new worker's copy). */
@@ -149,7 +150,7 @@ export class LocationService {
   }
 
   private live(entry: AorEntry, now: number): Binding[] {
-    return [...entry.bindings.values()].filter((b) => b.expiresAt > now).sort((a, b) => b.q - a.q);
+    return entry.bindings.values().filter((b) => b.expiresAt > now).sort((a, b) => b.q - a.q);
   }
 
   private expire(user: string, key: string, at: number): void {

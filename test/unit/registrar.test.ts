@@ -3,6 +3,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { planRegistration, DEFAULT_REGISTRAR_POLICY } from '../../src/proxy/registrar.js';
 import { LocationService, type BindingEvent } from '../../src/actors/locationService.js';
+import { BindingSet } from '../../src/actors/bindingSet.js';
 import { LocalIdentity } from '../../src/proxy/localIdentity.js';
 import type { SipRequest } from '../../src/sip/message.js';
 import { msg } from '../helpers/messages.js';
@@ -109,4 +110,22 @@ test('a binding does not keep the text of the REGISTER it came from', (t) => {
   t.is(loc.lookup('user5').bindings[0]?.contact, 'sip:user5@192.168.1.5:5060');
   t.true(grew < 16 << 20, `the heap grew by ${(grew / 2 ** 20).toFixed(1)} MiB for 64 bindings`);
   loc.close();
+});
+
+test('an AOR\'s bindings keep their order: a refresh replaces in place, a removal closes the gap', (t) => {
+  const set = new BindingSet();
+  const b = (key: string, q = 1) => ({ contact: key, key, q, expiresAt: 0, callId: 'c', cseq: 1, source: 's' });
+  set.set(b('sip:a@h'));
+  set.set(b('sip:b@h'));
+  set.set(b('sip:c@h'));
+  set.set(b('sip:b@h', 0.5));
+  t.deepEqual(set.keys(), ['sip:a@h', 'sip:b@h', 'sip:c@h']);
+  t.is(set.get('sip:b@h')?.q, 0.5);
+  const walked = set.values();
+  t.true(set.delete('sip:a@h'));
+  t.false(set.delete('sip:a@h'));
+  t.is(walked.length, 3, 'values() is a copy');
+  t.deepEqual(set.keys(), ['sip:b@h', 'sip:c@h']);
+  t.is(set.size, 2);
+  t.false(set.has('sip:a@h'));
 });
