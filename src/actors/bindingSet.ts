@@ -3,7 +3,8 @@ import type { Binding } from '../proxy/registrar.js';
 /**
  * The bindings of one address-of-record (RFC 3261 §10.3), by contact key, in the order they were
  * added. Most AORs hold one to three (a phone or two per user): an array of exactly their number
- * takes about 60 bytes where a Map takes about 280 for its hash table (BENCHMARKS.md, finding 25).
+ * instead of a Map with its hash table saved about 90 bytes per single-binding AOR (BENCHMARKS.md,
+ * finding 25).
  * Searching it in order costs nothing a REGISTER or a lookup does not already pay: both walk every
  * binding of the AOR (src/actors/locationService.ts, live()).
  */
