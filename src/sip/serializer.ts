@@ -1,5 +1,6 @@
 import type { SipMessage, SipResponse } from './message.js';
 import { PackedResponse } from './packedResponse.js';
+import { flattened } from '../util/ownString.js';
 
 /**
  * Writes a message to wire bytes (RFC 3261 §7). Header lines are written as they are held (name
@@ -15,11 +16,8 @@ export function serialize(msg: SipMessage | PackedResponse): Buffer {
 
 /** The response as its wire text, to be sent and perhaps resent (see packedResponse.ts). */
 export function packResponse(res: SipResponse): PackedResponse {
-  const head = headText(res);
-  // Built by concatenation, the text is a tree of pieces, some of them cuts from the message it
-  // was relayed from; reading a character makes V8 flatten it into one string of its own.
-  head.charCodeAt(0);
-  return new PackedResponse(res.status, res.reason, head, res.body);
+  // Built by concatenation, partly of cuts from the message it was relayed from.
+  return new PackedResponse(res.status, res.reason, flattened(headText(res)), res.body);
 }
 
 /** The start line and header fields, ending in the empty line. */
