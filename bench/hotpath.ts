@@ -6,12 +6,14 @@
  * see where the time goes; it is the quick loop behind the profile findings in BENCHMARKS.md.
  * `--alloc-by-owner`: the measured rounds run under V8's sampling heap profiler (keeping what the
  * collections freed), and the bytes allocated are split by the part of the code that asked for
- * them (bench/profileParts.ts); the timing then counts the sampler too.
+ * them (bench/profileParts.ts); the timing then counts the sampler too. `--engine lean`: the
+ * machines run by the lean interpreter (src/actors/leanInterpreter.ts).
  */
 import { Supervisor, type Transport } from '../src/actors/supervisor.js';
 import { LocalIdentity } from '../src/proxy/localIdentity.js';
 import { tuneHeap } from '../src/util/heapTuning.js';
 import { Session } from 'node:inspector';
+import { machineEngine } from '../src/cli/args.js';
 import { allocationByOwner, type HeapProfileNode } from './profileParts.js';
 
 const PROXY = { host: '127.0.0.1', port: 5060 };
@@ -115,7 +117,8 @@ function main(argv: string[]): void {
   const calls = Number(argv.find((a) => /^\d+$/.test(a)) ?? 20000);
 
   const wire = new Wire();
-  const sup = new Supervisor(wire, { identity: new LocalIdentity({ host: PROXY.host, port: PROXY.port }) });
+  const engine = argv.includes('--engine') ? machineEngine(argv[argv.indexOf('--engine') + 1]) : 'xstate';
+  const sup = new Supervisor(wire, { identity: new LocalIdentity({ host: PROXY.host, port: PROXY.port }), engine });
   sup.receive(
     Buffer.from(
       [
@@ -158,7 +161,7 @@ function main(argv: string[]): void {
   const heapPerCall = gc ? `; after GC per call: heap ${Math.round(mem.heapUsed / n)} B, array buffers ${Math.round(mem.arrayBuffers / n)} B (run with --expose-gc)` : '';
   const s = sup.stats();
   process.stdout.write(
-    `${calls} calls x 3 rounds, best: ${(us / calls).toFixed(1)} µs per call (${Math.round((calls / us) * 1e6)} calls/s on one core, no sockets); ` +
+    `${calls} calls x 3 rounds (${engine}), best: ${(us / calls).toFixed(1)} µs per call (${Math.round((calls / us) * 1e6)} calls/s on one core, no sockets); ` +
       `alive: ${s.serverTransactions} server / ${s.clientTransactions} client transactions, ${s.calls} calls; internal errors ${s.internalErrors}${heapPerCall}\n`,
   );
   sup.stop();

@@ -7,7 +7,8 @@
  * gives them. Prints µs per transaction and per step (a start or an event), the best of five
  * rounds. Scheduling and cancelling the transaction timers is counted; the firing of the timer
  * that later ends each lingering transaction (64*T1, or T4 for the BYE's client) is not.
- * `--no-scheduler` replaces the delay lanes by no-ops, to tell their share.
+ * `--no-scheduler` replaces the delay lanes by no-ops, to tell their share; `--engine lean` runs the
+ * machines with the lean interpreter (src/actors/leanInterpreter.ts).
  */
 import { MachineActor, MachineSystem } from '../src/actors/machineActor.js';
 import { inviteClientTransaction, type InviteClientInput } from '../src/machines/inviteClientTransaction.js';
@@ -17,6 +18,7 @@ import { nonInviteServerTransaction, type NonInviteServerInput } from '../src/ma
 import { DEFAULT_TIMERS, DEFAULT_TIMER_C_MS } from '../src/machines/timers.js';
 import type { SipRequest, SipResponse } from '../src/sip/message.js';
 import { tuneHeap } from '../src/util/heapTuning.js';
+import { machineEngine } from '../src/cli/args.js';
 import { msg } from '../test/helpers/messages.js';
 import type { AnyStateMachine } from 'xstate';
 
@@ -98,7 +100,8 @@ function main(): void {
   tuneHeap();
   const args = process.argv.slice(2);
   const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 20_000);
-  const system = new MachineSystem();
+  const engine = args.includes('--engine') ? machineEngine(args[args.indexOf('--engine') + 1]) : 'xstate';
+  const system = new MachineSystem(undefined, engine);
   if (args.includes('--no-scheduler')) {
     const s = system.xstateSystem.scheduler;
     s.schedule = () => {};
@@ -136,7 +139,7 @@ function main(): void {
     steps += s;
     console.log(`${c.name}: ${best.toFixed(1)} µs per transaction, ${(best / s).toFixed(1)} µs per step`);
   }
-  console.log(`the four together, as in one proxied call: ${perCall.toFixed(1)} µs in ${steps} steps`);
+  console.log(`the four together, as in one proxied call (${engine}): ${perCall.toFixed(1)} µs in ${steps} steps`);
 }
 
 main();

@@ -1,5 +1,8 @@
 /** The command line of `npm run bench` (node dist/bench/run.js [options]). */
 
+import { machineEngine } from '../src/cli/args.js';
+import type { MachineEngine } from '../src/actors/leanInterpreter.js';
+
 export type Phase = 'register' | 'calls' | 'latency' | 'memory' | 'journal' | 'steady' | 'cores' | 'tail';
 export const PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal', 'steady', 'cores', 'tail'];
 /** `npm run bench` without --phases: the steady run, the cores run and the tail run have their own commands (npm run bench:steady, bench:cores, bench:tail). */
@@ -45,6 +48,8 @@ export interface Options {
   loadCpu: number;
   /** The sipstate CLI to run (default dist/src/cli/main.js), e.g. another build to compare. */
   sipstateMain: string | null;
+  /** sipstate's --engine (who interprets its machines). */
+  engine: MachineEngine;
   /** Write BENCHMARKS.md (default: yes, except with --quick). */
   write: boolean;
   help: boolean;
@@ -90,6 +95,7 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --load-cpu N            core for SIPp (default 1)
   --sipstate-main FILE    the sipstate CLI to benchmark (default dist/src/cli/main.js), run with
                           this build's Node flags (src/util/heapTuning.ts: COMMAND_LINE_V8_FLAGS)
+  --engine E              sipstate's --engine: xstate (default) or lean
   --write / --no-write    write BENCHMARKS.md or not
   -h, --help              this text
 `;
@@ -132,6 +138,7 @@ export function parseOptions(argv: string[]): Options {
     serverCpu: 0,
     loadCpu: 1,
     sipstateMain: null,
+    engine: 'xstate',
     write: !quick,
     help: false,
   };
@@ -217,6 +224,9 @@ export function parseOptions(argv: string[]): Options {
         break;
       case '--sipstate-main':
         o.sipstateMain = value();
+        break;
+      case '--engine':
+        o.engine = machineEngine(value());
         break;
       case '--workers':
         o.coresWorkers = Math.round(positive());

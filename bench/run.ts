@@ -22,7 +22,7 @@ import { coresRun } from './cores.js';
 import { socketBufferSysctls } from './udpStats.js';
 import { receiveBuffer, type ServerName } from './server.js';
 import { setWarmupSeconds, startServer } from './servers.js';
-import { setSipstateMain, sipstateCommand, sipstateMain } from './sipstateServer.js';
+import { setSipstateEngine, setSipstateMain, sipstateCommand, sipstateMain } from './sipstateServer.js';
 import { kamailioCommand } from './kamailioServer.js';
 import { BENCHMARKS_MD, SIPSTATE_MAIN } from './paths.js';
 
@@ -61,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (o.sipstateMain) setSipstateMain(o.sipstateMain);
+  setSipstateEngine(o.engine);
   setWarmupSeconds(o.warmupSeconds);
   if (!existsSync(sipstateMain())) {
     process.stderr.write(`${sipstateMain()} is missing: build first (npx tsc -p tsconfig.json)\n`);

@@ -1,4 +1,5 @@
 /** sipstate under test: `node dist/src/cli/main.js` pinned to one core, journal in a temp dir, fsync batch. */
+import type { MachineEngine } from '../src/actors/leanInterpreter.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { spawnGroup, makeTempDir, removeTempDir } from './processes.js';
@@ -26,6 +27,12 @@ export function sipstateMain(): string {
   return mainPath;
 }
 
+/** Who runs its machines (--engine; default XState's interpreter, which the CLI needs no flag for). */
+let engine: MachineEngine = 'xstate';
+export function setSipstateEngine(e: MachineEngine): void {
+  engine = e;
+}
+
 export function sipstateCommand(port: number, adminPort: number, dir: string, cpu: number | string, nodeArgs: string[] = [], workers = 1): string[] {
   return [
     // --expose-gc: GET /status?gc=1 then collects before it reports the heap (the memory figures).
@@ -39,6 +46,7 @@ export function sipstateCommand(port: number, adminPort: number, dir: string, cp
     // The load comes from one address, as Kamailio's config (no pike) takes it: no flood ban.
     '--rate-limit', '0',
     ...(workers > 1 ? ['--workers', String(workers)] : []),
+    ...(engine !== 'xstate' ? ['--engine', engine] : []),
   ];
 }
 

@@ -1,5 +1,6 @@
 import type { AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import { DelayLanes, type DelayedEvent, type DelayOwner } from './delayLanes.js';
+import { LeanSnapshot, leanOf, type MachineEngine } from './leanInterpreter.js';
 
 /** What a MachineActor tells its owner. */
 export interface MachineActorHooks<TEmitted> {
@@ -18,7 +19,11 @@ export class MachineSystem {
   readonly delays = new DelayLanes();
   private readonly inspect: ((e: InspectionEvent) => void) | null;
 
-  constructor(inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void)) {
+  /**
+   * `engine`: who interprets the machine definitions: XState's own interpreter (the default), or
+   * the lean one (src/actors/leanInterpreter.ts, `--engine lean`).
+   */
+  constructor(inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void), readonly engine: MachineEngine = 'xstate') {
     this.inspect = typeof inspect === 'function' ? inspect : inspect ? (e) => inspect.next?.(e) : null;
   }
 
@@ -104,7 +109,7 @@ export class MachineActor<TEmitted> implements DelayOwner {
   private timers: DelayedEvent | DelayedEvent[] | null = null;
 
   constructor(machine: AnyStateMachine, private input: unknown, private readonly system: MachineSystem, readonly hooks: MachineActorHooks<TEmitted>) {
-    this.logic = machine;
+    this.logic = system.engine === 'lean' ? leanOf(machine) : machine;
     this.sessionId = system.nextSessionId();
   }
 
@@ -297,6 +302,8 @@ function isEmpty(o: object): boolean {
 const nodesOfState = new WeakMap<object, Map<string, unknown[]>>();
 
 function slim(s: Snapshot): Snapshot {
+  // The lean interpreter's snapshots carry none of these.
+  if (s instanceof LeanSnapshot) return s;
   const m = s as unknown as { tags: ReadonlySet<string>; historyValue: object; children: object; _nodes: unknown[]; value: unknown; machine: object };
   if (typeof m.value === 'string') {
     let byValue = nodesOfState.get(m.machine);

@@ -1,5 +1,6 @@
 import type { AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import { MachineActor, MachineSystem } from './machineActor.js';
+import type { MachineEngine } from './leanInterpreter.js';
 import { ClientTxRecord, OwnerRecord, ServerTxRecord, type RecordHandlers } from './actorRecords.js';
 import { parseDatagram, type ParseLimits, DEFAULT_LIMITS } from '../sip/parser.js';
 import { messageInfo, type MessageInfo } from '../sip/info.js';
@@ -55,6 +56,8 @@ export interface SupervisorOptions {
   /** Applied to every response this proxy sends (forwarded or its own): localized reason phrases. */
   rewriteResponse?: (r: SipResponse) => SipResponse;
   inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
+  /** Who interprets the machines (default XState's interpreter; src/actors/leanInterpreter.ts). */
+  engine?: MachineEngine;
   /** Flood and password-guessing protection per source (none: every source is admitted). */
   guard?: SourceGuard;
   /** Requests whose User-Agent this matches are dropped. */
@@ -118,7 +121,7 @@ export class Supervisor {
     this.sanity = opts.sanity ?? DEFAULT_SANITY_LIMITS;
     this.location = opts.location ?? new LocationService();
     this.log = opts.logger ?? new Logger('warn');
-    this.system = new MachineSystem(opts.inspect);
+    this.system = new MachineSystem(opts.inspect, opts.engine);
   }
 
   stats(): SupervisorStats {

@@ -59,6 +59,7 @@ export function supervisorOptions(
     identity: parts.identity,
     timers: { t1: settings.t1, t2: settings.t2, t4: settings.t4 },
     timerCMs: settings.timerC,
+    engine: settings.engine,
     maxCallMs: settings.maxCallSeconds * 1000,
     registrar: { minExpires: settings.minExpires, defaultExpires: settings.defaultExpires, maxExpires: settings.maxExpires },
     location: parts.location,

@@ -1,0 +1,277 @@
+import type { AnyStateMachine } from 'xstate';
+
+/**
+ * Who runs the machine definitions: XState's own interpreter (`machine.transition`), or this
+ * file's lean one (`--engine lean`).
+ */
+export type MachineEngine = 'xstate' | 'lean';
+
+/**
+ * A lean interpreter for XState v5 machine definitions: the same `setup(...).createMachine(...)`
+ * objects, their state nodes as XState built them, their guards, delays and built-in actions,
+ * run with the few rules our machines need instead of XState's general algorithm (SCXML's, which
+ * builds sets of state nodes, sorts them and copies the snapshot for every microstep: two thirds
+ * of the bytes a proxied call allocates, BENCHMARKS.md finding 26).
+ *
+ * The subset: atomic, compound and final states (no parallel or history states), one target per
+ * transition, `reenter`, `after`, `always`, and the actions assign, emit, raise (delayed or not),
+ * cancel, enqueueActions and plain functions. A machine with anything else is refused when it is
+ * first compiled. The order is XState's: exit innermost first, the transition's actions, entry
+ * outermost first down to the target's initial states; the first enabled transition from the
+ * active state outwards wins; eventless transitions, then raised events, after each microstep; a
+ * top-level final state runs every active state's exit actions and ends the machine. A unit test
+ * runs every machine of the proxy through random event sequences under both interpreters and
+ * compares what they emit, schedule and keep (test/unit/leanInterpreter.test.ts).
+ */
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type StateNode = any;
+type Action = any;
+
+/** What the actor keeps between events; `leaf` is the active atomic (or final) state node. */
+export class LeanSnapshot {
+  constructor(
+    readonly status: 'active' | 'done',
+    readonly value: unknown,
+    readonly context: any,
+    readonly leaf: StateNode,
+  ) {}
+
+  /** For the inspector and logs: the state node links back to the whole machine. */
+  toJSON(): object {
+    return { status: this.status, value: this.value, context: this.context };
+  }
+}
+
+interface Scope {
+  self: any;
+  system: any;
+  defer: (fn: () => void) => void;
+  emit: (e: unknown) => void;
+}
+
+const ENQUEUED = Symbol('enqueued');
+
+interface Compiled {
+  /** Root first, the node last. */
+  path: StateNode[];
+  value: unknown;
+  /** The node's initial descent, itself included, when entered by default. */
+  defaultEntry: StateNode[];
+}
+
+export function leanLogic(machine: AnyStateMachine) {
+  const impl = (machine as any).implementations;
+  const compiled = new Map<StateNode, Compiled>();
+
+  const check = (node: StateNode): void => {
+    if (node.type === 'parallel' || node.type === 'history') throw new Error(`leanLogic: ${node.type} state ${node.id} not supported`);
+    for (const child of Object.values(node.states ?? {})) check(child);
+  };
+  check((machine as any).root);
+
+  const info = (node: StateNode): Compiled => {
+    let c = compiled.get(node);
+    if (c) return c;
+    const path: StateNode[] = [];
+    for (let n = node; n; n = n.parent) path.unshift(n);
+    let value: unknown = node.key;
+    for (let i = path.length - 2; i >= 1; i--) value = { [path[i].key]: value };
+    if (path.length === 1) value = {};
+    const defaultEntry = [node];
+    for (let n = node; n.type === 'compound'; ) {
+      n = n.initial.target[0];
+      defaultEntry.push(n);
+    }
+    c = { path, value, defaultEntry };
+    compiled.set(node, c);
+    return c;
+  };
+
+  const guardPasses = (guard: any, context: any, event: any): boolean => {
+    if (guard === undefined) return true;
+    const inline = typeof guard === 'function';
+    const fn = inline ? guard : impl.guards[typeof guard === 'string' ? guard : guard.type];
+    if (typeof fn !== 'function' || 'check' in fn) throw new Error(`leanLogic: guard ${String(guard)} not supported`);
+    const params = inline || typeof guard === 'string' ? undefined : typeof guard.params === 'function' ? guard.params({ context, event }) : guard.params;
+    return fn({ context, event }, params);
+  };
+
+  /** Runs `actions` in order; returns the context they leave. Effects go through `scope.defer`. */
+  const run = (actions: readonly Action[], context: any, event: any, scope: Scope, queue: any[]): any => {
+    for (const action of actions) {
+      let fn: any;
+      let params: unknown;
+      if (typeof action === 'function' || (action && action[ENQUEUED])) fn = action;
+      else if (typeof action === 'string') fn = impl.actions[action];
+      else {
+        fn = impl.actions[action.type];
+        params = typeof action.params === 'function' ? action.params({ context, event }) : action.params;
+      }
+      if (fn === undefined) continue;
+      const args = { context, event, self: scope.self, system: scope.system };
+      switch (fn.type) {
+        case 'xstate.assign': {
+          const a = fn.assignment;
+          let partial: any;
+          if (typeof a === 'function') partial = a(args, params);
+          else {
+            partial = {};
+            for (const k of Object.keys(a)) partial[k] = typeof a[k] === 'function' ? a[k](args, params) : a[k];
+          }
+          context = Object.assign({}, context, partial);
+          break;
+        }
+        case 'xstate.emit': {
+          const e = typeof fn.event === 'function' ? fn.event(args, params) : fn.event;
+          scope.defer(() => scope.emit(e));
+          break;
+        }
+        case 'xstate.raise': {
+          const e = typeof fn.event === 'function' ? fn.event(args, params) : fn.event;
+          const d = fn.delay;
+          const delay = typeof d === 'string' ? (typeof impl.delays[d] === 'function' ? impl.delays[d](args, params) : impl.delays[d]) : typeof d === 'function' ? d(args, params) : d;
+          if (typeof delay !== 'number') queue.push(e);
+          else {
+            const self = scope.self;
+            const id = fn.id;
+            scope.defer(() => scope.system.scheduler.schedule(self, self, e, delay, id));
+          }
+          break;
+        }
+        case 'xstate.cancel': {
+          const id = typeof fn.sendId === 'function' ? fn.sendId(args, params) : fn.sendId;
+          const self = scope.self;
+          scope.defer(() => scope.system.scheduler.cancel(self, id));
+          break;
+        }
+        case 'xstate.enqueueActions': {
+          const queued: Action[] = [];
+          const enqueue: any = (a: Action) => queued.push(a);
+          enqueue.assign = (assignment: unknown) => queued.push({ [ENQUEUED]: true, type: 'xstate.assign', assignment });
+          enqueue.emit = (e: unknown) => queued.push({ [ENQUEUED]: true, type: 'xstate.emit', event: e });
+          enqueue.raise = (e: unknown, o?: { id?: string; delay?: unknown }) => queued.push({ [ENQUEUED]: true, type: 'xstate.raise', event: e, id: o?.id, delay: o?.delay });
+          enqueue.cancel = (sendId: unknown) => queued.push({ [ENQUEUED]: true, type: 'xstate.cancel', sendId });
+          fn.collect({ context, event, enqueue, check: (g: unknown) => guardPasses(g, context, event), self: scope.self, system: scope.system }, params);
+          context = run(queued, context, event, scope, queue);
+          break;
+        }
+        default:
+          if (typeof fn.type === 'string' && fn.type.startsWith('xstate.')) throw new Error(`leanLogic: action ${fn.type} not supported`);
+          fn(args, params);
+      }
+    }
+    return context;
+  };
+
+  /** The first enabled transition for `event` from the leaf outwards (XState's selection). */
+  const select = (leaf: StateNode, event: any, context: any): any => {
+    for (let n = leaf; n; n = n.parent) {
+      const candidates = n.transitions.get(event.type);
+      if (candidates === undefined) continue;
+      for (const t of candidates) if (guardPasses(t.guard, context, event)) return t;
+    }
+    return null;
+  };
+
+  const selectEventless = (leaf: StateNode, event: any, context: any): any => {
+    for (let n = leaf; n; n = n.parent) {
+      if (!n.always) continue;
+      for (const t of n.always) if (guardPasses(t.guard, context, event)) return t;
+    }
+    return null;
+  };
+
+  const isDescendant = (n: StateNode, of: StateNode): boolean => {
+    for (let p = n.parent; p; p = p.parent) if (p === of) return true;
+    return false;
+  };
+
+  /** One microstep: exit, the transition's actions, entry (XState's order). */
+  const microstep = (s: LeanSnapshot, t: any, event: any, scope: Scope, queue: any[]): LeanSnapshot => {
+    let context = s.context;
+    if (!t.target || t.target.length === 0) {
+      context = run(t.actions, context, event, scope, queue);
+      return context === s.context ? s : new LeanSnapshot(s.status, s.value, context, s.leaf);
+    }
+    if (t.target.length !== 1) throw new Error('leanLogic: one target per transition');
+    const target = t.target[0];
+    const source = t.source;
+    let domain: StateNode;
+    if (!t.reenter && (target === source || isDescendant(target, source))) domain = source;
+    else {
+      domain = target.parent;
+      while (domain && !(source === domain || isDescendant(source, domain))) domain = domain.parent;
+    }
+    // Exit: the active states below the domain, innermost first.
+    const activePath = info(s.leaf).path;
+    const depth = activePath.indexOf(domain);
+    for (let i = activePath.length - 1; i > depth; i--) context = run(activePath[i].exit, context, event, scope, queue);
+    context = run(t.actions, context, event, scope, queue);
+    // Entry: from below the domain down to the target, then the target's default descent.
+    const targetPath = info(target).path;
+    for (let i = targetPath.indexOf(domain) + 1; i < targetPath.length - 1; i++) context = run(targetPath[i].entry, context, event, scope, queue);
+    const descent = info(target).defaultEntry;
+    // A target that is the domain (a transition to its own source, not reentering) is not entered again.
+    for (let i = target === domain ? 1 : 0; i < descent.length; i++) context = run(descent[i].entry, context, event, scope, queue);
+    const leaf = descent[descent.length - 1];
+    if (leaf.type === 'final' && leaf.parent && !leaf.parent.parent) {
+      // The machine is done: every active state's exit actions, innermost first (as XState).
+      const path = info(leaf).path;
+      for (let i = path.length - 1; i >= 0; i--) context = run(path[i].exit, context, event, scope, queue);
+      return new LeanSnapshot('done', info(leaf).value, context, leaf);
+    }
+    if (leaf.type === 'final') throw new Error('leanLogic: nested final states not supported');
+    return new LeanSnapshot('active', info(leaf).value, context, leaf);
+  };
+
+  /** After a microstep: eventless transitions, then raised events, until none is left. */
+  const settle = (s: LeanSnapshot, event: any, scope: Scope, queue: any[]): LeanSnapshot => {
+    while (s.status === 'active') {
+      const t = selectEventless(s.leaf, event, s.context);
+      if (t) {
+        s = microstep(s, t, event, scope, queue);
+        continue;
+      }
+      const next = queue.shift();
+      if (next === undefined) break;
+      event = next;
+      const u = select(s.leaf, event, s.context);
+      if (u) s = microstep(s, u, event, scope, queue);
+    }
+    return s;
+  };
+
+  const root = (machine as any).root;
+  return {
+    id: machine.id,
+    config: machine.config,
+    lean: true as const,
+    getInitialSnapshot(scope: Scope, input: unknown): LeanSnapshot {
+      const cfg = (machine as any).config.context;
+      let context = typeof cfg === 'function' ? cfg({ input, self: scope.self, spawn: undefined }) : cfg;
+      const queue: any[] = [];
+      const event = { type: 'xstate.init', input };
+      context = run(root.entry, context, event, scope, queue);
+      const descent = info(root).defaultEntry.slice(1);
+      for (const n of descent) context = run(n.entry, context, event, scope, queue);
+      const leaf = descent[descent.length - 1] ?? root;
+      const s = new LeanSnapshot('active', info(leaf).value, context, leaf);
+      return settle(s, event, scope, queue);
+    },
+    transition(s: LeanSnapshot, event: any, scope: Scope): LeanSnapshot {
+      const queue: any[] = [];
+      const t = select(s.leaf, event, s.context);
+      const next = t ? microstep(s, t, event, scope, queue) : s;
+      return settle(next, event, scope, queue);
+    },
+  };
+}
+
+const leanCache = new WeakMap<AnyStateMachine, ReturnType<typeof leanLogic>>();
+/** The lean logic of `machine`, compiled once. */
+export function leanOf(machine: AnyStateMachine): AnyStateMachine {
+  let l = leanCache.get(machine);
+  if (!l) leanCache.set(machine, (l = leanLogic(machine)));
+  return l as unknown as AnyStateMachine;
+}
