@@ -1,14 +1,16 @@
 /**
- * `npm run bench:profile -- [RATE] [SECONDS]`: sipstate under `node --cpu-prof` with the bench's
- * call load (bench/sipp/uac.xml through location lookup, default 300 calls/s for 10 s), then the
- * functions with the most self time. The .cpuprofile is kept (its path is printed) for a flame
- * graph in Chrome DevTools or speedscope. `-- --file F.cpuprofile` reads a profile already written,
- * such as the in-process hot path's: `node --cpu-prof --cpu-prof-dir=DIR dist/bench/hotpath.js`.
+ * `npm run bench:profile -- [RATE] [SECONDS] [--engine lean]`: sipstate under `node --cpu-prof`
+ * with the bench's call load (bench/sipp/uac.xml through location lookup, default 300 calls/s for
+ * 10 s), then the functions with the most self time. The .cpuprofile is kept (its path is
+ * printed) for a flame graph in Chrome DevTools or speedscope. `-- --file F.cpuprofile` reads a
+ * profile already written, such as the in-process hot path's:
+ * `node --cpu-prof --cpu-prof-dir=DIR dist/bench/hotpath.js`.
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSipstate } from './sipstateServer.js';
+import { setSipstateEngine, startSipstate } from './sipstateServer.js';
+import { machineEngine } from '../src/cli/args.js';
 import { startCallee, startCallers } from './servers.js';
 import { num } from './sipp.js';
 import { cleanupAll, installCleanup } from './processes.js';
@@ -31,6 +33,9 @@ async function main(argv: string[]): Promise<number> {
     report(JSON.parse(readFileSync(argv[1], 'utf8')) as CpuProfile);
     return 0;
   }
+  // --engine lean: sipstate's machines run by the lean interpreter.
+  const e = argv.indexOf('--engine');
+  if (e >= 0) setSipstateEngine(machineEngine(argv.splice(e, 2)[1]));
   const rate = Number(argv[0] ?? 300);
   const seconds = Number(argv[1] ?? 10);
   installCleanup((l) => process.stdout.write(`${l}\n`));

@@ -24,7 +24,7 @@ export type MachineEngine = 'xstate' | 'lean';
  * compares what they emit, schedule and keep (test/unit/leanInterpreter.test.ts).
  */
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+// XState's state nodes and action objects, as its interpreter reads them (not in its public types).
 type StateNode = any;
 type Action = any;
 

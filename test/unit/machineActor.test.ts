@@ -126,21 +126,24 @@ test('a real transaction machine emits the same as under createActor (non-INVITE
   b.stop();
 });
 
-test('a machine that fails while starting reports the error and runs none of its entry effects', (t) => {
-  const failing = setup({}).createMachine({
-    initial: 'a',
-    entry: [emit({ type: 'transmit' }), () => {
-      throw new Error('entry boom');
-    }],
-    states: { a: {} },
+// With each interpreter (src/actors/leanInterpreter.ts): the same outcome.
+for (const engine of ['xstate', 'lean'] as const) {
+  test(`a machine that fails while starting reports the error and runs none of its entry effects (--engine ${engine})`, (t) => {
+    const failing = setup({}).createMachine({
+      initial: 'a',
+      entry: [emit({ type: 'transmit' }), () => {
+        throw new Error('entry boom');
+      }],
+      states: { a: {} },
+    });
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const actor = new MachineActor<{ type: string }>(failing, undefined, new MachineSystem(undefined, engine), { onEmit: (e) => seen.push(e.type), onDone: () => seen.push('done'), onError: (e) => errors.push(e) });
+    actor.start();
+    t.deepEqual(seen, ['done']);
+    t.is((errors[0] as Error).message, 'entry boom');
   });
-  const seen: string[] = [];
-  const errors: unknown[] = [];
-  const actor = new MachineActor<{ type: string }>(failing, undefined, new MachineSystem(), { onEmit: (e) => seen.push(e.type), onDone: () => seen.push('done'), onError: (e) => errors.push(e) });
-  actor.start();
-  t.deepEqual(seen, ['done']);
-  t.is((errors[0] as Error).message, 'entry boom');
-});
+}
 
 test('an actor ended by one of its own effects runs no further effect and arms no timer', async (t) => {
   let actor: MachineActor<never>;
