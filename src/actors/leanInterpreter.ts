@@ -28,18 +28,29 @@ export type MachineEngine = 'xstate' | 'lean';
 type StateNode = any;
 type Action = any;
 
-/** What the actor keeps between events; `leaf` is the active atomic (or final) state node. */
+/** What the actor keeps between events: the state, its context, and the active state node. */
 export class LeanSnapshot {
+  // Private: the state node links to the whole machine, which logs and inspection must not walk.
+  readonly #leaf: StateNode;
+
   constructor(
-    readonly status: 'active' | 'done',
+    readonly status: 'active' | 'done' | 'error',
     readonly value: unknown,
     readonly context: any,
-    readonly leaf: StateNode,
-  ) {}
+    leaf: StateNode,
+    readonly error?: unknown,
+  ) {
+    this.#leaf = leaf;
+  }
 
-  /** For the inspector and logs: the state node links back to the whole machine. */
+  /** The active atomic (or final) state node. */
+  get leaf(): StateNode {
+    return this.#leaf;
+  }
+
+  /** What the inspector reads of a snapshot, with the fields XState's have and these lack. */
   toJSON(): object {
-    return { status: this.status, value: this.value, context: this.context };
+    return { status: this.status, value: this.value, context: this.context, children: {}, tags: [], historyValue: {}, error: this.error };
   }
 }
 
@@ -64,8 +75,50 @@ export function leanLogic(machine: AnyStateMachine) {
   const impl = (machine as any).implementations;
   const compiled = new Map<StateNode, Compiled>();
 
+  const refuse = (what: string): never => {
+    throw new Error(`leanLogic: ${what} not supported (machine ${machine.id})`);
+  };
+  const SUPPORTED_ACTIONS = new Set(['xstate.assign', 'xstate.emit', 'xstate.raise', 'xstate.cancel', 'xstate.enqueueActions']);
+  /** An action the interpreter can run: a plain function, or one of the built-ins above. */
+  const checkAction = (action: Action, where: string): void => {
+    const fn = typeof action === 'function' ? action : impl.actions[typeof action === 'string' ? action : action.type];
+    if (fn === undefined) return; // XState skips an action it has no implementation for
+    if (typeof fn.type === 'string' && fn.type.startsWith('xstate.') && !SUPPORTED_ACTIONS.has(fn.type)) refuse(`action ${fn.type} in ${where}`);
+  };
+  const checkGuard = (guard: unknown, where: string): void => {
+    if (guard === undefined) return;
+    const fn = typeof guard === 'function' ? guard : impl.guards[typeof guard === 'string' ? guard : (guard as { type: string }).type];
+    if (typeof fn !== 'function' || 'check' in fn) refuse(`guard ${String((guard as { type?: string }).type ?? guard)} in ${where}`);
+  };
+  const checkTransition = (t: any, where: string): void => {
+    if (t.target && t.target.length > 1) refuse(`a transition with several targets in ${where}`);
+    checkGuard(t.guard, where);
+    for (const a of t.actions) checkAction(a, where);
+  };
+  /** The whole definition, once: a machine outside the subset is refused before it runs. */
   const check = (node: StateNode): void => {
-    if (node.type === 'parallel' || node.type === 'history') throw new Error(`leanLogic: ${node.type} state ${node.id} not supported`);
+    const where = `state ${node.id}`;
+    if (node.type === 'parallel' || node.type === 'history') refuse(`${node.type} ${where}`);
+    if (node.type === 'final' && node.parent && node.parent.parent) refuse(`nested final ${where}`);
+    if (node.invoke.length > 0) refuse(`invoke in ${where}`);
+    if (!node.parent && node.type === 'final') refuse(`a final root ${where}`);
+    for (const [descriptor, ts] of node.transitions) {
+      if (descriptor.includes('*')) refuse(`wildcard event ${descriptor} in ${where}`);
+      for (const t of ts) {
+        if (t.reenter && !t.source.parent) refuse(`a reentering transition on the root`);
+        checkTransition(t, where);
+      }
+    }
+    for (const t of node.always ?? []) {
+      // XState stops re-selecting eventless transitions once one changes nothing; these always would.
+      if (!t.target || t.target.length === 0 || (t.target[0] === t.source && !t.reenter)) refuse(`an eventless transition to nowhere new in ${where}`);
+      checkTransition(t, where);
+    }
+    for (const a of [...node.entry, ...node.exit]) checkAction(a, where);
+    if (node.type === 'compound') {
+      if (node.initial.actions.length > 0) refuse(`initial actions in ${where}`);
+      if (node.initial.target[0].type === 'final' && !node.parent) refuse(`a final initial state in ${where}`);
+    }
     for (const child of Object.values(node.states ?? {})) check(child);
   };
   check((machine as any).root);
@@ -78,6 +131,8 @@ export function leanLogic(machine: AnyStateMachine) {
     let value: unknown = node.key;
     for (let i = path.length - 2; i >= 1; i--) value = { [path[i].key]: value };
     if (path.length === 1) value = {};
+    // One value object per state, shared by every snapshot in it: nobody may change it.
+    if (typeof value === 'object') Object.freeze(value);
     const defaultEntry = [node];
     for (let n = node; n.type === 'compound'; ) {
       n = n.initial.target[0];
@@ -247,25 +302,39 @@ export function leanLogic(machine: AnyStateMachine) {
     id: machine.id,
     config: machine.config,
     lean: true as const,
+    // As XState: an action, guard or context factory that throws gives an error snapshot.
     getInitialSnapshot(scope: Scope, input: unknown): LeanSnapshot {
-      const cfg = (machine as any).config.context;
-      let context = typeof cfg === 'function' ? cfg({ input, self: scope.self, spawn: undefined }) : cfg;
-      const queue: any[] = [];
-      const event = { type: 'xstate.init', input };
-      context = run(root.entry, context, event, scope, queue);
-      const descent = info(root).defaultEntry.slice(1);
-      for (const n of descent) context = run(n.entry, context, event, scope, queue);
-      const leaf = descent[descent.length - 1] ?? root;
-      const s = new LeanSnapshot('active', info(leaf).value, context, leaf);
-      return settle(s, event, scope, queue);
+      try {
+        return initial(scope, input);
+      } catch (err) {
+        return new LeanSnapshot('error', undefined, undefined, root, err);
+      }
     },
     transition(s: LeanSnapshot, event: any, scope: Scope): LeanSnapshot {
-      const queue: any[] = [];
-      const t = select(s.leaf, event, s.context);
-      const next = t ? microstep(s, t, event, scope, queue) : s;
-      return settle(next, event, scope, queue);
+      try {
+        const queue: any[] = [];
+        const t = select(s.leaf, event, s.context);
+        const next = t ? microstep(s, t, event, scope, queue) : s;
+        return settle(next, event, scope, queue);
+      } catch (err) {
+        return new LeanSnapshot('error', s.value, s.context, s.leaf, err);
+      }
     },
   };
+
+  function initial(scope: Scope, input: unknown): LeanSnapshot {
+    const cfg = (machine as any).config.context;
+    // As XState: a factory's result, else the object given, else an empty context.
+    let context = typeof cfg === 'function' ? cfg({ input, self: scope.self, spawn: undefined }) : (cfg ?? {});
+    const queue: any[] = [];
+    const event = { type: 'xstate.init', input };
+    context = run(root.entry, context, event, scope, queue);
+    const descent = info(root).defaultEntry.slice(1);
+    for (const n of descent) context = run(n.entry, context, event, scope, queue);
+    const leaf = descent[descent.length - 1] ?? root;
+    const s = new LeanSnapshot('active', info(leaf).value, context, leaf);
+    return settle(s, event, scope, queue);
+  }
 }
 
 const leanCache = new WeakMap<AnyStateMachine, ReturnType<typeof leanLogic>>();
