@@ -115,7 +115,6 @@ function main(argv: string[]): void {
   // As the CLI does at start (src/cli/main.ts): this measures the proxy as it runs.
   tuneHeap();
   const calls = Number(argv.find((a) => /^\d+$/.test(a)) ?? 20000);
-
   const wire = new Wire();
   const engine = argv.includes('--engine') ? machineEngine(argv[argv.indexOf('--engine') + 1]) : 'xstate';
   const sup = new Supervisor(wire, { identity: new LocalIdentity({ host: PROXY.host, port: PROXY.port }), engine });
