@@ -13,7 +13,7 @@ import { Supervisor, type Transport } from '../src/actors/supervisor.js';
 import { LocalIdentity } from '../src/proxy/localIdentity.js';
 import { tuneHeap } from '../src/util/heapTuning.js';
 import { Session } from 'node:inspector';
-import { machineEngine } from '../src/cli/args.js';
+import { takeEngineArg } from './options.js';
 import { allocationByOwner, type HeapProfileNode } from './profileParts.js';
 
 const PROXY = { host: '127.0.0.1', port: 5060 };
@@ -116,7 +116,7 @@ function main(argv: string[]): void {
   tuneHeap();
   const calls = Number(argv.find((a) => /^\d+$/.test(a)) ?? 20000);
   const wire = new Wire();
-  const engine = argv.includes('--engine') ? machineEngine(argv[argv.indexOf('--engine') + 1]) : 'xstate';
+  const engine = takeEngineArg(argv);
   const sup = new Supervisor(wire, { identity: new LocalIdentity({ host: PROXY.host, port: PROXY.port }), engine });
   sup.receive(
     Buffer.from(

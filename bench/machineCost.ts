@@ -18,7 +18,7 @@ import { nonInviteServerTransaction, type NonInviteServerInput } from '../src/ma
 import { DEFAULT_TIMERS, DEFAULT_TIMER_C_MS } from '../src/machines/timers.js';
 import type { SipRequest, SipResponse } from '../src/sip/message.js';
 import { tuneHeap } from '../src/util/heapTuning.js';
-import { machineEngine } from '../src/cli/args.js';
+import { takeEngineArg } from './options.js';
 import { msg } from '../test/helpers/messages.js';
 import type { AnyStateMachine } from 'xstate';
 
@@ -100,7 +100,7 @@ function main(): void {
   tuneHeap();
   const args = process.argv.slice(2);
   const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 20_000);
-  const engine = args.includes('--engine') ? machineEngine(args[args.indexOf('--engine') + 1]) : 'xstate';
+  const engine = takeEngineArg(args);
   const system = new MachineSystem(undefined, engine);
   if (args.includes('--no-scheduler')) {
     const s = system.xstateSystem.scheduler;

@@ -3,6 +3,12 @@
 import { machineEngine } from '../src/cli/args.js';
 import type { MachineEngine } from '../src/actors/leanInterpreter.js';
 
+/** `--engine E` of the standalone bench tools (hotpath, machineCost, profile): taken out of argv. */
+export function takeEngineArg(argv: string[]): MachineEngine {
+  const i = argv.indexOf('--engine');
+  return i < 0 ? 'xstate' : machineEngine(argv.splice(i, 2)[1]);
+}
+
 export type Phase = 'register' | 'calls' | 'latency' | 'memory' | 'journal' | 'steady' | 'cores' | 'tail';
 export const PHASES: Phase[] = ['register', 'calls', 'latency', 'memory', 'journal', 'steady', 'cores', 'tail'];
 /** `npm run bench` without --phases: the steady run, the cores run and the tail run have their own commands (npm run bench:steady, bench:cores, bench:tail). */

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setSipstateEngine, startSipstate } from './sipstateServer.js';
-import { machineEngine } from '../src/cli/args.js';
+import { takeEngineArg } from './options.js';
 import { startCallee, startCallers } from './servers.js';
 import { num } from './sipp.js';
 import { cleanupAll, installCleanup } from './processes.js';
@@ -34,8 +34,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // --engine lean: sipstate's machines run by the lean interpreter.
-  const e = argv.indexOf('--engine');
-  if (e >= 0) setSipstateEngine(machineEngine(argv.splice(e, 2)[1]));
+  setSipstateEngine(takeEngineArg(argv));
   const rate = Number(argv[0] ?? 300);
   const seconds = Number(argv[1] ?? 10);
   installCleanup((l) => process.stdout.write(`${l}\n`));

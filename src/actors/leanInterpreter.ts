@@ -78,17 +78,23 @@ export function leanLogic(machine: AnyStateMachine) {
   const refuse = (what: string): never => {
     throw new Error(`leanLogic: ${what} not supported (machine ${machine.id})`);
   };
+  /** An action's implementation: inline, or named in `setup` (undefined: XState skips it too). */
+  const actionFn = (action: Action): any =>
+    typeof action === 'function' || (action && action[ENQUEUED]) ? action : impl.actions[typeof action === 'string' ? action : action.type];
+  /** A guard's implementation: inline, or named in `setup`. */
+  const guardFn = (guard: any): any => (typeof guard === 'function' ? guard : impl.guards[typeof guard === 'string' ? guard : guard.type]);
+  /** Plain functions are run as given; XState's built-in guards (and, or, not) are not in the subset. */
+  const runnableGuard = (fn: any): boolean => typeof fn === 'function' && !('check' in fn);
+
   const SUPPORTED_ACTIONS = new Set(['xstate.assign', 'xstate.emit', 'xstate.raise', 'xstate.cancel', 'xstate.enqueueActions']);
   /** An action the interpreter can run: a plain function, or one of the built-ins above. */
   const checkAction = (action: Action, where: string): void => {
-    const fn = typeof action === 'function' ? action : impl.actions[typeof action === 'string' ? action : action.type];
-    if (fn === undefined) return; // XState skips an action it has no implementation for
+    const fn = actionFn(action);
+    if (fn === undefined) return;
     if (typeof fn.type === 'string' && fn.type.startsWith('xstate.') && !SUPPORTED_ACTIONS.has(fn.type)) refuse(`action ${fn.type} in ${where}`);
   };
   const checkGuard = (guard: unknown, where: string): void => {
-    if (guard === undefined) return;
-    const fn = typeof guard === 'function' ? guard : impl.guards[typeof guard === 'string' ? guard : (guard as { type: string }).type];
-    if (typeof fn !== 'function' || 'check' in fn) refuse(`guard ${String((guard as { type?: string }).type ?? guard)} in ${where}`);
+    if (guard !== undefined && !runnableGuard(guardFn(guard))) refuse(`guard ${String((guard as { type?: string }).type ?? guard)} in ${where}`);
   };
   const checkTransition = (t: any, where: string): void => {
     if (t.target && t.target.length > 1) refuse(`a transition with several targets in ${where}`);
@@ -145,25 +151,20 @@ export function leanLogic(machine: AnyStateMachine) {
 
   const guardPasses = (guard: any, context: any, event: any): boolean => {
     if (guard === undefined) return true;
-    const inline = typeof guard === 'function';
-    const fn = inline ? guard : impl.guards[typeof guard === 'string' ? guard : guard.type];
-    if (typeof fn !== 'function' || 'check' in fn) throw new Error(`leanLogic: guard ${String(guard)} not supported`);
-    const params = inline || typeof guard === 'string' ? undefined : typeof guard.params === 'function' ? guard.params({ context, event }) : guard.params;
+    const fn = guardFn(guard);
+    // Checked up front for the transitions; a guard given to enqueueActions' check() is seen only here.
+    if (!runnableGuard(fn)) throw new Error(`leanLogic: guard ${String(guard)} not supported`);
+    const params = typeof guard === 'function' || typeof guard === 'string' ? undefined : typeof guard.params === 'function' ? guard.params({ context, event }) : guard.params;
     return fn({ context, event }, params);
   };
 
   /** Runs `actions` in order; returns the context they leave. Effects go through `scope.defer`. */
   const run = (actions: readonly Action[], context: any, event: any, scope: Scope, queue: any[]): any => {
     for (const action of actions) {
-      let fn: any;
-      let params: unknown;
-      if (typeof action === 'function' || (action && action[ENQUEUED])) fn = action;
-      else if (typeof action === 'string') fn = impl.actions[action];
-      else {
-        fn = impl.actions[action.type];
-        params = typeof action.params === 'function' ? action.params({ context, event }) : action.params;
-      }
+      const fn = actionFn(action);
       if (fn === undefined) continue;
+      const params =
+        typeof action === 'object' && !action[ENQUEUED] ? (typeof action.params === 'function' ? action.params({ context, event }) : action.params) : undefined;
       const args = { context, event, self: scope.self, system: scope.system };
       switch (fn.type) {
         case 'xstate.assign': {
@@ -212,6 +213,7 @@ export function leanLogic(machine: AnyStateMachine) {
           break;
         }
         default:
+          // Checked up front for the definition's actions; one enqueued by name is seen only here.
           if (typeof fn.type === 'string' && fn.type.startsWith('xstate.')) throw new Error(`leanLogic: action ${fn.type} not supported`);
           fn(args, params);
       }
@@ -249,7 +251,6 @@ export function leanLogic(machine: AnyStateMachine) {
       context = run(t.actions, context, event, scope, queue);
       return context === s.context ? s : new LeanSnapshot(s.status, s.value, context, s.leaf);
     }
-    if (t.target.length !== 1) throw new Error('leanLogic: one target per transition');
     const target = t.target[0];
     const source = t.source;
     let domain: StateNode;
@@ -270,13 +271,13 @@ export function leanLogic(machine: AnyStateMachine) {
     // A target that is the domain (a transition to its own source, not reentering) is not entered again.
     for (let i = target === domain ? 1 : 0; i < descent.length; i++) context = run(descent[i].entry, context, event, scope, queue);
     const leaf = descent[descent.length - 1];
-    if (leaf.type === 'final' && leaf.parent && !leaf.parent.parent) {
-      // The machine is done: every active state's exit actions, innermost first (as XState).
+    // A final state is a child of the root (checked up front): the machine is done.
+    if (leaf.type === 'final') {
+      // Every active state's exit actions, innermost first (as XState).
       const path = info(leaf).path;
       for (let i = path.length - 1; i >= 0; i--) context = run(path[i].exit, context, event, scope, queue);
       return new LeanSnapshot('done', info(leaf).value, context, leaf);
     }
-    if (leaf.type === 'final') throw new Error('leanLogic: nested final states not supported');
     return new LeanSnapshot('active', info(leaf).value, context, leaf);
   };
 
@@ -301,7 +302,6 @@ export function leanLogic(machine: AnyStateMachine) {
   return {
     id: machine.id,
     config: machine.config,
-    lean: true as const,
     // As XState: an action, guard or context factory that throws gives an error snapshot.
     getInitialSnapshot(scope: Scope, input: unknown): LeanSnapshot {
       try {

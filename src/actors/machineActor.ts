@@ -72,6 +72,11 @@ export class MachineSystem {
     return sc;
   }
 
+  /** What runs `machine` under this system's engine: the machine itself, or its lean logic. */
+  logicOf(machine: AnyStateMachine): AnyStateMachine {
+    return this.engine === 'lean' ? leanOf(machine) : machine;
+  }
+
   get inspecting(): boolean {
     return this.inspect !== null;
   }
@@ -109,7 +114,7 @@ export class MachineActor<TEmitted> implements DelayOwner {
   private timers: DelayedEvent | DelayedEvent[] | null = null;
 
   constructor(machine: AnyStateMachine, private input: unknown, private readonly system: MachineSystem, readonly hooks: MachineActorHooks<TEmitted>) {
-    this.logic = system.engine === 'lean' ? leanOf(machine) : machine;
+    this.logic = system.logicOf(machine);
     this.sessionId = system.nextSessionId();
   }
 
