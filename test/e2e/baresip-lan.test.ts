@@ -64,28 +64,31 @@ test('baseline: alice calls bob directly over the LAN (no proxy)', async (t) => 
   await callAndHangUp(t, alice, bob, bob.uri);
 });
 
-test('alice calls bob through the proxy; both register first', async (t) => {
-  if (unsupported) {
-    t.log(`SKIPPED: ${unsupported}`);
-    return t.pass();
-  }
-  const lan = await lanFor(t, ['proxy', 'alice', 'bob']);
-  const proxyIp = lan.hosts.proxy.ip;
-  const proxy = await proxyIn(t, lan);
+// With each interpreter of the machines (--engine; src/actors/leanInterpreter.ts).
+for (const engine of ['xstate', 'lean']) {
+  test(`alice calls bob through the proxy; both register first (--engine ${engine})`, async (t) => {
+    if (unsupported) {
+      t.log(`SKIPPED: ${unsupported}`);
+      return t.pass();
+    }
+    const lan = await lanFor(t, ['proxy', 'alice', 'bob']);
+    const proxyIp = lan.hosts.proxy.ip;
+    const proxy = await proxyIn(t, lan, ['--engine', engine]);
 
-  const alice = await phone(t, lan, 'alice', { user: 'alice', proxyIp, proxyPort: 5060 });
-  const bob = await phone(t, lan, 'bob', { user: 'bob', proxyIp, proxyPort: 5060 });
-  await Promise.all([alice.waitRegistered(10_000), bob.waitRegistered(10_000)]);
-  await callAndHangUp(t, alice, bob, `sip:bob@${proxyIp}`);
+    const alice = await phone(t, lan, 'alice', { user: 'alice', proxyIp, proxyPort: 5060 });
+    const bob = await phone(t, lan, 'bob', { user: 'bob', proxyIp, proxyPort: 5060 });
+    await Promise.all([alice.waitRegistered(10_000), bob.waitRegistered(10_000)]);
+    await callAndHangUp(t, alice, bob, `sip:bob@${proxyIp}`);
 
-  // The proxy may finish the BYE transaction slightly after the phones report the close.
-  let calls = -1;
-  for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    calls = (await proxy.status()).calls;
-    if (calls === 0) break;
-  }
-  t.is(calls, 0, 'proxy still tracks calls after both sides hung up');
-});
+    // The proxy may finish the BYE transaction slightly after the phones report the close.
+    let calls = -1;
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      calls = (await proxy.status()).calls;
+      if (calls === 0) break;
+    }
+    t.is(calls, 0, 'proxy still tracks calls after both sides hung up');
+  });
+}
 
 test('with --users, alice and bob answer the 401 and 407 challenges with their passwords and call', async (t) => {
   if (unsupported) {
