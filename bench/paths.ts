@@ -11,3 +11,5 @@ export const KAMAILIO_CFG = path.join(ROOT, 'bench/kamailio/kamailio.cfg');
 export const BENCHMARKS_MD = path.join(ROOT, 'BENCHMARKS.md');
 /** The compiled journal child (run pinned to the server core). */
 export const JOURNAL_WORKER = path.join(here, 'journalWorker.js');
+/** The relay of bench/nodeFloor.ts. */
+export const FLOOR_RELAY = path.join(here, 'floorRelay.js');

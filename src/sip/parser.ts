@@ -57,19 +57,13 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
     }
     const lineStart = at;
     at = end + 1;
-    if (line !== null) {
-      const parsed = headerOf(line, 0, line.length);
-      if (parsed === null || typeof parsed === 'string') return { ok: false, error: parsed ?? `malformed header line: ${clip(stripCr(line))}` };
-      if (headers.length >= limits.maxHeaderLines) {
-        tooMany = true;
-        break;
-      }
-      headers.push(parsed);
-      continue;
-    }
-    if (end === lineStart || (end === lineStart + 1 && head.charCodeAt(lineStart) === CR)) continue;
-    const parsed = headerOf(head, lineStart, end);
-    if (parsed === null || typeof parsed === 'string') return { ok: false, error: parsed ?? `malformed header line: ${clip(stripCr(head.slice(lineStart, end)))}` };
+    // A folded header is its own string; any other is read in place.
+    const text = line ?? head;
+    const from = line === null ? lineStart : 0;
+    const to = line === null ? end : line.length;
+    if (to === from || (to === from + 1 && text.charCodeAt(from) === CR)) continue;
+    const parsed = headerOf(text, from, to);
+    if (parsed === null || typeof parsed === 'string') return { ok: false, error: parsed ?? `malformed header line: ${clip(stripCr(text.slice(from, to)))}` };
     if (headers.length >= limits.maxHeaderLines) {
       tooMany = true;
       break;
