@@ -166,6 +166,7 @@ test('an actor ended by one of its own effects runs no further effect and arms n
   t.deepEqual(seen, ['first', 'done']);
 });
 
+// XState's interpreter's snapshots, slimmed by MachineActor (the lean interpreter's are its own).
 test('snapshots share their empty tags, history and children but keep real tags and nested states', (t) => {
   const tagged = setup({ types: { events: {} as { type: 'go' } | { type: 'back' } } }).createMachine({
     initial: 'a',
@@ -174,7 +175,7 @@ test('snapshots share their empty tags, history and children but keep real tags 
       b: { tags: ['busy'], initial: 'inner', states: { inner: {} }, on: { back: 'a' } },
     },
   });
-  const system = new MachineSystem();
+  const system = new MachineSystem(undefined, 'xstate');
   const hooks = { onEmit: () => {}, onDone: () => {}, onError: () => {} };
   const one = new MachineActor(tagged, undefined, system, hooks).start();
   const two = new MachineActor(tagged, undefined, system, hooks).start();
