@@ -1,7 +1,7 @@
 /**
  * `node dist/bench/nodeFloor.js [RATE] [SECONDS] [WORK_US,...]`: what a Node relay with no SIP
  * work at all shows as "time inside the proxy" under the bench's call load (BENCHMARKS.md,
- * finding 29). For each WORK_US, a fresh bench/floorRelay.ts on the server core relays SIPp's
+ * finding 30). For each WORK_US, a fresh bench/floorRelay.ts on the server core relays SIPp's
  * calls (bench/sipp/uac.xml -> uas.xml) spending that many microseconds of busy work per
  * datagram; INVITE in -> INVITE out is read from a capture as bench/latency.ts reads it. SIPp
  * sends in bursts, so an INVITE waits for the datagrams ahead of it: the tail follows the work
