@@ -1,12 +1,12 @@
 /** The command line of `npm run bench` (node dist/bench/run.js [options]). */
 
 import { machineEngine } from '../src/cli/args.js';
-import type { MachineEngine } from '../src/actors/leanInterpreter.js';
+import { DEFAULT_ENGINE, type MachineEngine } from '../src/actors/leanInterpreter.js';
 
 /** `--engine E` of the standalone bench tools (hotpath, machineCost, profile): taken out of argv. */
 export function takeEngineArg(argv: string[]): MachineEngine {
   const i = argv.indexOf('--engine');
-  return i < 0 ? 'xstate' : machineEngine(argv.splice(i, 2)[1]);
+  return machineEngine(i < 0 ? undefined : argv.splice(i, 2)[1]);
 }
 
 export type Phase = 'register' | 'calls' | 'latency' | 'memory' | 'journal' | 'steady' | 'cores' | 'tail';
@@ -144,7 +144,7 @@ export function parseOptions(argv: string[]): Options {
     serverCpu: 0,
     loadCpu: 1,
     sipstateMain: null,
-    engine: 'xstate',
+    engine: DEFAULT_ENGINE,
     write: !quick,
     help: false,
   };

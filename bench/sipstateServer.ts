@@ -1,5 +1,5 @@
 /** sipstate under test: `node dist/src/cli/main.js` pinned to one core, journal in a temp dir, fsync batch. */
-import type { MachineEngine } from '../src/actors/leanInterpreter.js';
+import { DEFAULT_ENGINE, type MachineEngine } from '../src/actors/leanInterpreter.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { spawnGroup, makeTempDir, removeTempDir } from './processes.js';
@@ -27,8 +27,8 @@ export function sipstateMain(): string {
   return mainPath;
 }
 
-/** Who runs its machines (--engine; default XState's interpreter, which the CLI needs no flag for). */
-let engine: MachineEngine = 'xstate';
+/** Who runs its machines (--engine; the CLI's default needs no flag). */
+let engine: MachineEngine = DEFAULT_ENGINE;
 export function setSipstateEngine(e: MachineEngine): void {
   engine = e;
 }
@@ -46,7 +46,7 @@ export function sipstateCommand(port: number, adminPort: number, dir: string, cp
     // The load comes from one address, as Kamailio's config (no pike) takes it: no flood ban.
     '--rate-limit', '0',
     ...(workers > 1 ? ['--workers', String(workers)] : []),
-    ...(engine !== 'xstate' ? ['--engine', engine] : []),
+    ...(engine !== DEFAULT_ENGINE ? ['--engine', engine] : []),
   ];
 }
 

@@ -6,6 +6,9 @@ import type { AnyStateMachine } from 'xstate';
  */
 export type MachineEngine = 'xstate' | 'lean';
 
+/** The default: XState's interpreter, as the design names it (`--engine` changes it per run). */
+export const DEFAULT_ENGINE: MachineEngine = 'xstate';
+
 /**
  * A lean interpreter for XState v5 machine definitions: the same `setup(...).createMachine(...)`
  * objects, their state nodes as XState built them, their guards, delays and built-in actions,
@@ -221,20 +224,15 @@ export function leanLogic(machine: AnyStateMachine) {
     return context;
   };
 
-  /** The first enabled transition for `event` from the leaf outwards (XState's selection). */
-  const select = (leaf: StateNode, event: any, context: any): any => {
+  /**
+   * The first enabled transition from the leaf outwards (XState's selection): for `event`, or,
+   * with `eventless`, among the `always` transitions (their guards still read the last event).
+   */
+  const select = (leaf: StateNode, event: any, context: any, eventless = false): any => {
     for (let n = leaf; n; n = n.parent) {
-      const candidates = n.transitions.get(event.type);
-      if (candidates === undefined) continue;
+      const candidates = eventless ? n.always : n.transitions.get(event.type);
+      if (!candidates) continue;
       for (const t of candidates) if (guardPasses(t.guard, context, event)) return t;
-    }
-    return null;
-  };
-
-  const selectEventless = (leaf: StateNode, event: any, context: any): any => {
-    for (let n = leaf; n; n = n.parent) {
-      if (!n.always) continue;
-      for (const t of n.always) if (guardPasses(t.guard, context, event)) return t;
     }
     return null;
   };
@@ -284,7 +282,7 @@ export function leanLogic(machine: AnyStateMachine) {
   /** After a microstep: eventless transitions, then raised events, until none is left. */
   const settle = (s: LeanSnapshot, event: any, scope: Scope, queue: any[]): LeanSnapshot => {
     while (s.status === 'active') {
-      const t = selectEventless(s.leaf, event, s.context);
+      const t = select(s.leaf, event, s.context, true);
       if (t) {
         s = microstep(s, t, event, scope, queue);
         continue;
@@ -329,9 +327,10 @@ export function leanLogic(machine: AnyStateMachine) {
     const queue: any[] = [];
     const event = { type: 'xstate.init', input };
     context = run(root.entry, context, event, scope, queue);
-    const descent = info(root).defaultEntry.slice(1);
-    for (const n of descent) context = run(n.entry, context, event, scope, queue);
-    const leaf = descent[descent.length - 1] ?? root;
+    // The root's default descent, the root itself (entered above) left out.
+    const descent = info(root).defaultEntry;
+    for (let i = 1; i < descent.length; i++) context = run(descent[i].entry, context, event, scope, queue);
+    const leaf = descent[descent.length - 1];
     const s = new LeanSnapshot('active', info(leaf).value, context, leaf);
     return settle(s, event, scope, queue);
   }

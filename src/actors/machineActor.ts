@@ -1,6 +1,6 @@
 import type { AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import { DelayLanes, type DelayedEvent, type DelayOwner } from './delayLanes.js';
-import { LeanSnapshot, leanOf, type MachineEngine } from './leanInterpreter.js';
+import { DEFAULT_ENGINE, LeanSnapshot, leanOf, type MachineEngine } from './leanInterpreter.js';
 
 /** What a MachineActor tells its owner. */
 export interface MachineActorHooks<TEmitted> {
@@ -23,7 +23,7 @@ export class MachineSystem {
    * `engine`: who interprets the machine definitions: XState's own interpreter (the default), or
    * the lean one (src/actors/leanInterpreter.ts, `--engine lean`).
    */
-  constructor(inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void), readonly engine: MachineEngine = 'xstate') {
+  constructor(inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void), readonly engine: MachineEngine = DEFAULT_ENGINE) {
     this.inspect = typeof inspect === 'function' ? inspect : inspect ? (e) => inspect.next?.(e) : null;
   }
 

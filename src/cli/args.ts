@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../util/logger.js';
 import type { FsyncMode } from '../journal/writer.js';
-import type { MachineEngine } from '../actors/leanInterpreter.js';
+import { DEFAULT_ENGINE, type MachineEngine } from '../actors/leanInterpreter.js';
 import type { CallLogFormat } from '../projections/callLogFormat.js';
 import { algorithmOf, DEFAULT_ALGORITHMS, type DigestAlgorithm } from '../auth/digest.js';
 
@@ -178,7 +178,7 @@ export function authAlgorithms(v: string | undefined): readonly DigestAlgorithm[
 }
 
 export function machineEngine(v: string | undefined): MachineEngine {
-  const e = v ?? 'xstate';
+  const e = v ?? DEFAULT_ENGINE;
   if (e !== 'xstate' && e !== 'lean') throw new Error(`--engine must be xstate or lean`);
   return e;
 }
