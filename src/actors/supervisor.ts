@@ -30,7 +30,7 @@ import { handleRegister } from './registrarActor.js';
 import type { RegistrarPolicy } from '../proxy/registrar.js';
 import { DEFAULT_REGISTRAR_POLICY } from '../proxy/registrar.js';
 import { LocationService } from './locationService.js';
-import { stampTopVia, responseAddress, responseAddressOf, type Address } from '../transport/viaAddressing.js';
+import { stampTopVia, stampedVia, responseAddress, responseAddressOf, type Address } from '../transport/viaAddressing.js';
 import { clientTransactionKey, dialogKey, serverTransactionKey } from './transactionKeys.js';
 import { packResponse, serialize } from '../sip/serializer.js';
 import { PackedResponse } from '../sip/packedResponse.js';
@@ -264,9 +264,10 @@ export class Supervisor {
       existing.actor.send({ type: 'request' });
       return;
     }
-    if (req.method === 'CANCEL') return this.onCancel(req, info, key);
-    const st = this.createServerTransaction(key, req);
-    if (!st) return;
+    // The reply address of the stamped top Via (§18.2.2, RFC 3581 §4), from the Via already parsed.
+    const replyTo = responseAddress(stampedVia(info.topVia, source));
+    if (req.method === 'CANCEL') return this.onCancel(req, info, key, replyTo);
+    const st = this.createServerTransaction(key, req, replyTo);
     this.route(req, info, key, st, source);
   }
 
@@ -297,9 +298,8 @@ export class Supervisor {
   }
 
   /** CANCEL (§16.10): answer it at once, then cancel the pending branches of the INVITE it names. */
-  private onCancel(req: SipRequest, info: MessageInfo, key: string): void {
-    const st = this.createServerTransaction(key, req);
-    if (!st) return;
+  private onCancel(req: SipRequest, info: MessageInfo, key: string, replyTo: Address): void {
+    const st = this.createServerTransaction(key, req, replyTo);
     const invite = this.serverTx.get(serverTransactionKey(req, info, 'INVITE'));
     if (!invite) {
       this.respond(st, this.localResponse(st, 481));
@@ -415,11 +415,8 @@ export class Supervisor {
 
   // ---- actors ----
 
-  private createServerTransaction(key: string, req: SipRequest): ServerTxRecord | null {
-    const viaText = getHeaderValues(req, 'via')[0];
-    const via = viaText ? parseVia(viaText) : null;
-    if (!via) return null;
-    const record = new ServerTxRecord(this.serverTxHandlers, key, responseAddress(via), req, newTag());
+  private createServerTransaction(key: string, req: SipRequest, replyTo: Address): ServerTxRecord {
+    const record = new ServerTxRecord(this.serverTxHandlers, key, replyTo, req, newTag());
     const invite = req.method === 'INVITE';
     const input = { request: req, timers: this.timers, reliable: false };
     record.actor = new MachineActor(invite ? inviteServerTransaction : nonInviteServerTransaction, input, this.system, record);

@@ -49,9 +49,7 @@ export function validateRequest(req: SipRequest, info: MessageInfo, me: LocalIde
  * per Via line shows.
  */
 export function carriesOwnVia(req: SipRequest, me: LocalIdentity): boolean {
-  let maybe = false;
-  for (const h of req.headers) if (h.key === 'via' && h.value.includes(me.host)) maybe = true;
-  if (!maybe) return false;
+  if (!mentionsOwnHost(req, me)) return false;
   for (const text of getHeaderValues(req, 'via')) {
     const via = parseVia(text);
     if (via && me.isOwnSentBy(via.host, via.port)) return true;
@@ -59,8 +57,13 @@ export function carriesOwnVia(req: SipRequest, me: LocalIdentity): boolean {
   return false;
 }
 
+function mentionsOwnHost(req: SipRequest, me: LocalIdentity): boolean {
+  for (const h of req.headers) if (h.key === 'via' && h.value.includes(me.host)) return true;
+  return false;
+}
+
 function isLooped(req: SipRequest, info: MessageInfo, me: LocalIdentity): boolean {
-  if (!carriesOwnVia(req, me)) return false;
+  if (!mentionsOwnHost(req, me)) return false;
   let mine: string[] | null = null;
   for (const text of getHeaderValues(req, 'via')) {
     const via = parseVia(text);

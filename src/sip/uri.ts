@@ -17,7 +17,21 @@ export interface SipUri {
 
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._]+)$/;
 
+// The Request-URI is read at each step of §16.3-§16.6 (validation, Route preprocessing,
+// authorization, the target set); a parse is immutable, so the last one is kept and handed out
+// again for the same text.
+let lastText: string | undefined;
+let lastUri: SipUri | null = null;
+
 export function parseUri(text: string): SipUri | null {
+  if (text === lastText) return lastUri;
+  const uri = parseUriText(text);
+  lastText = text;
+  lastUri = uri;
+  return uri;
+}
+
+function parseUriText(text: string): SipUri | null {
   const s = text.trim();
   const colon = s.indexOf(':');
   if (colon < 0) return null;

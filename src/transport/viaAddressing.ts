@@ -23,16 +23,26 @@ export function stampTopVia(req: SipRequest, source: Address, parsedTop?: Via): 
   const values = line.value.includes(',') ? splitList(line.value) : [line.value];
   const via = parsedTop ?? parseVia(values[0] ?? '');
   if (!via) return req;
-  const rport = getParam(via.params, 'rport');
-  const needReceived = bareHost(via.host) !== bareHost(source.host) || rport === null;
-  if (!needReceived && rport !== null) return req;
-  let params = via.params;
-  if (needReceived) params = setParam(params, 'received', source.host);
-  if (rport === null) params = setParam(params, 'rport', String(source.port));
-  values[0] = formatVia({ ...via, params });
+  const stamped = stampedVia(via, source);
+  if (stamped === via) return req;
+  values[0] = formatVia(stamped);
   const headers: SipHeader[] = req.headers.slice();
   headers[i] = { ...line, value: values.join(', ') };
   return { ...req, headers };
+}
+
+/**
+ * The top Via as §18.2.1 and RFC 3581 §4 stamp it (see `stampTopVia`), or `via` itself when it
+ * needs nothing. A server transaction's reply address is `responseAddress` of this.
+ */
+export function stampedVia(via: Via, source: Address): Via {
+  const rport = getParam(via.params, 'rport');
+  const needReceived = bareHost(via.host) !== bareHost(source.host) || rport === null;
+  if (!needReceived && rport !== null) return via;
+  let params = via.params;
+  if (needReceived) params = setParam(params, 'received', source.host);
+  if (rport === null) params = setParam(params, 'rport', String(source.port));
+  return { ...via, params };
 }
 
 /**
