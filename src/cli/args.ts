@@ -66,8 +66,8 @@ export const USAGE = `Usage: sipstate [options]
                          for phones that know nothing else, e.g. baresip 1.x)
   --workers N            worker processes sharing the port, each owning the calls whose Call-ID
                          hashes to it (default 1: one process; see docs/design.md "Across cores")
-  --engine E             xstate | lean: who runs the machines' definitions (default xstate: XState's
-                         interpreter; lean: about a quarter less CPU per call, BENCHMARKS.md finding 28)
+  --engine E             xstate | lean: who runs the machines' definitions (default ${DEFAULT_ENGINE}; xstate:
+                         XState's interpreter; lean: about a quarter less CPU per call, BENCHMARKS.md finding 28)
   --journal DIR          event journal folder (default ./journal)
   --fsync MODE           always | batch | off (default batch: group commit every 10 ms)
   --journal-segment-mb N start a new journal segment at this size (default 64)
