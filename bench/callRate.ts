@@ -5,10 +5,11 @@
  * counts as failed); stepping stops at the first failing step, or when SIPp could not offer the rate.
  */
 import { groupCpuSeconds } from './memory.js';
+import { LoadWindowCpu } from './loadWindowCpu.js';
 import { udpSocket } from './ports.js';
 import { startCallee, startCallers, startServer, warmUp } from './servers.js';
 import type { ServerName, ServerOptions } from './server.js';
-import { num, offeredRate, type SippResult } from './sipp.js';
+import { num, offeredRate, passedRate, SIPP_LIMITED_SHARE, type SippResult } from './sipp.js';
 import { udpCounters, udpDelta } from './udpStats.js';
 
 /** A step passes below this ratio of failed calls. */
@@ -27,7 +28,7 @@ export interface CallStep {
   rcvbufErrors: number;
   serverDrops: number;
   calleeDrops: number;
-  /** The server's share of one core over the step, and its CPU seconds. */
+  /** The server's share of one core while the load was offered; its CPU seconds over the whole step. */
   serverCpu: number;
   serverCpuSeconds: number;
   sippWatchdog: number;
@@ -88,10 +89,10 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
       const serverDrops0 = server ? udpSocket(server.port)?.drops ?? 0 : 0;
       const calleeDrops0 = udpSocket(callee.port)?.drops ?? 0;
       const cpu0 = server ? groupCpuSeconds(server.group.pid) : 0;
-      const t0 = Date.now();
+      const busy = server ? new LoadWindowCpu(server.group.pid, seconds * 1000) : null;
       const run = await startCallers({ label: `${name} caller ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds, cpu: cpus.load });
       const res = await run.done;
-      const wall = (Date.now() - t0) / 1000;
+      const serverCpu = busy?.share() ?? 0;
       const cpu1 = server ? groupCpuSeconds(server.group.pid) : 0;
       const serverDrops = server ? (udpSocket(server.port)?.drops ?? serverDrops0) - serverDrops0 : 0;
       const calleeDrops = (udpSocket(callee.port)?.drops ?? calleeDrops0) - calleeDrops0;
@@ -111,12 +112,12 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
         rcvbufErrors: delta.RcvbufErrors,
         serverDrops,
         calleeDrops,
-        serverCpu: server ? (cpu1 - cpu0) / wall : 0,
+        serverCpu,
         serverCpuSeconds: server ? cpu1 - cpu0 : 0,
         sippWatchdog: num(res.last, 'WatchdogMajor(C)') + num(res.last, 'WatchdogMinor(C)'),
         failures: failureCounts(res),
         ok: failed / planned < MAX_FAILED_RATIO && !res.killed,
-        sippLimited: offered !== null && offered < rate * 0.95,
+        sippLimited: offered !== null && offered < rate * SIPP_LIMITED_SHARE,
         command: res.command,
       };
       if (res.killed) step.note = 'SIPp did not finish in time';
@@ -128,6 +129,15 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
   } finally {
     await server?.stop();
   }
+}
+
+function stepThatDidNotRun(rate: number, seconds: number, e: unknown): CallStep {
+  const planned = Math.round(rate * seconds);
+  return {
+    rate, seconds, planned, successful: 0, failed: planned, failedRatio: 1, offered: null, retransmissions: 0, rcvbufErrors: 0,
+    serverDrops: 0, calleeDrops: 0, serverCpu: 0, serverCpuSeconds: 0, sippWatchdog: 0, failures: {}, ok: false, sippLimited: false,
+    command: '', note: `the step did not run: ${(e as Error).message?.split('\n')[0] ?? String(e)}`,
+  };
 }
 
 export function describeCallStep(name: string, s: CallStep): string {
@@ -144,7 +154,9 @@ export async function callRate(name: ServerName, rates: number[], seconds: numbe
   const steps: CallStep[] = [];
   let stoppedBySipp = false;
   for (const rate of rates) {
-    const step = await callStep(name, rate, seconds, cpus, sipstate);
+    // A step that could not run (a server that did not start...) ends the stepping as a failure;
+    // the steps before it stay in the result.
+    const step = await callStep(name, rate, seconds, cpus, sipstate).catch((e: unknown) => stepThatDidNotRun(rate, seconds, e));
     steps.push(step);
     log(describeCallStep(name, step));
     if (!step.ok) break;
@@ -155,5 +167,5 @@ export async function callRate(name: ServerName, rates: number[], seconds: numbe
     }
   }
   const passed = steps.filter((s) => s.ok);
-  return { server: name, steps, max: passed.length ? Math.max(...passed.map((s) => s.rate)) : null, stoppedBySipp };
+  return { server: name, steps, max: passed.length ? Math.max(...passed.map(passedRate)) : null, stoppedBySipp };
 }

@@ -6,8 +6,8 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { spawnGroup, type Group } from './processes.js';
-import { sleep } from './ports.js';
+import { makeTempDir, removeTempDir, spawnGroup, type Group } from './processes.js';
+import { freeUdpPort, sleep } from './ports.js';
 
 export interface Capture {
   file: string;
@@ -54,6 +54,26 @@ export async function startCapture(dir: string, ports: number[], cpu: number): P
       await group.stop();
     },
   };
+}
+
+/**
+ * Whether dumpcap may capture on lo here: as a normal user it needs the capture capabilities
+ * Debian grants the `wireshark` group. Null when it can, else why not and what to do.
+ */
+export async function captureProblem(cpu: number): Promise<string | null> {
+  const dir = makeTempDir('capture-check');
+  try {
+    const c = await startCapture(dir, [await freeUdpPort()], cpu);
+    await c.stop();
+    return null;
+  } catch (e) {
+    return (
+      `dumpcap cannot capture on lo (${(e as Error).message.split('\n').filter(Boolean).slice(0, 2).join(' ')}); ` +
+      'run the benchmark as root, or let your user capture: dpkg-reconfigure wireshark-common (answer yes), usermod -aG wireshark $USER, log in again'
+    );
+  } finally {
+    removeTempDir(dir);
+  }
 }
 
 export interface WireLatencies {

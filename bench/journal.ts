@@ -1,7 +1,7 @@
 /** The journal figures: bench/journalWorker.ts run as its own process on the server core. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { makeTempDir, removeTempDir, spawnGroup } from './processes.js';
+import { filesystemOf, makeTempDir, removeTempDir, spawnGroup } from './processes.js';
 import { JOURNAL_WORKER } from './paths.js';
 import type { JournalFigures } from './journalWorker.js';
 
@@ -25,7 +25,7 @@ export async function journalFigures(o: JournalOptions, cpu: number): Promise<Jo
     );
     const { code } = await g.exited;
     if (code !== 0) throw new Error(`journal worker exited with ${code}: ${readFileSync(err, 'utf8').slice(-2000)}`);
-    return JSON.parse(readFileSync(out, 'utf8')) as JournalFigures;
+    return { ...(JSON.parse(readFileSync(out, 'utf8')) as JournalFigures), filesystem: `${filesystemOf(dir)} (${path.dirname(dir)})` };
   } finally {
     removeTempDir(dir);
   }

@@ -42,6 +42,8 @@ export interface JournalFigures {
   batch: AppendFigures;
   always: AppendFigures;
   recover: RecoverFigures;
+  /** The filesystem the journal was written on (bench/journal.ts adds it; fsync on tmpfs is free). */
+  filesystem?: string;
 }
 
 const SEGMENT_BYTES = 64 * 1024 * 1024;

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { spawnGroup, makeTempDir, removeTempDir } from './processes.js';
 import { HOST, freeUdpPort, sleep, waitUdpBound } from './ports.js';
 import { groupMemory } from './memory.js';
@@ -20,7 +20,24 @@ export const KAMAILIO_SHM_MB = 1024;
 export const KAMAILIO_PKG_MB = 32;
 export const KAMAILIO_MAX_RCVBUF = 4 * 1024 * 1024;
 
+/**
+ * Where this machine's Kamailio keeps its modules: Debian installs them under the multiarch
+ * directory (/usr/lib/x86_64-linux-gnu/..., /usr/lib/aarch64-linux-gnu/...). Null: the config's
+ * own default.
+ */
+export function kamailioModules(): string | null {
+  const dirs: string[] = [];
+  try {
+    for (const e of readdirSync('/usr/lib', { withFileTypes: true })) if (e.isDirectory()) dirs.push(path.join('/usr/lib', e.name, 'kamailio/modules'));
+  } catch {
+    /* no /usr/lib */
+  }
+  dirs.push('/usr/lib/kamailio/modules', '/usr/lib64/kamailio/modules', '/usr/local/lib64/kamailio/modules');
+  return dirs.find((d) => existsSync(path.join(d, 'tm.so'))) ?? null;
+}
+
 export function kamailioCommand(port: number, dir: string, cpu: number): string[] {
+  const modules = kamailioModules();
   return [
     'taskset', '-c', String(cpu), 'kamailio',
     '-f', KAMAILIO_CFG, '-DD', '-E',
@@ -28,6 +45,7 @@ export function kamailioCommand(port: number, dir: string, cpu: number): string[
     '-l', `udp:${HOST}:${port}`,
     '-P', path.join(dir, 'kamailio.pid'), '-Y', dir,
     '-A', `CTL_SOCKET="unix:${path.join(dir, 'kamailio_ctl')}"`,
+    ...(modules ? ['-A', `MODULES="${modules}/"`] : []),
   ];
 }
 
@@ -73,8 +91,10 @@ export async function startKamailio(opts: ServerOptions): Promise<Server & { shm
       }
     }
   } catch (e) {
+    const text = output();
     await group.stop();
-    throw new Error(`${(e as Error).message}\n${output()}`);
+    removeTempDir(dir);
+    throw new Error(`${(e as Error).message}\n${text}`);
   }
   const shmUsed = async () => kamcmdFields(await kamcmd(ctl, 'core.shmmem')).real_used ?? 0;
   return {

@@ -56,7 +56,10 @@ export async function latencyRun(
       const callerPort = await freeUdpPort();
       let wireNote: string | undefined;
       const startCaptureOnce = async (): Promise<Awaited<ReturnType<typeof startCapture>> | null> => {
-        if (!capture) return null;
+        if (!capture) {
+          wireNote = 'no capture: dumpcap is missing or may not capture here (see the start of the run)';
+          return null;
+        }
         try {
           return await startCapture(dir, server ? [callerPort, server.port] : [callerPort], cpus.load);
         } catch (e) {
@@ -64,47 +67,52 @@ export async function latencyRun(
           return null;
         }
       };
-      let cap;
-      let loadBeforeFailed = 0;
-      if (loadBefore > 0) {
-        // The capture starts while this load still runs, so the proxy does not idle before the
-        // measured calls; their INVITEs are told apart by the caller's port (wireLatencies).
-        const before = await startCallers({ label: `${target} load before ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds: loadBefore, cpu: cpus.load });
-        await Promise.race([before.done, sleep(Math.max(0, loadBefore * 1000 - CAPTURE_LEAD_MS))]);
-        cap = await startCaptureOnce();
-        const r = await before.done;
-        loadBeforeFailed = Math.round(rate * loadBefore) - num(r.last, 'SuccessfulCall(C)');
-      } else cap = await startCaptureOnce();
-      const run = await startCallers({ label: `${target} latency ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds, cpu: cpus.load, rtt: true, port: callerPort });
-      const res = await run.done;
-      let wire: LatencyResult['wire'] = null;
-      if (cap) {
-        await cap.stop();
-        try {
-          const w = wireLatencies(cap.file, callerPort, server?.port);
-          wire = { inv180: summarize(w.inv180), inv200: summarize(w.inv200), hopInvite: summarize(w.hopInvite), hop200: summarize(w.hop200) };
-        } catch (e) {
-          wireNote = `capture unreadable: ${(e as Error).message}`;
+      let cap: Awaited<ReturnType<typeof startCapture>> | null = null;
+      try {
+        let loadBeforeFailed = 0;
+        if (loadBefore > 0) {
+          // The capture starts while this load still runs, so the proxy does not idle before the
+          // measured calls; their INVITEs are told apart by the caller's port (wireLatencies).
+          const before = await startCallers({ label: `${target} load before ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds: loadBefore, cpu: cpus.load });
+          await Promise.race([before.done, sleep(Math.max(0, loadBefore * 1000 - CAPTURE_LEAD_MS))]);
+          cap = await startCaptureOnce();
+          const r = await before.done;
+          loadBeforeFailed = Math.round(rate * loadBefore) - num(r.last, 'SuccessfulCall(C)');
+        } else cap = await startCaptureOnce();
+        const run = await startCallers({ label: `${target} latency ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds, cpu: cpus.load, rtt: true, port: callerPort });
+        const res = await run.done;
+        let wire: LatencyResult['wire'] = null;
+        if (cap) {
+          await cap.stop();
+          try {
+            const w = wireLatencies(cap.file, callerPort, server?.port);
+            wire = { inv180: summarize(w.inv180), inv200: summarize(w.inv200), hopInvite: summarize(w.hopInvite), hop200: summarize(w.hop200) };
+          } catch (e) {
+            wireNote = `capture unreadable: ${(e as Error).message}`;
+          }
         }
+        const successful = num(res.last, 'SuccessfulCall(C)');
+        const pick = (rtd: string) => res.rtt.filter((s) => s.rtd === rtd).map((s) => s.ms);
+        const out: LatencyResult = {
+          target,
+          rate,
+          seconds,
+          loadBefore,
+          loadBeforeFailed,
+          planned,
+          successful,
+          failed: planned - successful,
+          failures: failureCounts(res),
+          sipp: { inv180: summarize(pick('inv180')), inv200: summarize(pick('inv200')) },
+          wire,
+          command: res.command,
+        };
+        if (wireNote) out.wireNote = wireNote;
+        return out;
+      } finally {
+        // Also when SIPp failed to start: no dumpcap left capturing.
+        await cap?.stop();
       }
-      const successful = num(res.last, 'SuccessfulCall(C)');
-      const pick = (rtd: string) => res.rtt.filter((s) => s.rtd === rtd).map((s) => s.ms);
-      const out: LatencyResult = {
-        target,
-        rate,
-        seconds,
-        loadBefore,
-        loadBeforeFailed,
-        planned,
-        successful,
-        failed: planned - successful,
-        failures: failureCounts(res),
-        sipp: { inv180: summarize(pick('inv180')), inv200: summarize(pick('inv200')) },
-        wire,
-        command: res.command,
-      };
-      if (wireNote) out.wireNote = wireNote;
-      return out;
     } finally {
       await callee.stop();
     }

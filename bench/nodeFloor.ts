@@ -39,6 +39,8 @@ async function floorRun(rate: number, seconds: number, workUs: number): Promise<
   });
   let out = '';
   relay.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  // 'close' comes once its stdout is drained too ('exit' may come before the last line).
+  const closed = new Promise((r) => relay.child.once('close', r));
   try {
     for (let i = 0; i < 50 && !out.includes('ready'); i++) await sleep(100);
     if (!out.includes('ready')) throw new Error('the relay did not start');
@@ -50,6 +52,7 @@ async function floorRun(rate: number, seconds: number, workUs: number): Promise<
     const hop = wireLatencies(cap.file, callerPort, relayPort).hopInvite;
     const s = summarize(hop);
     await relay.stop();
+    await closed;
     const stats = /\{.*\}/.exec(out);
     const counted = stats ? (JSON.parse(stats[0]) as { datagrams: number; cpuUs: number }) : null;
     return {

@@ -101,7 +101,8 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --load-cpu N            core for SIPp (default 1)
   --sipstate-main FILE    the sipstate CLI to benchmark (default dist/src/cli/main.js), run with
                           this build's Node flags (src/util/heapTuning.ts: COMMAND_LINE_V8_FLAGS)
-  --engine E              sipstate's --engine: xstate (default) or lean
+  --engine E              sipstate's --engine: xstate or lean (default ${DEFAULT_ENGINE}); a run with
+                          another than the default writes a part of BENCHMARKS.md of its own
   --write / --no-write    write BENCHMARKS.md or not
   -h, --help              this text
 `;
@@ -157,6 +158,11 @@ export function parseOptions(argv: string[]): Options {
       return v;
     };
     const positive = () => numbers(flag, value())[0]!;
+    const core = () => {
+      const v = value();
+      if (!/^\d+$/.test(v)) throw new Error(`${flag}: a core number (0, 1, ...), not "${v}"`);
+      return Number(v);
+    };
     switch (flag) {
       case '--quick':
         break;
@@ -223,10 +229,10 @@ export function parseOptions(argv: string[]): Options {
         break;
       }
       case '--server-cpu':
-        o.serverCpu = Number(value());
+        o.serverCpu = core();
         break;
       case '--load-cpu':
-        o.loadCpu = Number(value());
+        o.loadCpu = core();
         break;
       case '--sipstate-main':
         o.sipstateMain = value();
@@ -254,5 +260,7 @@ export function parseOptions(argv: string[]): Options {
         throw new Error(`unknown option ${a} (see --help)`);
     }
   }
+  // One core each: SIPp on the server's core would measure the two fighting for it.
+  if (o.serverCpu === o.loadCpu) throw new Error(`--server-cpu and --load-cpu are both ${o.serverCpu}: the servers and SIPp need a core each`);
   return o;
 }

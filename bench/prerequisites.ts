@@ -22,6 +22,16 @@ export const PROGRAMS: Program[] = [
   { name: 'dumpcap', pkg: 'wireshark-common (or tshark)', required: false, purpose: 'wire latency from a loopback capture' },
 ];
 
+/**
+ * Debian installs kamailio and kamcmd in /usr/sbin, which a normal user's PATH leaves out: the
+ * benchmark adds the system directories to its own PATH (and so its children's) before it looks.
+ */
+export function withSystemDirs(): void {
+  const dirs = (process.env['PATH'] ?? '').split(':').filter(Boolean);
+  for (const d of ['/usr/local/sbin', '/usr/sbin', '/sbin']) if (!dirs.includes(d)) dirs.push(d);
+  process.env['PATH'] = dirs.join(':');
+}
+
 export function which(name: string): string | null {
   try {
     return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || null;
@@ -37,6 +47,7 @@ export interface Check {
 }
 
 export function checkPrograms(): Check {
+  withSystemDirs();
   const found: Record<string, string> = {};
   const missing: Program[] = [];
   const optionalMissing: Program[] = [];

@@ -4,7 +4,8 @@
  * both at the end, on Ctrl-C / SIGTERM and on errors.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync } from 'node:fs';
+import { ROOT } from './paths.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -100,9 +101,33 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...groups].map((g) => g.stop(2000)));
 }
 
+const TMPFS_MAGIC = 0x01021994;
+
+/** The filesystem a path is on, by name where it is one the report should mention. */
+export function filesystemOf(p: string): string {
+  try {
+    const t = statfsSync(p).type;
+    return ({ [TMPFS_MAGIC]: 'tmpfs', 0xef53: 'ext2/3/4', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x794c7630: 'overlayfs' } as Record<number, string>)[t] ?? `type 0x${t.toString(16)}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Where temp dirs go. Files the journal fsyncs must be on a disk: on tmpfs (Debian 13's /tmp)
+ * an fdatasync costs nothing and the journal figures would mean nothing, so then the
+ * repository's own `.bench-tmp/` is used.
+ */
+export function tempBase(): string {
+  if (filesystemOf(tmpdir()) !== 'tmpfs') return tmpdir();
+  const base = path.join(ROOT, '.bench-tmp');
+  mkdirSync(base, { recursive: true });
+  return base;
+}
+
 /** A temp dir removed at the end of the run (also on errors and Ctrl-C). */
 export function makeTempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `sipstate-bench-${prefix}-`));
+  const dir = mkdtempSync(path.join(tempBase(), `sipstate-bench-${prefix}-`));
   tempDirs.add(dir);
   return dir;
 }

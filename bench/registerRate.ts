@@ -3,11 +3,11 @@
  * second (bench/sipp/register.xml) for a fixed window. A step passes with zero failed REGISTERs;
  * stepping stops at the first failing step, or when SIPp itself could not offer the rate.
  */
-import { groupCpuSeconds } from './memory.js';
+import { LoadWindowCpu } from './loadWindowCpu.js';
 import { udpSocket } from './ports.js';
 import { startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
-import { startSipp, num, offeredRate } from './sipp.js';
+import { startSipp, num, offeredRate, passedRate, SIPP_LIMITED_SHARE } from './sipp.js';
 import { udpCounters, udpDelta } from './udpStats.js';
 import { failureCounts } from './callRate.js';
 
@@ -26,7 +26,7 @@ export interface RegisterStep {
   /** Kernel-wide UDP RcvbufErrors during the step, and the server socket's own drops. */
   rcvbufErrors: number;
   serverDrops: number;
-  /** Server CPU time over the step's wall time (1.0 = one core busy). */
+  /** The server's share of one core while the load was offered (1.0 = one core busy). */
   serverCpu: number;
   bindingsAfter: number | null;
   sippWatchdog: number;
@@ -51,13 +51,24 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
   let stoppedBySipp = false;
   for (const rate of rates) {
     const planned = Math.round(rate * seconds);
-    const server = await startServer(name, cpus.server);
+    // A step that could not run (a server that did not start...) ends the stepping as a failure;
+    // the steps before it stay in the result.
+    const didNotRun = (e: unknown): null => {
+      const why = `the step did not run: ${(e as Error).message?.split('\n')[0] ?? String(e)}`;
+      steps.push({
+        rate, seconds, planned, successful: 0, failed: planned, failures: {}, started: 0, offered: null, retransmissions: 0, rcvbufErrors: 0,
+        serverDrops: 0, serverCpu: 0, bindingsAfter: null, sippWatchdog: 0, ok: false, sippLimited: false, command: '', note: why,
+      });
+      log(`  ${name} REGISTER ${rate}/s: ${why}`);
+      return null;
+    };
+    const server = await startServer(name, cpus.server).catch(didNotRun);
+    if (!server) break;
     try {
       await warmUp(server, cpus.load, 'registers');
       const before = udpCounters();
       const drops0 = udpSocket(server.port)?.drops ?? 0;
-      const cpu0 = groupCpuSeconds(server.group.pid);
-      const t0 = Date.now();
+      const busy = new LoadWindowCpu(server.group.pid, seconds * 1000);
       const run = await startSipp({
         label: `${name} register ${rate}/s`,
         scenario: 'register.xml',
@@ -69,15 +80,14 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
         hardTimeoutMs: seconds * 1000 + 30_000,
       });
       const res = await run.done;
-      const wall = (Date.now() - t0) / 1000;
-      const cpu1 = groupCpuSeconds(server.group.pid);
+      const serverCpu = busy.share();
       const drops1 = udpSocket(server.port)?.drops ?? drops0;
       const delta = udpDelta(before, udpCounters());
       const successful = num(res.last, 'SuccessfulCall(C)');
       const failed = planned - successful;
       const offered = offeredRate(res.rows, planned);
       const bindingsAfter = await server.bindings().catch(() => null);
-      const sippLimited = offered !== null && offered < rate * 0.95;
+      const sippLimited = offered !== null && offered < rate * SIPP_LIMITED_SHARE;
       const step: RegisterStep = {
         rate,
         seconds,
@@ -90,7 +100,7 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
         retransmissions: num(res.last, 'Retransmissions(C)'),
         rcvbufErrors: delta.RcvbufErrors,
         serverDrops: drops1 - drops0,
-        serverCpu: (cpu1 - cpu0) / wall,
+        serverCpu,
         bindingsAfter,
         sippWatchdog: num(res.last, 'WatchdogMajor(C)') + num(res.last, 'WatchdogMinor(C)'),
         ok: failed === 0 && !res.killed,
@@ -107,6 +117,8 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
           `RcvbufErrors +${step.rcvbufErrors} (server socket +${step.serverDrops}), server CPU ${(step.serverCpu * 100).toFixed(0)}%` +
           `${bindingsAfter !== null ? `, ${bindingsAfter} bindings` : ''}${step.note ? ` (${step.note})` : ''}`,
       );
+    } catch (e) {
+      didNotRun(e);
     } finally {
       await server.stop();
     }
@@ -119,7 +131,7 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
     }
   }
   const passed = steps.filter((s) => s.ok);
-  return { server: name, steps, max: passed.length ? Math.max(...passed.map((s) => s.offered !== null && s.sippLimited ? Math.floor(s.offered) : s.rate)) : null, stoppedBySipp };
+  return { server: name, steps, max: passed.length ? Math.max(...passed.map(passedRate)) : null, stoppedBySipp };
 }
 
 /** Why REGISTERs of a step did not succeed: SIPp's counters, and any SIPp never sent. */

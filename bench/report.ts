@@ -16,6 +16,7 @@ import type { SteadyResult } from './steady.js';
 import type { CoresResult } from './cores.js';
 import type { Summary } from './percentiles.js';
 import type { ServerName } from './server.js';
+import { DEFAULT_ENGINE } from '../src/actors/leanInterpreter.js';
 
 export interface Results {
   env: Environment;
@@ -53,6 +54,13 @@ export interface Markers {
 export const BENCH_MARKERS: Markers = { begin: BEGIN, end: END };
 export const STEADY_MARKERS: Markers = { begin: '<!-- steady:begin -->', end: '<!-- steady:end -->' };
 export const CORES_MARKERS: Markers = { begin: '<!-- cores:begin -->', end: '<!-- cores:end -->' };
+/**
+ * A run with another interpreter than the default (`--engine lean`) has a part of its own, right
+ * after the main one, so that both are on record from the harness and neither overwrites the other.
+ */
+export function engineMarkers(engine: string): Markers {
+  return { begin: `<!-- bench:engine=${engine}:begin -->`, end: `<!-- bench:engine=${engine}:end -->` };
+}
 
 // ---------- formatting ----------
 
@@ -186,8 +194,8 @@ export function summaryRows(r: Results): Row[] {
     const bindRss = (x?: MemoryResult) => (x ? perUnit(x.afterRegister.rssBytes, x.idle.rssBytes, x.registered) : null);
     const bindPss = (x?: MemoryResult) => (x ? perUnit(x.afterRegister.pssBytes, x.idle.pssBytes, x.registered) : null);
     const users = int(m.sipstate?.users ?? m.kamailio?.users ?? 0);
-    rows.push({ label: `RSS per binding (${users} users)`, sipstate: bytes(bindRss(m.sipstate)), kamailio: bytes(bindRss(m.kamailio)), ratio: ratio(bindRss(m.sipstate), bindRss(m.kamailio)) });
-    rows.push({ label: `PSS per binding (${users} users)`, sipstate: bytes(bindPss(m.sipstate)), kamailio: bytes(bindPss(m.kamailio)), ratio: ratio(bindPss(m.sipstate), bindPss(m.kamailio)) });
+    rows.push({ label: `RSS per binding (${users} users)`, sipstate: bytes(bindRss(m.sipstate)), kamailio: bytes(bindRss(m.kamailio)), ratio: NOT_COMPARABLE, extra: RSS_NOTE });
+    rows.push({ label: `PSS per binding (${users} users)`, sipstate: bytes(bindPss(m.sipstate)), kamailio: bytes(bindPss(m.kamailio)), ratio: NOT_COMPARABLE, extra: RSS_NOTE });
     // What the allocator holds: sipstate's V8 heap after a full GC, Kamailio's shm in use.
     const held = (x: MemorySample | undefined) => x?.heapUsedBytes ?? x?.shmUsedBytes;
     const heldBind = (x?: MemoryResult) => (x ? perUnit(held(x.afterRegister), held(x.idle), x.registered) : null);
@@ -195,12 +203,12 @@ export function summaryRows(r: Results): Row[] {
     const calls = int(m.sipstate?.callsPlanned ?? m.kamailio?.callsPlanned ?? 0);
     const peak = (x?: MemoryResult) => (x ? perUnit(x.callsPeak.rssBytes, x.beforeCalls.rssBytes, x.answered) : null);
     const settled = (x?: MemoryResult) => (x ? perUnit(x.callsSettled.rssBytes, x.beforeCalls.rssBytes, x.answered) : null);
-    rows.push({ label: `RSS per held call, transactions alive (${calls} calls)`, sipstate: bytes(peak(m.sipstate)), kamailio: bytes(peak(m.kamailio)), ratio: ratio(peak(m.sipstate), peak(m.kamailio)) });
-    rows.push({ label: `RSS per held call, transactions ended (${calls} calls)`, sipstate: bytes(settled(m.sipstate)), kamailio: bytes(settled(m.kamailio)), ratio: ratio(settled(m.sipstate), settled(m.kamailio)) });
+    rows.push({ label: `RSS per held call, transactions alive (${calls} calls)`, sipstate: bytes(peak(m.sipstate)), kamailio: bytes(peak(m.kamailio)), ratio: NOT_COMPARABLE, extra: RSS_NOTE });
+    rows.push({ label: `RSS per held call, transactions ended (${calls} calls)`, sipstate: bytes(settled(m.sipstate)), kamailio: bytes(settled(m.kamailio)), ratio: NOT_COMPARABLE, extra: RSS_NOTE });
     const heldPeak = (x?: MemoryResult) => (x ? perUnit(held(x.callsPeak), held(x.beforeCalls), x.answered) : null);
     const heldSettled = (x?: MemoryResult) => (x ? perUnit(held(x.callsSettled), held(x.beforeCalls), x.answered) : null);
     rows.push({ label: 'heap / shm per held call, transactions alive', sipstate: bytes(heldPeak(m.sipstate)), kamailio: bytes(heldPeak(m.kamailio)), ratio: ratio(heldPeak(m.sipstate), heldPeak(m.kamailio)) });
-    rows.push({ label: 'heap / shm per held call, transactions ended', sipstate: bytes(heldSettled(m.sipstate)), kamailio: bytes(heldSettled(m.kamailio)), ratio: ratio(heldSettled(m.sipstate), heldSettled(m.kamailio)) });
+    rows.push({ label: 'heap / shm per held call, transactions ended', sipstate: bytes(heldSettled(m.sipstate)), kamailio: bytes(heldSettled(m.kamailio)), ratio: NOT_COMPARABLE, extra: 'Kamailio keeps no dialog state once its transactions end; sipstate keeps each call' });
   }
   if (r.journal) {
     const j = r.journal;
@@ -236,6 +244,14 @@ export function mdTable(head: string[], rows: string[][], align?: string[]): str
   return [`| ${head.map(mdEscape).join(' | ')} |`, `| ${a.join(' | ')} |`, ...rows.map((r) => `| ${r.map(mdEscape).join(' | ')} |`)].join('\n');
 }
 
+/** The ratio column where the two figures measure different things (the row's note says what). */
+const NOT_COMPARABLE = 'not comparable';
+const RSS_NOTE = "Kamailio's RSS counts the pages of its preallocated shm as its allocator first touches them: the heap / shm rows compare";
+
+/** What the "server CPU" column of the rate tables is (bench/loadWindowCpu.ts). */
+const SERVER_CPU_NOTE =
+  'Server CPU: the server\'s share of one core while SIPp offered the load (not over SIPp\'s whole run, which in a failing step includes its timeouts).';
+
 function registerDetails(r: Results): string {
   const rows: string[][] = [];
   for (const name of ['sipstate', 'kamailio'] as const) {
@@ -253,7 +269,8 @@ function registerDetails(r: Results): string {
     '',
     `A fresh server for each step; one SIPp (\`bench/sipp/register.xml\`) registers \`rate\` distinct users a second for ${r.options.registerSeconds} s. ` +
       'A REGISTER fails when no 200 arrives within 8 s (retransmitted every 500 ms, doubling) or anything else comes back. ' +
-      'RcvbufErrors: kernel-wide UDP receive-buffer drops during the step (/proc/net/snmp); server drops: those of the server\'s socket (/proc/net/udp).',
+      'RcvbufErrors: kernel-wide UDP receive-buffer drops during the step (/proc/net/snmp); server drops: those of the server\'s socket (/proc/net/udp). ' +
+      SERVER_CPU_NOTE,
     '',
     mdTable(['server', 'rate/s', 'offered/s', 'registered', 'failed', 'retrans', 'RcvbufErrors', 'server drops', 'server CPU', 'bindings', 'result'], rows),
     '',
@@ -282,7 +299,8 @@ function callDetails(r: Results): string {
       'INVITE, 100 and 180 in any order, 200 with Record-Route, ACK through the route set, 100 ms, BYE, 200. ' +
       'A call fails when a response does not come within 8 s (requests retransmitted every 500 ms, doubling) or an unexpected message arrives; ' +
       'a step passes below 0.1 % failed calls, and a server\'s stepping stops at its first failing step.' +
-      (r.sippCeiling ? ' The last row runs the caller straight at the callee at the rate Kamailio failed: what SIPp itself sustains on the load core.' : ''),
+      (r.sippCeiling ? ' The last row runs the caller straight at the callee at the rate Kamailio failed: what SIPp itself sustains on the load core.' : '') +
+      ` ${SERVER_CPU_NOTE}`,
     '',
     mdTable(['server', 'rate', 'offered', 'completed', 'failed', 'retrans', 'RcvbufErrors', 'server drops', 'callee drops', 'server CPU', 'result'], rows),
     '',
@@ -305,15 +323,33 @@ function latencyDetails(r: Results): string {
   return [
     `### Latency at ${int(r.latencyRate ?? 0)} calls/s`,
     '',
-    `${r.options.latencySeconds} s of calls at half of Kamailio's highest passing call rate, through each proxy and straight from caller to callee (the floor). ` +
+    `${r.options.latencySeconds} s of calls at ${latencyRateReason(r)}, through each proxy and straight from caller to callee (the floor). ` +
+      overloadNote(r) +
       '"wire": from a dumpcap capture of the caller\'s and the proxy\'s ports on lo (kernel timestamps), first INVITE to first 180 / 200 the caller got; ' +
       '"inside": the first INVITE into the proxy to the first INVITE out of it. ' +
-      '"SIPp rtd": SIPp\'s own timers (`start_rtd`/`rtd`, `-trace_rtt -rtt_freq 1`), which read SIPp\'s loop clock: on this machine it advances in steps of about 4 ms, so these are multiples of 4 ms.',
+      '"SIPp rtd": SIPp\'s own timers (`start_rtd`/`rtd`, `-trace_rtt -rtt_freq 1`), which read SIPp\'s loop clock: it advances in coarse steps (about 4 ms on the machine this was written on), so these come in multiples of its step.',
     '',
     mdTable(['path', 'completed', '180 p50 (wire)', '180 p99 (wire)', '200 p50 (wire)', '200 p99 (wire)', 'INVITE inside p50 / p99', '180 p50 (rtd)', '180 p99 (rtd)', '200 p50 (rtd)', '200 p99 (rtd)'], rows),
     ...(notes.length ? ['', ...notes] : []),
     '',
   ].join('\n');
+}
+
+/** How the latency run's rate was chosen (bench/run.ts). */
+function latencyRateReason(r: Results): string {
+  if (r.options.latencyRate !== null) return `the rate asked for (\`--latency-rate ${r.options.latencyRate}\`)`;
+  if (r.calls.kamailio?.max) return "half of Kamailio's highest passing call rate";
+  return "500 calls/s (Kamailio's call rate was not measured in this run)";
+}
+
+/** Above a server's own highest passing rate its latency is mostly its queue: say so. */
+function overloadNote(r: Results): string {
+  const rate = r.latencyRate ?? 0;
+  const over = (['sipstate', 'kamailio'] as const).filter((n) => {
+    const max = r.calls[n]?.max;
+    return max !== null && max !== undefined && rate > max;
+  });
+  return over.map((n) => `This rate is above ${n}'s own highest passing call rate (${int(r.calls[n]!.max!)} cps): its figures here are mostly time queued in an overloaded proxy. `).join('');
 }
 
 function memoryDetails(r: Results): string {
@@ -340,7 +376,7 @@ function memoryDetails(r: Results): string {
       '/ Kamailio\'s shm in use (`kamcmd core.shmmem` real_used) or sipstate\'s V8 heap in use after a full GC (`GET /status?gc=1`, node --expose-gc). ' +
       `Registrations: ${int(m.users)} distinct users; calls: ${int(m.callsPlanned)} answered calls held open (\`bench/sipp/uac-hold.xml\`), ` +
       'bindings sampled once the REGISTER transactions were gone; calls sampled once all were answered (their INVITE transactions still alive) and again when the server had no transaction left ' +
-      '(sipstate keeps them 64×T1 = 32 s after the 2xx, RFC 6026; Kamailio\'s tm about 5 s). ' +
+      '(sipstate keeps them 64×T1 = 32 s after the 2xx, RFC 6026; Kamailio\'s tm its wait timer, 5 s by default). ' +
       'Each sample is taken again every 500 ms until the RSS stops moving (two in a row within 256 KiB, at most 6 s): V8 returns the pages a full GC freed over the next second or so, ' +
       'so the first sample still counts garbage ("RSS at once" where it differed). Per binding = (after − idle) / users; per call = (with calls − before calls) / answered calls.',
     '',
@@ -363,7 +399,8 @@ function journalDetails(r: Results): string {
     'The compiled `JournalWriter` (`dist/src/journal/writer.js`, 64 MiB segments, batchMs 10) in a process of its own on the server core, appending call events ' +
       "(`{ type: 'call.ringing' | 'call.answered' | 'call.ended', callId, fromTag, from, to }`): with fsync 'batch' in slices of 500 per event-loop turn until `close()`, " +
       "with fsync 'always' (each append written and fdatasync'ed) as many as fit in " + `${fixed(r.options.journalAlwaysMaxMs / 1000, 0)} s. ` +
-      '`recover()` (`dist/src/journal/recovery.js`) then folds a journal written straight to its segment files. Kamailio has no journal.',
+      '`recover()` (`dist/src/journal/recovery.js`) then folds a journal written straight to its segment files, just after writing them (its pages still cached). Kamailio has no journal.' +
+      (j.filesystem ? ` Written on ${j.filesystem}.` : ''),
     '',
     mdTable(
       ['measurement', 'events', 'time', 'rate', 'bytes'],
@@ -431,7 +468,7 @@ export function coresMarkdown(r: Results): string {
     `The call-rate steps of the main run (\`bench/sipp/uac.xml\`, ${o.stepSeconds} s a step, a fresh server each step, stepping stops at the first failing step): ` +
       `sipstate as one process pinned to core ${o.serverCpu}, then \`--workers ${c.workers}\` with its primary and workers on cores ${c.cpuList}. ` +
       `SIPp (caller and callee) runs on core ${o.loadCpu}${c.cpuList.includes(String(o.loadCpu)) ? ', so on this machine the workers share a core with the load generator' : ''}. ` +
-      'Server CPU is the whole process group (primary and workers) over the step, as a share of one core.',
+      'Server CPU is the whole process group (primary and workers) while the load was offered, as a share of one core; CPU per call is its CPU over the whole step by the completed calls.',
     '',
     mdTable(
       ['sipstate', 'rate', 'completed', 'failed', 'retrans', 'RcvbufErrors', 'server CPU', 'CPU per call', 'result'],
@@ -502,9 +539,14 @@ export function markdown(r: Results): string {
   const buf = (n: ServerName) => (r.receiveBuffers[n] ? bytes(r.receiveBuffers[n]!) : 'n/a');
   const rows = summaryRows(r).map((x) => [x.label, x.sipstate, x.kamailio, x.ratio, x.extra ?? '']);
   const notes = caveats(r);
+  const other = o.engine !== DEFAULT_ENGINE;
+  const markers = other ? engineMarkers(o.engine) : BENCH_MARKERS;
+  const begin = markers.begin.replace(/^<!-- | -->$/g, '');
+  const end = markers.end.replace(/^<!-- | -->$/g, '');
   return [
+    ...(other ? [`## With \`--engine ${o.engine}\``, ''] : []),
     `_Generated by the benchmark harness (\`bench/run.ts\`) on ${e.date}${o.quick ? ' — a **--quick** smoke run: short steps, figures not comparable to a full run' : ''}. ` +
-      'Everything between the `bench:begin` / `bench:end` markers is rewritten by each run._',
+      `Everything between the \`${begin}\` / \`${end}\` markers is rewritten by each run${other ? ` with \`--engine ${o.engine}\`` : ` with the default interpreter (${DEFAULT_ENGINE})`}._`,
     '',
     '### Setup',
     '',
@@ -538,7 +580,7 @@ export function markdown(r: Results): string {
  * Replaces the part between the markers; without them, the generated part goes before
  * "## Profile findings" (kept with everything after it), or at the end; a new file gets a title.
  */
-export function writeBenchmarks(file: string, generated: string, markers: Markers = BENCH_MARKERS): void {
+export function writeBenchmarks(file: string, generated: string, markers: Markers = BENCH_MARKERS, after?: Markers): void {
   const block = `${markers.begin}\n${generated}\n${markers.end}`;
   let text: string;
   if (!existsSync(file)) {
@@ -548,7 +590,10 @@ export function writeBenchmarks(file: string, generated: string, markers: Marker
     const b = old.indexOf(markers.begin);
     const en = old.indexOf(markers.end);
     if (b >= 0 && en > b) text = `${old.slice(0, b)}${block}${old.slice(en + markers.end.length)}`;
-    else {
+    else if (after && old.indexOf(after.end) >= 0) {
+      const at = old.indexOf(after.end) + after.end.length;
+      text = `${old.slice(0, at)}\n\n${block}${old.slice(at)}`;
+    } else {
       const pf = old.search(/^## Profile findings\s*$/m);
       text = pf >= 0 ? `${old.slice(0, pf).trimEnd()}\n\n${block}\n\n${old.slice(pf)}` : `${old.trimEnd()}\n\n${block}\n`;
     }

@@ -230,6 +230,17 @@ export function offeredRate(rows: Row[], planned: number): number | null {
   return best;
 }
 
+/** SIPp offered less than this share of a step's rate: the step says more about SIPp than the server. */
+export const SIPP_LIMITED_SHARE = 0.95;
+
+/**
+ * The rate a passing step stands for: its nominal rate, or, when SIPp could not offer that
+ * (below SIPP_LIMITED_SHARE of it), the rate it did offer.
+ */
+export function passedRate(step: { rate: number; offered: number | null; sippLimited: boolean }): number {
+  return step.sippLimited && step.offered !== null ? Math.floor(step.offered) : step.rate;
+}
+
 /** The first column of a counts row named like `<index>_<what>` (e.g. 200_Recv for the first 200 received). */
 export function countColumn(row: Row | undefined, what: string): number {
   if (!row) return 0;

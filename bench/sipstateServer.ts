@@ -73,16 +73,20 @@ export async function startSipstate(opts: ServerOptions): Promise<Server & { sta
       return false;
     }
   };
-  const deadline = Date.now() + 15_000;
-  while (!/listening on udp:/.test(out) && !(udpSocket(port) && (await adminUp()))) {
-    if (group.hasExited()) throw new Error(`sipstate exited at start:\n${out}`);
-    if (Date.now() > deadline) {
-      await group.stop();
-      throw new Error(`sipstate did not come up on udp:${HOST}:${port} within 15 s:\n${out}`);
+  try {
+    const deadline = Date.now() + 15_000;
+    while (!/listening on udp:/.test(out) && !(udpSocket(port) && (await adminUp()))) {
+      if (group.hasExited()) throw new Error(`sipstate exited at start:\n${out}`);
+      if (Date.now() > deadline) throw new Error(`sipstate did not come up on udp:${HOST}:${port} within 15 s:\n${out}`);
+      await sleep(50);
     }
-    await sleep(50);
+    await probe(port);
+  } catch (e) {
+    // Nothing of a server that did not come up stays behind for the rest of the run.
+    await group.stop();
+    removeTempDir(dir);
+    throw e;
   }
-  await probe(port);
   const status = async (): Promise<Status> => {
     const res = await fetch(`http://${HOST}:${adminPort}/status`);
     return (await res.json()) as Status;

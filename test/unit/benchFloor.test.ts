@@ -47,7 +47,7 @@ test('the floor relay passes datagrams both ways and counts them', async (t) => 
     t.deepEqual(callee.received.map((m) => m.text), ['INVITE one', 'ACK two']);
     t.deepEqual(caller.received, [{ text: 'SIP/2.0 200 OK', from: relayPort }]);
     relay.kill('SIGTERM');
-    await once(relay, 'exit');
+    await once(relay, 'close'); // its stdout drained, not only the process gone
     const report = JSON.parse(/\{.*\}/.exec(out)![0]) as { datagrams: number; cpuUs: number };
     t.is(report.datagrams, 3);
     // Three datagrams of 200 µs of busy work each.
