@@ -101,6 +101,8 @@ export function leanLogic(machine: AnyStateMachine) {
   };
   const checkTransition = (t: any, where: string): void => {
     if (t.target && t.target.length > 1) refuse(`a transition with several targets in ${where}`);
+    // XState enters the root again without leaving it: a case of its own, which no machine here needs.
+    if (t.target?.[0] && !t.target[0].parent) refuse(`a transition to the root in ${where}`);
     checkGuard(t.guard, where);
     for (const a of t.actions) checkAction(a, where);
   };
@@ -254,8 +256,11 @@ export function leanLogic(machine: AnyStateMachine) {
     let domain: StateNode;
     if (!t.reenter && (target === source || isDescendant(target, source))) domain = source;
     else {
+      // XState's least common compound ancestor: a proper ancestor of the target with the source
+      // strictly below it, so a reentering transition to the source's own child leaves the source
+      // and enters it again.
       domain = target.parent;
-      while (domain && !(source === domain || isDescendant(source, domain))) domain = domain.parent;
+      while (domain && !isDescendant(source, domain)) domain = domain.parent;
     }
     // Exit: the active states below the domain, innermost first.
     const activePath = info(s.leaf).path;
@@ -281,10 +286,15 @@ export function leanLogic(machine: AnyStateMachine) {
 
   /** After a microstep: eventless transitions, then raised events, until none is left. */
   const settle = (s: LeanSnapshot, event: any, scope: Scope, queue: any[]): LeanSnapshot => {
+    // As XState's macrostep: after an eventless microstep that changed nothing (same states, same
+    // context), eventless transitions are not selected again until the next raised event.
+    let eventless = true;
     while (s.status === 'active') {
-      const t = select(s.leaf, event, s.context, true);
+      const t = eventless ? select(s.leaf, event, s.context, true) : null;
       if (t) {
+        const before = s;
         s = microstep(s, t, event, scope, queue);
+        eventless = s.leaf !== before.leaf || s.context !== before.context || s.status !== before.status;
         continue;
       }
       const next = queue.shift();
@@ -292,6 +302,7 @@ export function leanLogic(machine: AnyStateMachine) {
       event = next;
       const u = select(s.leaf, event, s.context);
       if (u) s = microstep(s, u, event, scope, queue);
+      eventless = true;
     }
     return s;
   };

@@ -183,6 +183,8 @@ const features = setup({
       on: {
         inner: { actions: [{ type: 'note', params: { tag: 'inner-in-b' } }, 'tell'] },
         again: { target: 'b', reenter: true },
+        // Reentering, to a child of the source: b is left and entered again (XState's domain).
+        restart: { target: '.b2', reenter: true },
         stay: { target: 'b' },
         bump: { actions: 'bump' },
         maybe: { actions: 'maybe' },
@@ -193,7 +195,15 @@ const features = setup({
         b2: { entry: { type: 'note', params: { tag: 'b2-entry' } }, exit: { type: 'note', params: { tag: 'b2-exit' } }, on: { next: { target: 'b1', actions: 'tell' } } },
       },
     },
-    c: { entry: { type: 'note', params: { tag: 'c-entry' } }, on: { end: 'done', bump: { actions: 'bump' } } },
+    c: { entry: { type: 'note', params: { tag: 'c-entry' } }, on: { end: 'done', bump: { actions: 'bump' }, dive: 'd' } },
+    // An eventless transition to the state's own child, changing nothing: XState takes it once per
+    // microstep, not again and again (its emit counts how often).
+    d: {
+      initial: 'd1',
+      always: { target: '.d1' },
+      on: { up: 'c', inner: { actions: 'tell' } },
+      states: { d1: { entry: 'tell' } },
+    },
     done: { type: 'final', entry: { type: 'note', params: { tag: 'done-entry' } }, exit: { type: 'note', params: { tag: 'done-exit' } } },
   },
 });
@@ -201,7 +211,7 @@ cases.push({
   name: 'a synthetic machine with what the proxy\'s machines leave out',
   machine: features,
   inputs: [undefined],
-  steps: fc.oneof(fire, ev(...['go', 'bump', 'maybe', 'again', 'stay', 'next', 'back', 'end', 'inner'].map((type) => ({ type })), { type: 'bump', k: 3 })),
+  steps: fc.oneof(fire, ev(...['go', 'bump', 'maybe', 'again', 'restart', 'stay', 'next', 'back', 'end', 'inner', 'dive', 'up'].map((type) => ({ type })), { type: 'bump', k: 3 })),
 });
 
 for (const c of cases) {
@@ -229,6 +239,7 @@ test('the lean interpreter refuses a machine outside its subset when the actor i
     createMachine({ id: 'i', initial: 'a', states: { a: { invoke: { src: createMachine({}) } } } }),
     createMachine({ id: 'e', initial: 'a', states: { a: { always: { actions: () => {} } } } }),
     createMachine({ id: 't', type: 'parallel', states: { x: { on: { go: { target: ['#t.x', '#t.y'] } } }, y: {} } }),
+    createMachine({ id: 'r', initial: 'a', states: { a: { on: { go: '#r' } } } }),
   ];
   for (const m of outside) t.throws(() => new MachineActor(m, undefined, new MachineSystem(undefined, 'lean'), hooks), { message: /not supported/ }, m.id);
 });
