@@ -16,6 +16,9 @@ test('the steady part of BENCHMARKS.md: the RSS slope, and the RSS range after t
     errors: [],
     seconds: 160,
   } as unknown as Results;
+  // Least squares over 60-150 s (the first minute left out): 40 MiB a minute; under three samples, none.
+  t.is(Math.round(rssSlopePerMinute(samples)! / MiB), 40);
+  t.is(rssSlopePerMinute(samples.slice(0, 3)), null);
   const md = steadyMarkdown(r);
   t.regex(md, /150\.0 MiB at one minute, 250\.0 MiB at the end; 150\.0 MiB–250\.0 MiB after the first minute\)/);
   t.regex(md, /the heap after a full GC is what tells a leak/);
