@@ -5,7 +5,7 @@ import { checkSanity, DEFAULT_SANITY_LIMITS } from '../../src/proxy/sanity.js';
 import { preprocessRoute } from '../../src/proxy/routePreprocess.js';
 import { buildForwardedRequest } from '../../src/proxy/forward.js';
 import { nextHopOf } from '../../src/proxy/nextHop.js';
-import { loopHash, newBranch } from '../../src/proxy/branch.js';
+import { loopHash, newBranch, newTag } from '../../src/proxy/branch.js';
 import { getHeader, getHeaderValues, type SipRequest } from '../../src/sip/message.js';
 import { messageInfo } from '../../src/sip/info.js';
 import { stampTopVia, responseAddressOf } from '../../src/transport/viaAddressing.js';
@@ -134,4 +134,15 @@ test('a request without Max-Forwards passes (§16.3 step 3) and is forwarded wit
   t.is(validateRequest(without, info(without), me), null);
   const fwd = buildForwardedRequest(without, me, { target: 'sip:bob@10.0.0.2:5080', branch: 'z9hG4bK-x-2', recordRoute: true });
   t.is(getHeader(fwd, 'max-forwards'), '70');
+});
+
+test('tags and branches: 64 random bits in lower-case hex, which cannot spell a header name for a peer that searches for one (SIPp reads "CSeq" anywhere)', (t) => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 20_000; i++) {
+    const tag = newTag();
+    t.regex(tag, /^[0-9a-f]{16}$/);
+    seen.add(tag);
+    t.regex(newBranch('0badf00d'), /^z9hG4bK-0badf00d-[0-9a-f]{16}$/);
+  }
+  t.is(seen.size, 20_000, 'no repeats');
 });
