@@ -342,14 +342,17 @@ function latencyRateReason(r: Results): string {
   return "500 calls/s (Kamailio's call rate was not measured in this run)";
 }
 
-/** Above a server's own highest passing rate its latency is mostly its queue: say so. */
+/** At or above a server's own highest passing rate its latency is mostly its queue: say so. */
 function overloadNote(r: Results): string {
   const rate = r.latencyRate ?? 0;
-  const over = (['sipstate', 'kamailio'] as const).filter((n) => {
-    const max = r.calls[n]?.max;
-    return max !== null && max !== undefined && rate > max;
-  });
-  return over.map((n) => `This rate is above ${n}'s own highest passing call rate (${int(r.calls[n]!.max!)} cps): its figures here are mostly time queued in an overloaded proxy. `).join('');
+  return (['sipstate', 'kamailio'] as const)
+    .map((n) => {
+      const max = r.calls[n]?.max;
+      if (max === null || max === undefined || rate < max) return '';
+      const where = rate > max ? 'above' : 'at';
+      return `This rate is ${where} ${n}'s own highest passing call rate (${int(max)} cps), so its figures here are mostly time queued in a proxy at or past its limit. `;
+    })
+    .join('');
 }
 
 function memoryDetails(r: Results): string {
