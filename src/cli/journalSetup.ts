@@ -15,7 +15,7 @@ import { describeRecovery } from './journalReport.js';
  * Recovers the journal (repairing a torn tail), rebuilds log.txt from it, and opens both for
  * appending; says what it found.
  */
-export function openJournal(settings: ProxySettings, log: Logger): { recovery: ReturnType<typeof recover>; journal: JournalWriter } {
+export function openJournal(settings: ProxySettings, log: Logger): { recovery: ReturnType<typeof recover>; journal: JournalWriter; callLog: CallLogWriter } {
   const recovery = recover(settings.journal);
   for (const line of describeRecovery(recovery)) log.warn(line);
   log.info(`journal ${settings.journal} (fsync ${settings.fsync}): ${recovery.report.events} events, ${recovery.bindings.length} live bindings, call log ${settings.callLog}`);
@@ -23,7 +23,7 @@ export function openJournal(settings: ProxySettings, log: Logger): { recovery: R
   const callLog = new CallLogWriter(settings.callLog, recovery.history, settings.callLogFormat);
   callLog.rebuild(recovery.finished);
   journal.onDurable(callLog.onEvents);
-  return { recovery, journal };
+  return { recovery, journal, callLog };
 }
 
 /** The location table as the journal left it: every AOR ever registered, and the live bindings. */

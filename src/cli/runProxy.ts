@@ -47,7 +47,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   const auth = settings.users !== null ? startAuthentication(settings.users, settings.realm ?? identity.domain, settings.authAlgorithms, log) : null;
 
   // The journal is the source of truth: fold it, rebuild log.txt from it, then append to both.
-  const { recovery, journal } = openJournal(settings, log);
+  const { recovery, journal, callLog } = openJournal(settings, log);
   const location = new LocationService((e) => journalBindingEvent(journal, e));
   const guard = newGuard(settings, {
     banned: (source, reason, until) => journalBan(journal, log, source, reason, until),
@@ -73,6 +73,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   auth?.close();
   await transport.close();
   journal.close();
+  callLog.close();
   admin?.close();
   inspector?.stop();
 }

@@ -26,7 +26,7 @@ const SAME_BAN_MS = 1000;
 export async function runPrimary(settings: ProxySettings, log: Logger): Promise<void> {
   const host = pickHost(settings, log);
   const phrases = settings.reasonPhrases !== null ? loadPhraseTable(settings.reasonPhrases) : null;
-  const { recovery, journal } = openJournal(settings, log);
+  const { recovery, journal, callLog } = openJournal(settings, log);
   const location = new LocationService((e) => {
     if (e.name === 'binding.expired') journalBindingEvent(journal, e);
   });
@@ -178,6 +178,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
     stopping = true;
     for (const s of slots) s.worker.process.kill('SIGKILL');
     journal.close();
+    callLog.close();
     throw e;
   }
 
@@ -210,6 +211,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   authGuard.close();
   auth?.close();
   journal.close();
+  callLog.close();
   admin?.close();
 }
 

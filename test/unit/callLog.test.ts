@@ -3,6 +3,10 @@ import { CallHistory } from '../../src/projections/callHistory.js';
 import { formatCallEntry } from '../../src/projections/callLogFormat.js';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { format } from 'date-fns';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CallLogWriter } from '../../src/projections/callLogWriter.js';
 
 let seq = 0;
 const at = (h: number, m: number, s: number) => new Date(2026, 10, 24, h, m, s).toISOString();
@@ -56,4 +60,30 @@ test('times are the local time of each instant, also when two instants are writt
   t.true(text.includes(`ringing: ${local(ringing)}\nstart: ${local(answered)}\nend: ${local(ended)}\n`), text);
   t.not(local(ringing), local(answered));
   t.not(local(answered), local(ended));
+});
+
+test('CallLogWriter appends each durable batch to log.txt through one open file, and after a rebuild writes to the new file, not the replaced one', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sipstate-calllog-'));
+  try {
+    const file = path.join(dir, 'log.txt');
+    const w = new CallLogWriter(file, new CallHistory(), 'original');
+    w.rebuild([]);
+    const call = (id: string) => [ev('call.ringing', at(16, 7, 54), id), ev('call.answered', at(16, 7, 56), id, { toTag: 'x' }), ev('call.ended', at(16, 8, 0), id)];
+    const [r1, a1, e1] = call('w1');
+    w.onEvents([r1!, a1!]);
+    t.is(readFileSync(file, 'utf8'), '', 'nothing until the call is finished');
+    w.onEvents([e1!]);
+    const one = readFileSync(file, 'utf8');
+    t.regex(one, /^-----\nfrom: sip:101@192\.168\.99\.214\n.*end: 16:08:00\n$/s);
+    // A rebuild (temp file renamed over log.txt) leaves the old descriptor behind.
+    w.rebuild([]);
+    w.onEvents(call('w2'));
+    t.is(readFileSync(file, 'utf8'), one, 'the second call went to the rebuilt file');
+    w.close();
+    w.onEvents(call('w3'));
+    t.is(readFileSync(file, 'utf8'), one + one, 'and after close() a batch opens it again');
+    w.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
