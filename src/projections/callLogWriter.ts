@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import type { JournalEvent } from '../journal/events.js';
 import type { CallHistory, CallRecord } from './callHistory.js';
 import { formatCallEntry, type CallLogFormat } from './callLogFormat.js';
@@ -15,8 +15,20 @@ export class CallLogWriter {
    * at most 0.2 ms (BENCHMARKS.md, finding 33).
    */
   private fd: number | null = null;
+  /** The inode the descriptor writes to, and when the path was last checked against it. */
+  private ino = 0;
+  private checkedAt = 0;
 
-  constructor(private readonly file: string, private readonly history: CallHistory, private readonly fmt: CallLogFormat) {}
+  /**
+   * `recheckMs`: how often an append checks that the path still names the open file, so that a
+   * log.txt moved away by logrotate (or deleted) is followed by a new one, as appendFileSync did.
+   */
+  constructor(
+    private readonly file: string,
+    private readonly history: CallHistory,
+    private readonly fmt: CallLogFormat,
+    private readonly recheckMs = 1000,
+  ) {}
 
   /** Writes the entries of every finished call at once (atomically: temp file, then rename). */
   rebuild(finished: readonly CallRecord[]): void {
@@ -44,7 +56,16 @@ export class CallLogWriter {
   }
 
   private append(text: string): void {
-    this.fd ??= openSync(this.file, 'a');
+    const now = Date.now();
+    if (this.fd !== null && now - this.checkedAt >= this.recheckMs) {
+      this.checkedAt = now;
+      if (statSync(this.file, { throwIfNoEntry: false })?.ino !== this.ino) this.close();
+    }
+    if (this.fd === null) {
+      this.fd = openSync(this.file, 'a');
+      this.ino = fstatSync(this.fd).ino;
+      this.checkedAt = now;
+    }
     const buf = Buffer.from(text, 'utf8');
     for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off, buf.length - off);
   }

@@ -3,7 +3,7 @@ import { CallHistory } from '../../src/projections/callHistory.js';
 import { formatCallEntry } from '../../src/projections/callLogFormat.js';
 import type { JournalEvent } from '../../src/journal/events.js';
 import { format } from 'date-fns';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CallLogWriter } from '../../src/projections/callLogWriter.js';
@@ -83,6 +83,17 @@ test('CallLogWriter appends each durable batch to log.txt through one open file,
     w.onEvents(call('w3'));
     t.is(readFileSync(file, 'utf8'), one + one, 'and after close() a batch opens it again');
     w.close();
+    // Moved away (logrotate) or deleted: the next batch goes to a new log.txt at the path.
+    const rotating = new CallLogWriter(file, new CallHistory(), 'original', 0);
+    rotating.onEvents(call('w4'));
+    renameSync(file, `${file}.1`);
+    rotating.onEvents(call('w5'));
+    t.is(readFileSync(file, 'utf8'), one, 'a new log.txt after the rotation');
+    t.is(readFileSync(`${file}.1`, 'utf8'), one + one + one, 'the rotated file kept what it had');
+    rmSync(file);
+    rotating.onEvents(call('w6'));
+    t.is(readFileSync(file, 'utf8'), one, 'and again after a delete');
+    rotating.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
