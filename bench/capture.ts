@@ -37,22 +37,25 @@ export async function startCapture(dir: string, ports: number[], cpu: number): P
     await sleep(50);
   }
   await sleep(200);
+  const stopOnce = async (): Promise<void> => {
+    if (!group.hasExited()) {
+      try {
+        process.kill(group.pid, 'SIGINT');
+      } catch {
+        /* gone */
+      }
+      const t = setTimeout(() => void group.stop(1000), 5000);
+      await group.exited;
+      clearTimeout(t);
+    }
+    await group.stop();
+  };
+  // Stopping twice (the run, then a finally) waits for the first stop, and signals nothing again.
+  let stopped: Promise<void> | null = null;
   return {
     file,
     group,
-    stop: async () => {
-      if (!group.hasExited()) {
-        try {
-          process.kill(group.pid, 'SIGINT');
-        } catch {
-          /* gone */
-        }
-        const t = setTimeout(() => void group.stop(1000), 5000);
-        await group.exited;
-        clearTimeout(t);
-      }
-      await group.stop();
-    },
+    stop: () => (stopped ??= stopOnce()),
   };
 }
 

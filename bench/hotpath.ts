@@ -141,7 +141,7 @@ function main(argv: string[]): void {
   // The heap before any call (modules, the supervisor, one binding): not counted per call below.
   const gcFirst = (globalThis as { gc?: () => void }).gc;
   gcFirst?.();
-  const heapBefore = process.memoryUsage().heapUsed;
+  const before = process.memoryUsage();
   // Three rounds after a warm-up (the JIT), the best one reported: the others are noise.
   let n = 0;
   for (; n < Math.min(2000, calls); n++) oneCall(sup, wire, n);
@@ -161,7 +161,7 @@ function main(argv: string[]): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const mem = process.memoryUsage();
-  const heapPerCall = gc ? `; after GC per call: heap ${Math.round((mem.heapUsed - heapBefore) / n)} B, array buffers ${Math.round(mem.arrayBuffers / n)} B (run with --expose-gc)` : '';
+  const heapPerCall = gc ? `; after GC per call: heap ${Math.round((mem.heapUsed - before.heapUsed) / n)} B, array buffers ${Math.round((mem.arrayBuffers - before.arrayBuffers) / n)} B (run with --expose-gc)` : '';
   const s = sup.stats();
   process.stdout.write(
     `${calls} calls x 3 rounds (${engine}), best: ${(us / calls).toFixed(1)} µs per call (${Math.round((calls / us) * 1e6)} calls/s on one core, no sockets); ` +

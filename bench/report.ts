@@ -246,7 +246,7 @@ export function mdTable(head: string[], rows: string[][], align?: string[]): str
 
 /** The ratio column where the two figures measure different things (the row's note says what). */
 const NOT_COMPARABLE = 'not comparable';
-const RSS_NOTE = "Kamailio's RSS counts the pages of its preallocated shm as its allocator first touches them: the heap / shm rows compare";
+const RSS_NOTE = "Kamailio's RSS counts the pages of its preallocated shm as its allocator first touches them: compare the heap / shm rows instead";
 
 /** What the "server CPU" column of the rate tables is (bench/loadWindowCpu.ts). */
 const SERVER_CPU_NOTE =

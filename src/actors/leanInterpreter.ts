@@ -121,7 +121,8 @@ export function leanLogic(machine: AnyStateMachine) {
       }
     }
     for (const t of node.always ?? []) {
-      // XState stops re-selecting eventless transitions once one changes nothing; these always would.
+      // An eventless transition without a target, or to its own state, is outside the subset this
+      // interpreter serves: no machine of ours needs one, and with an assign it would loop in XState too.
       if (!t.target || t.target.length === 0 || (t.target[0] === t.source && !t.reenter)) refuse(`an eventless transition to nowhere new in ${where}`);
       checkTransition(t, where);
     }

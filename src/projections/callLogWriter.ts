@@ -51,12 +51,15 @@ export class CallLogWriter {
 
   /** Lets the file go (shutdown); a later batch opens it again. */
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
+    const fd = this.fd;
+    // Forgotten first: should closing fail, the next batch still opens the file afresh.
     this.fd = null;
+    if (fd !== null) closeSync(fd);
   }
 
   private append(text: string): void {
-    const now = Date.now();
+    // Monotonic: a wall clock set back would postpone the check.
+    const now = performance.now();
     if (this.fd !== null && now - this.checkedAt >= this.recheckMs) {
       this.checkedAt = now;
       if (statSync(this.file, { throwIfNoEntry: false })?.ino !== this.ino) this.close();

@@ -8,7 +8,7 @@ import { nextHopOf } from '../../src/proxy/nextHop.js';
 import { loopHash, newBranch, newTag } from '../../src/proxy/branch.js';
 import { getHeader, getHeaderValues, type SipRequest } from '../../src/sip/message.js';
 import { messageInfo } from '../../src/sip/info.js';
-import { stampTopVia, responseAddressOf } from '../../src/transport/viaAddressing.js';
+import { stampTopVia, stampedVia, responseAddress, responseAddressOf } from '../../src/transport/viaAddressing.js';
 import { msg } from '../helpers/messages.js';
 
 const me = new LocalIdentity({ host: '10.0.0.9', port: 5060, domains: ['example.lan'] });
@@ -145,4 +145,24 @@ test('tags and branches: 64 random bits in lower-case hex, which cannot spell a 
     t.regex(newBranch('0badf00d'), /^z9hG4bK-0badf00d-[0-9a-f]{16}$/);
   }
   t.is(seen.size, 20_000, 'no repeats');
+});
+
+test('a server transaction\'s reply address from the parsed top Via stamped (stampedVia) is what the stamped request\'s top Via gives', (t) => {
+  const vias = [
+    'SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa;rport',
+    'SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa',
+    'SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa;RPORT',
+    'SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa;rport=abc',
+    'SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa;received=10.9.9.9',
+    'SIP/2.0/UDP phone.example.com:5062;branch=z9hG4bKa;maddr=239.1.1.1',
+    'SIP/2.0/UDP [2001:db8::1]:5062;branch=z9hG4bKa;rport',
+    'SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa;rport, SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKb',
+  ];
+  for (const via of vias) {
+    for (const source of [{ host: '10.0.0.1', port: 5062 }, { host: '192.0.2.7', port: 40000 }, { host: '2001:db8::1', port: 7000 }]) {
+      const r = req(`OPTIONS sip:x@y SIP/2.0\nVia: ${via}\nFrom: <sip:a@b>;tag=1\nTo: <sip:x@y>\nCall-ID: c\nCSeq: 1 OPTIONS\n\n`);
+      const i = info(r);
+      t.deepEqual(responseAddress(stampedVia(i.topVia, source)), responseAddressOf(stampTopVia(r, source, i.topVia)), `${via} from ${source.host}`);
+    }
+  }
 });
