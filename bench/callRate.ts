@@ -9,7 +9,7 @@ import { LoadWindowCpu } from './loadWindowCpu.js';
 import { udpSocket } from './ports.js';
 import { startCallee, startCallers, startServer, warmUp } from './servers.js';
 import type { ServerName, ServerOptions } from './server.js';
-import { num, offeredRate, passedRate, SIPP_LIMITED_SHARE, type SippResult } from './sipp.js';
+import { notRunNote, num, offeredRate, passedRate, sippLimited, type SippResult } from './sipp.js';
 import { udpCounters, udpDelta } from './udpStats.js';
 
 /** A step passes below this ratio of failed calls. */
@@ -117,7 +117,7 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
         sippWatchdog: num(res.last, 'WatchdogMajor(C)') + num(res.last, 'WatchdogMinor(C)'),
         failures: failureCounts(res),
         ok: failed / planned < MAX_FAILED_RATIO && !res.killed,
-        sippLimited: offered !== null && offered < rate * SIPP_LIMITED_SHARE,
+        sippLimited: sippLimited(offered, rate),
         command: res.command,
       };
       if (res.killed) step.note = 'SIPp did not finish in time';
@@ -136,7 +136,7 @@ function stepThatDidNotRun(rate: number, seconds: number, e: unknown): CallStep 
   return {
     rate, seconds, planned, successful: 0, failed: planned, failedRatio: 1, offered: null, retransmissions: 0, rcvbufErrors: 0,
     serverDrops: 0, calleeDrops: 0, serverCpu: 0, serverCpuSeconds: 0, sippWatchdog: 0, failures: {}, ok: false, sippLimited: false,
-    command: '', note: `the step did not run: ${(e as Error).message?.split('\n')[0] ?? String(e)}`,
+    command: '', note: notRunNote(e),
   };
 }
 

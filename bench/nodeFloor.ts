@@ -9,7 +9,7 @@
  */
 import { startCapture, wireLatencies } from './capture.js';
 import { cleanupAll, installCleanup, makeTempDir, removeTempDir, spawnGroup } from './processes.js';
-import { freeUdpPort, sleep } from './ports.js';
+import { freeUdpPort, waitUdpBound } from './ports.js';
 import { startCallee, startCallers } from './servers.js';
 import { num } from './sipp.js';
 import { summarize } from './percentiles.js';
@@ -42,8 +42,7 @@ async function floorRun(rate: number, seconds: number, workUs: number): Promise<
   // 'close' comes once its stdout is drained too ('exit' may come before the last line).
   const closed = new Promise((r) => relay.child.once('close', r));
   try {
-    for (let i = 0; i < 50 && !out.includes('ready'); i++) await sleep(100);
-    if (!out.includes('ready')) throw new Error('the relay did not start');
+    await waitUdpBound(relayPort, 5000, 'the floor relay', () => !relay.hasExited());
     // Both runs from the same caller port: the relay sends everything from the callee there.
     await (await startCallers({ label: 'floor warm-up', remotePort: relayPort, rate, seconds: WARMUP_SECONDS, cpu: LOAD_CPU, port: callerPort })).done;
     const cap = await startCapture(dir, [callerPort, relayPort], LOAD_CPU);

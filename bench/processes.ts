@@ -113,15 +113,18 @@ export function filesystemOf(p: string): string {
   }
 }
 
+let base: string | null = null;
+
 /**
- * Where temp dirs go. Files the journal fsyncs must be on a disk: on tmpfs (Debian 13's /tmp)
+ * Where temp dirs go (decided once a run). Files the journal fsyncs must be on a disk: on tmpfs (Debian 13's /tmp)
  * an fdatasync costs nothing and the journal figures would mean nothing, so then the
  * repository's own `.bench-tmp/` is used.
  */
 export function tempBase(): string {
-  if (filesystemOf(tmpdir()) !== 'tmpfs') return tmpdir();
-  const base = path.join(ROOT, '.bench-tmp');
-  mkdirSync(base, { recursive: true });
+  if (base === null) {
+    base = filesystemOf(tmpdir()) === 'tmpfs' ? path.join(ROOT, '.bench-tmp') : tmpdir();
+    mkdirSync(base, { recursive: true });
+  }
   return base;
 }
 

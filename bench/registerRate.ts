@@ -7,7 +7,7 @@ import { LoadWindowCpu } from './loadWindowCpu.js';
 import { udpSocket } from './ports.js';
 import { startServer, warmUp } from './servers.js';
 import type { ServerName } from './server.js';
-import { startSipp, num, offeredRate, passedRate, SIPP_LIMITED_SHARE } from './sipp.js';
+import { notRunNote, startSipp, num, offeredRate, passedRate, sippLimited } from './sipp.js';
 import { udpCounters, udpDelta } from './udpStats.js';
 import { failureCounts } from './callRate.js';
 
@@ -54,7 +54,7 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
     // A step that could not run (a server that did not start...) ends the stepping as a failure;
     // the steps before it stay in the result.
     const didNotRun = (e: unknown): null => {
-      const why = `the step did not run: ${(e as Error).message?.split('\n')[0] ?? String(e)}`;
+      const why = notRunNote(e);
       steps.push({
         rate, seconds, planned, successful: 0, failed: planned, failures: {}, started: 0, offered: null, retransmissions: 0, rcvbufErrors: 0,
         serverDrops: 0, serverCpu: 0, bindingsAfter: null, sippWatchdog: 0, ok: false, sippLimited: false, command: '', note: why,
@@ -87,7 +87,7 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
       const failed = planned - successful;
       const offered = offeredRate(res.rows, planned);
       const bindingsAfter = await server.bindings().catch(() => null);
-      const sippLimited = offered !== null && offered < rate * SIPP_LIMITED_SHARE;
+      const limited = sippLimited(offered, rate);
       const step: RegisterStep = {
         rate,
         seconds,
@@ -104,7 +104,7 @@ export async function registerRate(name: ServerName, rates: number[], seconds: n
         bindingsAfter,
         sippWatchdog: num(res.last, 'WatchdogMajor(C)') + num(res.last, 'WatchdogMinor(C)'),
         ok: failed === 0 && !res.killed,
-        sippLimited,
+        sippLimited: limited,
         command: res.command,
       };
       if (res.killed) step.note = 'SIPp did not finish in time';

@@ -233,6 +233,16 @@ export function offeredRate(rows: Row[], planned: number): number | null {
 /** SIPp offered less than this share of a step's rate: the step says more about SIPp than the server. */
 export const SIPP_LIMITED_SHARE = 0.95;
 
+/** Whether SIPp offered less than SIPP_LIMITED_SHARE of a step's rate. */
+export function sippLimited(offered: number | null, rate: number): boolean {
+  return offered !== null && offered < rate * SIPP_LIMITED_SHARE;
+}
+
+/** The note of a rate step that could not run (a server that did not start...). */
+export function notRunNote(e: unknown): string {
+  return `the step did not run: ${(e as Error).message?.split('\n')[0] ?? String(e)}`;
+}
+
 /**
  * The rate a passing step stands for: its nominal rate, or, when SIPp could not offer that
  * (below SIPP_LIMITED_SHARE of it), the rate it did offer.

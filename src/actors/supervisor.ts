@@ -8,7 +8,7 @@ import { getHeader, getHeaderValues, type SipMessage, type SipRequest, type SipR
 import { buildResponse } from '../sip/build.js';
 import { parseNameAddr, tagOf } from '../sip/nameAddr.js';
 import { aorOf, parseUri } from '../sip/uri.js';
-import { parseVia } from '../sip/via.js';
+import { parseVia, type Via } from '../sip/via.js';
 import { inviteServerTransaction } from '../machines/inviteServerTransaction.js';
 import { nonInviteServerTransaction } from '../machines/nonInviteServerTransaction.js';
 import { inviteClientTransaction } from '../machines/inviteClientTransaction.js';
@@ -30,7 +30,7 @@ import { handleRegister } from './registrarActor.js';
 import type { RegistrarPolicy } from '../proxy/registrar.js';
 import { DEFAULT_REGISTRAR_POLICY } from '../proxy/registrar.js';
 import { LocationService } from './locationService.js';
-import { stampTopVia, stampedVia, responseAddress, responseAddressOf, type Address } from '../transport/viaAddressing.js';
+import { stampTopVia, stampedVia, withTopVia, responseAddress, responseAddressOf, type Address } from '../transport/viaAddressing.js';
 import { clientTransactionKey, dialogKey, serverTransactionKey } from './transactionKeys.js';
 import { packResponse, serialize } from '../sip/serializer.js';
 import { PackedResponse } from '../sip/packedResponse.js';
@@ -224,7 +224,9 @@ export class Supervisor {
       this.rejectStatelessly(msg, source, insane.status, insane.reason);
       return;
     }
-    this.onRequest(stampTopVia(msg, source, info.info.topVia), info.info, source);
+    // §18.2.1 / RFC 3581: the top Via stamped once, for the request passed on and for its replies.
+    const topVia = stampedVia(info.info.topVia, source);
+    this.onRequest(topVia === info.info.topVia ? msg : withTopVia(msg, topVia), info.info, source, topVia);
   }
 
   /** A 400 for a request too broken for a transaction, if its top Via lets us answer at all (§16.3). */
@@ -256,7 +258,8 @@ export class Supervisor {
 
   // ---- requests ----
 
-  private onRequest(req: SipRequest, info: MessageInfo, source: Address): void {
+  /** `topVia`: the request's top Via as stamped on receipt (§18.2.1, RFC 3581 §4). */
+  private onRequest(req: SipRequest, info: MessageInfo, source: Address, topVia: Via): void {
     if (req.method === 'ACK') return this.onAck(req, info);
     const key = serverTransactionKey(req, info);
     const existing = this.serverTx.get(key);
@@ -264,8 +267,8 @@ export class Supervisor {
       existing.actor.send({ type: 'request' });
       return;
     }
-    // The reply address of the stamped top Via (§18.2.2, RFC 3581 §4), from the Via already parsed.
-    const replyTo = responseAddress(stampedVia(info.topVia, source));
+    // Where this transaction's responses go (§18.2.2, RFC 3581 §4).
+    const replyTo = responseAddress(topVia);
     if (req.method === 'CANCEL') return this.onCancel(req, info, key, replyTo);
     const st = this.createServerTransaction(key, req, replyTo);
     this.route(req, info, key, st, source);

@@ -14,18 +14,22 @@ export interface Address {
  * Server-side Via processing on receipt of a request (RFC 3261 §18.2.1, RFC 3581 §4): add
  * `received` when the sent-by host differs from the packet's source address, and when `rport` is
  * present without a value, fill it with the source port (and always add `received` then).
- * `parsedTop` saves parsing the top Via again when the caller has it.
  */
-export function stampTopVia(req: SipRequest, source: Address, parsedTop?: Via): SipRequest {
+export function stampTopVia(req: SipRequest, source: Address): SipRequest {
+  const line = req.headers.find((h) => h.key === 'via');
+  const via = line ? parseVia((line.value.includes(',') ? splitList(line.value)[0] : line.value) ?? '') : null;
+  if (!via) return req;
+  const stamped = stampedVia(via, source);
+  return stamped === via ? req : withTopVia(req, stamped);
+}
+
+/** The request with `via` as the first value of its first Via line (the one it was parsed from). */
+export function withTopVia(req: SipRequest, via: Via): SipRequest {
   const i = req.headers.findIndex((h) => h.key === 'via');
   if (i < 0) return req;
   const line = req.headers[i]!;
   const values = line.value.includes(',') ? splitList(line.value) : [line.value];
-  const via = parsedTop ?? parseVia(values[0] ?? '');
-  if (!via) return req;
-  const stamped = stampedVia(via, source);
-  if (stamped === via) return req;
-  values[0] = formatVia(stamped);
+  values[0] = formatVia(via);
   const headers: SipHeader[] = req.headers.slice();
   headers[i] = { ...line, value: values.join(', ') };
   return { ...req, headers };

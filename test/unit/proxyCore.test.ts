@@ -162,7 +162,7 @@ test('a server transaction\'s reply address from the parsed top Via stamped (sta
     for (const source of [{ host: '10.0.0.1', port: 5062 }, { host: '192.0.2.7', port: 40000 }, { host: '2001:db8::1', port: 7000 }]) {
       const r = req(`OPTIONS sip:x@y SIP/2.0\nVia: ${via}\nFrom: <sip:a@b>;tag=1\nTo: <sip:x@y>\nCall-ID: c\nCSeq: 1 OPTIONS\n\n`);
       const i = info(r);
-      t.deepEqual(responseAddress(stampedVia(i.topVia, source)), responseAddressOf(stampTopVia(r, source, i.topVia)), `${via} from ${source.host}`);
+      t.deepEqual(responseAddress(stampedVia(i.topVia, source)), responseAddressOf(stampTopVia(r, source)), `${via} from ${source.host}`);
     }
   }
 });
