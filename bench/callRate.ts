@@ -2,15 +2,18 @@
  * Call rate: for each step, a fresh server, the callee SIPp registered with it, and a caller SIPp
  * making `rate` calls a second (bench/sipp/uac.xml: INVITE, 100/180, 200, ACK, ~100 ms, BYE, 200)
  * for `seconds`. A step passes with fewer than 0.1 % failed calls (a call that never completed
- * counts as failed); stepping stops at the first failing step, or when SIPp could not offer the rate.
+ * counts as failed). The rates tried come from a RateSearch (bench/rateSearch.ts): the given steps
+ * up to the first failure, past the last one while the server still passes, then one step between
+ * the highest pass and the lowest failure. Stepping also stops when SIPp could not offer the rate.
  */
 import { groupCpuSeconds } from './memory.js';
 import { LoadWindowCpu } from './loadWindowCpu.js';
 import { udpSocket } from './ports.js';
 import { startCallee, startCallers, startServer, warmUp } from './servers.js';
 import type { ServerName, ServerOptions } from './server.js';
-import { notRunNote, num, offeredRate, passedRate, sippLimited, type SippResult } from './sipp.js';
+import { notRunNote, num, offeredRate, passedRate, sippLimited, type SippResult, type SippRun } from './sipp.js';
 import { udpCounters, udpDelta } from './udpStats.js';
+import { RateSearch } from './rateSearch.js';
 
 /** A step passes below this ratio of failed calls. */
 export const MAX_FAILED_RATIO = 0.001;
@@ -91,7 +94,9 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
       const cpu0 = server ? groupCpuSeconds(server.group.pid) : 0;
       const busy = server ? new LoadWindowCpu(server.group.pid, seconds * 1000) : null;
       const run = await startCallers({ label: `${name} caller ${rate}cps`, remotePort: server ? server.port : callee.port, rate, seconds, cpu: cpus.load });
+      const early = stopOnceFailed(run, planned);
       const res = await run.done;
+      early.cancel();
       const serverCpu = busy?.share() ?? 0;
       const cpu1 = server ? groupCpuSeconds(server.group.pid) : 0;
       const serverDrops = server ? (udpSocket(server.port)?.drops ?? serverDrops0) - serverDrops0 : 0;
@@ -120,7 +125,9 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
         sippLimited: sippLimited(offered, rate),
         command: res.command,
       };
-      if (res.killed) step.note = 'SIPp did not finish in time';
+      if (early.stoppedAfter !== null) {
+        step.note = `stopped after ${early.stoppedAfter} s: ${early.failedCalls} calls had failed, more than the 0.1 % of ${planned} allowed`;
+      } else if (res.killed) step.note = 'SIPp did not finish in time';
       else if (res.last === null) step.note = `SIPp wrote no statistics (exit ${res.code}): ${res.stderrTail || res.errorsTail}`;
       return step;
     } finally {
@@ -129,6 +136,30 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
   } finally {
     await server?.stop();
   }
+}
+
+/**
+ * Ends a step as soon as it has failed: once SIPp's count of failed calls (its once-a-second row)
+ * is past what a passing step may have, the rest of the run cannot change the verdict. An
+ * overloaded server's step otherwise runs on for its calls' 8 s timeouts and SIPp's grace.
+ */
+function stopOnceFailed(run: SippRun, planned: number): { stoppedAfter: number | null; failedCalls: number; cancel(): void } {
+  const started = Date.now();
+  const state = {
+    stoppedAfter: null as number | null,
+    failedCalls: 0,
+    cancel: () => clearInterval(timer),
+  };
+  const timer = setInterval(() => {
+    const rows = run.rows();
+    const failedCalls = num(rows.length ? rows[rows.length - 1]! : null, 'FailedCall(C)');
+    if (failedCalls < planned * MAX_FAILED_RATIO || state.stoppedAfter !== null) return;
+    state.stoppedAfter = Math.round((Date.now() - started) / 1000);
+    state.failedCalls = failedCalls;
+    clearInterval(timer);
+    void run.stop();
+  }, 1000);
+  return state;
 }
 
 function stepThatDidNotRun(rate: number, seconds: number, e: unknown): CallStep {
@@ -153,18 +184,24 @@ export function describeCallStep(name: string, s: CallStep): string {
 export async function callRate(name: ServerName, rates: number[], seconds: number, cpus: { server: number; load: number }, log: (s: string) => void, sipstate: Omit<ServerOptions, 'cpu'> = {}): Promise<CallResult> {
   const steps: CallStep[] = [];
   let stoppedBySipp = false;
-  for (const rate of rates) {
+  const search = new RateSearch(rates);
+  for (let rate = search.next(); rate !== null; rate = search.next()) {
     // A step that could not run (a server that did not start...) ends the stepping as a failure;
     // the steps before it stay in the result.
-    const step = await callStep(name, rate, seconds, cpus, sipstate).catch((e: unknown) => stepThatDidNotRun(rate, seconds, e));
+    let ran = true;
+    const step = await callStep(name, rate, seconds, cpus, sipstate).catch((e: unknown) => {
+      ran = false;
+      return stepThatDidNotRun(rate!, seconds, e);
+    });
     steps.push(step);
     log(describeCallStep(name, step));
-    if (!step.ok) break;
-    if (step.sippLimited) {
+    if (!ran) break;
+    if (step.ok && step.sippLimited) {
       stoppedBySipp = true;
       log(`  SIPp offered only ${step.offered?.toFixed(0)} of ${rate} cps: stepping stops here`);
       break;
     }
+    search.record(rate, step.ok);
   }
   const passed = steps.filter((s) => s.ok);
   return { server: name, steps, max: passed.length ? Math.max(...passed.map(passedRate)) : null, stoppedBySipp };

@@ -83,13 +83,12 @@ export function ratio(a: number | null | undefined, b: number | null | undefined
 }
 
 /** "2,500", "≥ 40,000 (SIPp limit)", "< 250" or "not run". */
-function maxText(r: RegisterResult | CallResult | undefined, unit: string): string {
-  if (!r) return 'not run';
-  if (r.max === null) return `< ${int(r.steps[0]?.rate ?? 0)}${unit} (first step failed)`;
-  const top = r.steps.filter((s) => s.ok).pop();
-  const lastStep = r.steps[r.steps.length - 1];
+export function maxText(r: RegisterResult | CallResult | undefined, unit: string): string {
+  if (!r || !r.steps.length) return 'not run';
+  if (r.max === null) return `< ${int(Math.min(...r.steps.map((s) => s.rate)))}${unit} (every step failed)`;
   if (r.stoppedBySipp) return `≥ ${int(r.max)}${unit} (SIPp limit)`;
-  if (lastStep && lastStep.ok && top === lastStep) return `≥ ${int(r.max)}${unit} (all steps passed)`;
+  // A bound only when nothing failed: after a bisection the last step tried passes below a failure.
+  if (r.steps.every((s) => s.ok)) return `≥ ${int(r.max)}${unit} (all steps passed)`;
   return `${int(r.max)}${unit}`;
 }
 
@@ -298,7 +297,8 @@ function callDetails(r: Results): string {
     `A fresh server for each step, the callee SIPp (\`bench/sipp/uas.xml\`) registered with it, and a caller SIPp (\`bench/sipp/uac.xml\`) making \`rate\` calls a second for ${r.options.stepSeconds} s: ` +
       'INVITE, 100 and 180 in any order, 200 with Record-Route, ACK through the route set, 100 ms, BYE, 200. ' +
       'A call fails when a response does not come within 8 s (requests retransmitted every 500 ms, doubling) or an unexpected message arrives; ' +
-      'a step passes below 0.1 % failed calls, and a server\'s stepping stops at its first failing step.' +
+      'a step passes below 0.1 % failed calls, and is stopped as soon as SIPp has counted more failed calls than that. ' +
+      'Rates in the order tried (bench/rateSearch.ts): the steps while the server passes, more above the last while it still passes, lower ones if the first fails, then one halfway between its highest pass and lowest failure.' +
       (r.sippCeiling ? ' The last row runs the caller straight at the callee at the rate Kamailio failed: what SIPp itself sustains on the load core.' : '') +
       ` ${SERVER_CPU_NOTE}`,
     '',
@@ -468,7 +468,7 @@ export function coresMarkdown(r: Results): string {
     `**Highest call rate with < 0.1 % failed calls: one process ${max(c.single)}, \`--workers ${c.workers}\` ${max(c.cluster)}: ${ratio} ×.** ` +
       (common !== null ? `CPU per call at ${int(common)} cps, the highest step both passed: ${cpuText(both?.a)} in one process, ${cpuText(both?.b)} over the workers and the primary.` : ''),
     '',
-    `The call-rate steps of the main run (\`bench/sipp/uac.xml\`, ${o.stepSeconds} s a step, a fresh server each step, stepping stops at the first failing step): ` +
+    `The call-rate steps of the main run (\`bench/sipp/uac.xml\`, ${o.stepSeconds} s a step, a fresh server each step, the rates searched as in the main run): ` +
       `sipstate as one process pinned to core ${o.serverCpu}, then \`--workers ${c.workers}\` with its primary and workers on cores ${c.cpuList}. ` +
       `SIPp (caller and callee) runs on core ${o.loadCpu}${c.cpuList.includes(String(o.loadCpu)) ? ', so on this machine the workers share a core with the load generator' : ''}. ` +
       'Server CPU is the whole process group (primary and workers) while the load was offered, as a share of one core; CPU per call is its CPU over the whole step by the completed calls.',

@@ -141,7 +141,8 @@ async function main(argv: string[]): Promise<number> {
     for (const name of o.servers) await attempt(`call rate ${name}`, async () => void (results.calls[name] = await callRate(name, o.callRates, o.stepSeconds, cpusOf, log)));
     // Is the rate where Kamailio failed SIPp's limit too? The same load, caller straight to callee.
     const k = results.calls.kamailio;
-    const failedAt = k?.steps.find((s) => !s.ok)?.rate;
+    const failures = k?.steps.filter((s) => !s.ok).map((s) => s.rate) ?? [];
+    const failedAt = failures.length ? Math.min(...failures) : undefined;
     if (failedAt !== undefined) {
       await attempt('SIPp ceiling', async () => {
         const step = await callStep('direct', failedAt, o.stepSeconds, cpusOf);

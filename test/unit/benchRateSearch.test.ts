@@ -1,0 +1,58 @@
+import test from 'ava';
+import { EXTEND_BY, MAX_EXTENSIONS, RateSearch } from '../../bench/rateSearch.js';
+import type { CallResult, CallStep } from '../../bench/callRate.js';
+import { maxText } from '../../bench/report.js';
+
+/** The rates a search tries for a server whose highest passing rate is `capacity`. */
+function tried(ladder: number[], capacity: number): number[] {
+  const search = new RateSearch(ladder);
+  const rates: number[] = [];
+  for (let r = search.next(); r !== null; r = search.next()) {
+    rates.push(r);
+    search.record(r, r <= capacity);
+    if (rates.length > 50) throw new Error('the search does not end');
+  }
+  return rates;
+}
+
+const LADDER = [1750, 2250, 2750, 3500, 4500, 5500];
+
+test('the ladder up to the first failure, then one step halfway back', (t) => {
+  t.deepEqual(tried(LADDER, 3900), [1750, 2250, 2750, 3500, 4500, 4000]);
+  t.deepEqual(tried(LADDER, 4200), [1750, 2250, 2750, 3500, 4500, 4000]);
+  // 500 apart: the middle is a multiple of 250.
+  t.deepEqual(tried(LADDER, 2500), [1750, 2250, 2750, 2500]);
+});
+
+test('past the last step while the server passes, so its highest rate is measured, not bounded', (t) => {
+  t.deepEqual(tried(LADDER, 5900), [...LADDER, 6500, 6000]);
+  t.deepEqual(tried(LADDER, 6600), [...LADDER, 6500, 7500, 7000]);
+  // At most MAX_EXTENSIONS more: then the figure is a bound again.
+  const all = tried(LADDER, 1e9);
+  t.is(all.length, LADDER.length + MAX_EXTENSIONS);
+  t.is(all[all.length - 1], 5500 + MAX_EXTENSIONS * EXTEND_BY);
+});
+
+test('a first step that fails is followed by lower ones', (t) => {
+  t.deepEqual(tried(LADDER, 1600), [1750, 1250, 1500]);
+  t.deepEqual(tried(LADDER, 1000), [1750, 1250, 750, 1000]);
+  // Nothing passes: two descents, then the search ends.
+  t.deepEqual(tried(LADDER, 0), [1750, 1250, 750]);
+});
+
+test('steps closer than twice the grain are not split', (t) => {
+  t.deepEqual(tried([1000, 1400], 1200), [1000, 1400]);
+});
+
+const step = (rate: number, ok: boolean): CallStep => ({
+  rate, seconds: 20, planned: rate * 20, successful: ok ? rate * 20 : 0, failed: ok ? 0 : rate * 20, failedRatio: ok ? 0 : 1,
+  offered: rate, retransmissions: 0, rcvbufErrors: 0, serverDrops: 0, calleeDrops: 0, serverCpu: 0.5, serverCpuSeconds: 10,
+  sippWatchdog: 0, failures: {}, ok, sippLimited: false, command: '',
+});
+const result = (steps: CallStep[]): CallResult => ({ server: 'sipstate', steps, max: Math.max(0, ...steps.filter((s) => s.ok).map((s) => s.rate)) || null, stoppedBySipp: false });
+
+test('the highest rate is a bound only when no step failed, not when a bisection step passed last', (t) => {
+  t.is(maxText(result([step(2750, true), step(3500, false), step(3250, true)]), ' cps'), '3,250 cps');
+  t.is(maxText(result([step(2750, true), step(3500, true)]), ' cps'), '≥ 3,500 cps (all steps passed)');
+  t.is(maxText(result([step(2750, false), step(2000, false)]), ' cps'), '< 2,000 cps (every step failed)');
+});
