@@ -69,7 +69,7 @@ export const USAGE = `Usage: sipstate [options]
   --engine E             xstate | lean: who runs the machines' definitions (default ${DEFAULT_ENGINE}; xstate:
                          XState's interpreter; lean: about a quarter less CPU per call, BENCHMARKS.md finding 28)
   --journal DIR          event journal folder (default ./journal)
-  --fsync MODE           always | batch | off (default batch: group commit every 10 ms)
+  --fsync MODE           always | batch | off (default batch: written every 10 ms, synced at most every 50 ms)
   --journal-segment-mb N start a new journal segment at this size (default 64)
   --call-log FILE        the call log projected from the journal (default ./log.txt)
   --call-log-format F    original | extended (adds date, Call-ID and duration)

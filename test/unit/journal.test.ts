@@ -53,6 +53,27 @@ test('batch mode writes nothing until the group commit, then tells listeners in 
   w.close();
 });
 
+test('batch mode writes every batchMs but syncs at most once per syncIntervalMs; each batch is told once synced, in order', async (t) => {
+  const dir = tempDir(t);
+  const w = new JournalWriter(dir, 0, { fsync: 'batch', segmentBytes: 1 << 20, batchMs: 5, syncIntervalMs: 100 });
+  const seen: number[] = [];
+  w.onDurable((es) => seen.push(...es.map((e) => e.seq)));
+  const started = performance.now();
+  let n = 0;
+  // An append every 5 ms for 250 ms: some 50 write-outs, while the syncs are paced to 100 ms.
+  while (performance.now() - started < 250) {
+    w.append(call('call.ringing', `c${++n}`));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const lines = readFileSync(listSegments(dir)[0]!.file, 'utf8').split('\n').length - 1;
+  t.true(lines >= n - 2, `written ${lines} of ${n} appends while appending`);
+  const elapsed = performance.now() - started;
+  t.true(w.syncs >= 2 && w.syncs <= Math.ceil(elapsed / 100) + 1, `${w.syncs} syncs in ${elapsed.toFixed(0)} ms`);
+  for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(seen, Array.from({ length: n }, (_, i) => i + 1));
+  w.close();
+});
+
 test('segments rotate by size and are read back in order', (t) => {
   const dir = tempDir(t);
   const w = new JournalWriter(dir, 0, { fsync: 'off', segmentBytes: 600, batchMs: 10 });
