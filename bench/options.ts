@@ -77,9 +77,10 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --steady-rate N         its calls/s (default: half of sipstate's highest passing call rate, or 300)
   --warmup-seconds N      light load (200/s) on each fresh server before it is measured,
                           both servers alike (default 2; 0: none)
-  --call-rates A,B,...    call-rate steps, calls/s (default 2250,2750,3500,4500,5500; past the last
+  --call-rates A,B,...    call-rate steps, calls/s (default 2750,3500,4500,5500; past the last
                           while passing, lower if the first fails, then one step between
-                          the highest pass and the lowest failure: bench/rateSearch.ts)
+                          the highest pass and the lowest failure; at most 7 steps a server:
+                          bench/rateSearch.ts)
   --register-rates A,...  REGISTER-rate steps, /s (default 5000,10000,15000,20000,30000,40000)
   --hop-rate N            calls/s of the time-inside-the-proxy runs (default 1000)
   --latency-rate N        calls/s of the latency runs (default: half of Kamailio's highest
@@ -130,7 +131,7 @@ export function parseOptions(argv: string[]): Options {
     coresWorkers: 2,
     coresCpus: null,
     coresRates: quick ? [500, 1500] : [1500, 1750, 2000, 2250, 2500, 3000],
-    callRates: quick ? [250, 1000, 2500, 4000] : [2250, 2750, 3500, 4500, 5500],
+    callRates: quick ? [250, 1000, 2500, 4000] : [2750, 3500, 4500, 5500],
     registerRates: quick ? [1000, 5000, 20000, 40000] : [5000, 10000, 15000, 20000, 30000, 40000],
     latencyRate: null,
     hopRate: 1000,

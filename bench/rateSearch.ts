@@ -7,12 +7,15 @@
  * 3. if the very first step fails, lower ones (three quarters each time), at most MAX_DESCENTS;
  * 4. then one step halfway between the highest pass and the lowest failure, when they are at least
  *    2 × GRAIN apart (rates are multiples of GRAIN).
+ * At most MAX_STEPS steps in all, so that the whole bench stays within its ten minutes on a
+ * machine where both servers pass every step (the figure is then a bound, as it says).
  * The same search runs for every server, so each one's figure has the same resolution.
  */
 export const EXTEND_BY = 1000;
 export const MAX_EXTENSIONS = 3;
 export const MAX_DESCENTS = 2;
 export const GRAIN = 250;
+export const MAX_STEPS = 7;
 
 export class RateSearch {
   private readonly ladder: number[];
@@ -21,6 +24,7 @@ export class RateSearch {
   private extensions = 0;
   private descents = 0;
   private bisected = false;
+  private steps = 0;
 
   constructor(rates: readonly number[]) {
     this.ladder = [...new Set(rates)].filter((r) => r > 0).sort((a, b) => a - b);
@@ -33,6 +37,13 @@ export class RateSearch {
 
   /** The next rate to try, or null when the search is over. */
   next(): number | null {
+    if (this.steps >= MAX_STEPS) return null;
+    const rate = this.choose();
+    if (rate !== null) this.steps++;
+    return rate;
+  }
+
+  private choose(): number | null {
     const best = this.passed.length ? Math.max(...this.passed) : null;
     const worst = this.failed.length ? Math.min(...this.failed) : null;
     if (worst === null) {

@@ -298,7 +298,7 @@ function callDetails(r: Results): string {
       'INVITE, 100 and 180 in any order, 200 with Record-Route, ACK through the route set, 100 ms, BYE, 200. ' +
       'A call fails when a response does not come within 8 s (requests retransmitted every 500 ms, doubling) or an unexpected message arrives; ' +
       'a step passes below 0.1 % failed calls, and is stopped as soon as SIPp has counted more failed calls than that. ' +
-      'Rates in the order tried (bench/rateSearch.ts): the steps while the server passes, more above the last while it still passes, lower ones if the first fails, then one halfway between its highest pass and lowest failure.' +
+      'Rates in the order tried (bench/rateSearch.ts): the steps while the server passes, more above the last while it still passes, lower ones if the first fails, then one halfway between its highest pass and lowest failure; at most seven steps a server.' +
       (r.sippCeiling ? ' The last row runs the caller straight at the callee at the rate Kamailio failed: what SIPp itself sustains on the load core.' : '') +
       ` ${SERVER_CPU_NOTE}`,
     '',

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { EXTEND_BY, MAX_EXTENSIONS, RateSearch } from '../../bench/rateSearch.js';
+import { EXTEND_BY, MAX_EXTENSIONS, MAX_STEPS, RateSearch } from '../../bench/rateSearch.js';
 import type { CallResult, CallStep } from '../../bench/callRate.js';
 import { maxText } from '../../bench/report.js';
 
@@ -15,13 +15,13 @@ function tried(ladder: number[], capacity: number): number[] {
   return rates;
 }
 
-const LADDER = [1750, 2250, 2750, 3500, 4500, 5500];
+const LADDER = [2750, 3500, 4500, 5500];
 
 test('the ladder up to the first failure, then one step halfway back', (t) => {
-  t.deepEqual(tried(LADDER, 3900), [1750, 2250, 2750, 3500, 4500, 4000]);
-  t.deepEqual(tried(LADDER, 4200), [1750, 2250, 2750, 3500, 4500, 4000]);
-  // 500 apart: the middle is a multiple of 250.
-  t.deepEqual(tried(LADDER, 2500), [1750, 2250, 2750, 2500]);
+  t.deepEqual(tried(LADDER, 3900), [2750, 3500, 4500, 4000]);
+  t.deepEqual(tried(LADDER, 4200), [2750, 3500, 4500, 4000]);
+  // The middle is a multiple of 250.
+  t.deepEqual(tried(LADDER, 3000), [2750, 3500, 3250]);
 });
 
 test('past the last step while the server passes, so its highest rate is measured, not bounded', (t) => {
@@ -33,11 +33,17 @@ test('past the last step while the server passes, so its highest rate is measure
   t.is(all[all.length - 1], 5500 + MAX_EXTENSIONS * EXTEND_BY);
 });
 
+test('never more than MAX_STEPS steps, whatever the ladder', (t) => {
+  const long = [1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500];
+  t.deepEqual(tried(long, 1e9), long.slice(0, MAX_STEPS));
+  t.is(tried([1000, 2000, 3000, 4000, 5000, 6000], 6600).length, MAX_STEPS);
+});
+
 test('a first step that fails is followed by lower ones', (t) => {
-  t.deepEqual(tried(LADDER, 1600), [1750, 1250, 1500]);
-  t.deepEqual(tried(LADDER, 1000), [1750, 1250, 750, 1000]);
+  t.deepEqual(tried(LADDER, 1600), [2750, 2000, 1500, 1750]);
+  t.deepEqual(tried(LADDER, 2100), [2750, 2000, 2500]);
   // Nothing passes: two descents, then the search ends.
-  t.deepEqual(tried(LADDER, 0), [1750, 1250, 750]);
+  t.deepEqual(tried(LADDER, 0), [2750, 2000, 1500]);
 });
 
 test('steps closer than twice the grain are not split', (t) => {
