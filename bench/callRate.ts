@@ -2,9 +2,9 @@
  * Call rate: for each step, a fresh server, the callee SIPp registered with it, and a caller SIPp
  * making `rate` calls a second (bench/sipp/uac.xml: INVITE, 100/180, 200, ACK, ~100 ms, BYE, 200)
  * for `seconds`. A step passes with fewer than 0.1 % failed calls (a call that never completed
- * counts as failed). The rates tried come from a RateSearch (bench/rateSearch.ts): the given steps
- * up to the first failure, past the last one while the server still passes, then one step between
- * the highest pass and the lowest failure. Stepping also stops when SIPp could not offer the rate.
+ * counts as failed) and is stopped once more than that have failed. The rates tried come from a
+ * RateSearch (bench/rateSearch.ts: the given steps while passing, more above or below them, one
+ * bisection, at most seven steps). Stepping also stops when SIPp could not offer the rate.
  */
 import { groupCpuSeconds } from './memory.js';
 import { LoadWindowCpu } from './loadWindowCpu.js';
@@ -126,7 +126,7 @@ export async function callStep(name: ServerName | 'direct', rate: number, second
         command: res.command,
       };
       if (early.stoppedAfter !== null) {
-        step.note = `stopped after ${early.stoppedAfter} s: ${early.failedCalls} calls had failed, more than the 0.1 % of ${planned} allowed`;
+        step.note = `stopped after ${early.stoppedAfter} s: ${early.failedCalls} calls had failed, more than the 0.1 % of ${planned.toLocaleString('en-US')} allowed`;
       } else if (res.killed) step.note = 'SIPp did not finish in time';
       else if (res.last === null) step.note = `SIPp wrote no statistics (exit ${res.code}): ${res.stderrTail || res.errorsTail}`;
       return step;
@@ -185,13 +185,14 @@ export async function callRate(name: ServerName, rates: number[], seconds: numbe
   const steps: CallStep[] = [];
   let stoppedBySipp = false;
   const search = new RateSearch(rates);
-  for (let rate = search.next(); rate !== null; rate = search.next()) {
+  for (let next = search.next(); next !== null; next = search.next()) {
+    const rate = next;
     // A step that could not run (a server that did not start...) ends the stepping as a failure;
     // the steps before it stay in the result.
     let ran = true;
     const step = await callStep(name, rate, seconds, cpus, sipstate).catch((e: unknown) => {
       ran = false;
-      return stepThatDidNotRun(rate!, seconds, e);
+      return stepThatDidNotRun(rate, seconds, e);
     });
     steps.push(step);
     log(describeCallStep(name, step));
