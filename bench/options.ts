@@ -98,7 +98,7 @@ Servers run on one core (taskset), SIPp on another. Writes BENCHMARKS.md (betwee
   --workers N             the cores run: sipstate --workers N (default 2) ...
   --workers-cpus LIST     ... on these cores (taskset -c list; default: all), against one
                           sipstate process on --server-cpu, call-rate steps of --cores-rates
-  --cores-rates A,B,...   (default 1500,1750,2000,2250,2500,3000)
+  --cores-rates A,B,...   (default 2000,3000,4000,5000; searched as --call-rates)
   --servers LIST          sipstate,kamailio (default: both)
   --server-cpu N          core for the servers (default 0)
   --load-cpu N            core for SIPp (default 1)
@@ -130,7 +130,7 @@ export function parseOptions(argv: string[]): Options {
     steadyRate: null,
     coresWorkers: 2,
     coresCpus: null,
-    coresRates: quick ? [500, 1500] : [1500, 1750, 2000, 2250, 2500, 3000],
+    coresRates: quick ? [500, 1500] : [2000, 3000, 4000, 5000],
     callRates: quick ? [250, 1000, 2500, 4000] : [2750, 3500, 4500, 5500],
     registerRates: quick ? [1000, 5000, 20000, 40000] : [5000, 10000, 15000, 20000, 30000, 40000],
     latencyRate: null,

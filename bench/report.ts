@@ -451,8 +451,10 @@ export function coresMarkdown(r: Results): string {
   const head = partHeader(r, 'cores');
   if (!c) return [head, '', 'The cores run did not complete: see the errors below.', ...r.errors.map((x) => `- Error: ${x}`)].join('\n');
   const o = r.options;
-  const max = (x: CallResult) => (x.max === null ? 'none' : `${int(x.max)} cps`);
-  const ratio = c.single.max && c.cluster.max ? fixed(c.cluster.max / c.single.max, 2) : 'n/a';
+  const max = (x: CallResult) => maxText(x, ' cps');
+  // When every step of the workers passed, their highest rate and so the speed-up are bounds.
+  const bound = c.cluster.steps.every((s) => s.ok) ? '≥ ' : '';
+  const ratio = c.single.max && c.cluster.max ? `${bound}${fixed(c.cluster.max / c.single.max, 2)}` : 'n/a';
   // CPU per call at the highest step both passed: what the extra hops cost.
   const both = highestCommonPass(c.single, c.cluster);
   const common = both?.rate ?? null;

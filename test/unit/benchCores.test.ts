@@ -31,3 +31,20 @@ test('the cores part of BENCHMARKS.md: the speed-up from the highest passing rat
   t.regex(md, /share a core with the load generator/);
   t.is(md.split('\n').filter((l) => /^\| (one process|--workers 2) \|/.test(l)).length, 7);
 });
+
+test('the cores part says when the workers passed every step: their rate and the speed-up are bounds', (t) => {
+  const r = {
+    env: { date: 'D', cpuModel: 'CPU', cores: 2, node: 'v20', gitCommit: 'abc' },
+    command: 'npm run bench:cores',
+    options: parseOptions([]),
+    cores: {
+      workers: 2,
+      cpuList: '0-1',
+      single: result([step(3000, true, 15), step(4000, false, 20)]),
+      cluster: result([step(3000, true, 21), step(4000, true, 28)]),
+    },
+    errors: [],
+    seconds: 120,
+  } as unknown as Results;
+  t.regex(coresMarkdown(r), /one process 3,000 cps, `--workers 2` ≥ 4,000 cps \(all steps passed\): ≥ 1\.33 ×/);
+});
