@@ -47,7 +47,7 @@ export class JournalWriter {
   /** When the last fdatasync started (performance.now()), and the timer that waits for the next. */
   private lastSyncAt = -Infinity;
   private syncTimer: NodeJS.Timeout | null = null;
-  /** fdatasyncs started in `batch` mode (pacing is visible in tests and figures). */
+  /** fdatasyncs started in `batch` mode (the pacing's unit test reads it). */
   syncs = 0;
   private readonly listeners: Array<(events: readonly JournalEvent[]) => void> = [];
   appended = 0;

@@ -68,7 +68,9 @@ test('batch mode writes every batchMs but syncs at most once per syncIntervalMs;
   const lines = readFileSync(listSegments(dir)[0]!.file, 'utf8').split('\n').length - 1;
   t.true(lines >= n - 2, `written ${lines} of ${n} appends while appending`);
   const elapsed = performance.now() - started;
-  t.true(w.syncs >= 2 && w.syncs <= Math.ceil(elapsed / 100) + 1, `${w.syncs} syncs in ${elapsed.toFixed(0)} ms`);
+  // Unpaced, each 5 ms write-out would start a sync of its own (some 50). At least one has started;
+  // a slow disk may still be on it.
+  t.true(w.syncs >= 1 && w.syncs <= Math.ceil(elapsed / 100) + 1, `${w.syncs} syncs in ${elapsed.toFixed(0)} ms`);
   for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 10));
   t.deepEqual(seen, Array.from({ length: n }, (_, i) => i + 1));
   w.close();
