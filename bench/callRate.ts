@@ -153,7 +153,7 @@ function stopOnceFailed(run: SippRun, planned: number): { stoppedAfter: number |
   const timer = setInterval(() => {
     const rows = run.rows();
     const failedCalls = num(rows.length ? rows[rows.length - 1]! : null, 'FailedCall(C)');
-    if (failedCalls < planned * MAX_FAILED_RATIO || state.stoppedAfter !== null) return;
+    if (failedCalls < planned * MAX_FAILED_RATIO) return;
     state.stoppedAfter = Math.round((Date.now() - started) / 1000);
     state.failedCalls = failedCalls;
     clearInterval(timer);

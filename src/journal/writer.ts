@@ -108,7 +108,8 @@ export class JournalWriter {
 
   private startSync(): void {
     if (this.syncing || this.syncTimer || this.unsynced.length === 0) return;
-    const wait = this.lastSyncAt + (this.opts.syncIntervalMs ?? SYNC_INTERVAL_MS) - performance.now();
+    const now = performance.now();
+    const wait = this.lastSyncAt + (this.opts.syncIntervalMs ?? SYNC_INTERVAL_MS) - now;
     if (wait > 0) {
       this.syncTimer = setTimeout(() => {
         this.syncTimer = null;
@@ -116,7 +117,7 @@ export class JournalWriter {
       }, wait);
       return;
     }
-    this.lastSyncAt = performance.now();
+    this.lastSyncAt = now;
     this.syncs++;
     const batch = this.unsynced;
     this.unsynced = [];

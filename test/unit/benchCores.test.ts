@@ -1,14 +1,8 @@
 import test from 'ava';
 import { coresMarkdown, type Results } from '../../bench/report.js';
 import { parseOptions } from '../../bench/options.js';
-import type { CallResult, CallStep } from '../../bench/callRate.js';
-
-const step = (rate: number, ok: boolean, cpuSeconds: number): CallStep => ({
-  rate, seconds: 20, planned: rate * 20, successful: ok ? rate * 20 : rate * 10, failed: ok ? 0 : rate * 10, failedRatio: ok ? 0 : 0.5,
-  offered: rate, retransmissions: 0, rcvbufErrors: 0, serverDrops: 0, calleeDrops: 0, serverCpu: cpuSeconds / 20, serverCpuSeconds: cpuSeconds,
-  sippWatchdog: 0, failures: {}, ok, sippLimited: false, command: 'sipp',
-});
-const result = (steps: CallStep[]): CallResult => ({ server: 'sipstate', steps, max: Math.max(0, ...steps.filter((s) => s.ok).map((s) => s.rate)) || null, stoppedBySipp: false });
+import type { CallStep } from '../../bench/callRate.js';
+import { callResult as result, callStep as step } from '../helpers/benchSteps.js';
 
 /** A cores run of one process and `--workers 2` on cores 0-1 with these steps. */
 const coresResults = (single: CallStep[], cluster: CallStep[]): Results =>

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { EXTEND_BY, MAX_EXTENSIONS, MAX_STEPS, RateSearch } from '../../bench/rateSearch.js';
-import type { CallResult, CallStep } from '../../bench/callRate.js';
+import { callResult as result, callStep as step } from '../helpers/benchSteps.js';
 import { maxText } from '../../bench/report.js';
 
 /** The rates a search tries for a server whose highest passing rate is `capacity`. */
@@ -49,13 +49,6 @@ test('a first step that fails is followed by lower ones', (t) => {
 test('steps closer than twice the grain are not split', (t) => {
   t.deepEqual(tried([1000, 1400], 1200), [1000, 1400]);
 });
-
-const step = (rate: number, ok: boolean): CallStep => ({
-  rate, seconds: 20, planned: rate * 20, successful: ok ? rate * 20 : 0, failed: ok ? 0 : rate * 20, failedRatio: ok ? 0 : 1,
-  offered: rate, retransmissions: 0, rcvbufErrors: 0, serverDrops: 0, calleeDrops: 0, serverCpu: 0.5, serverCpuSeconds: 10,
-  sippWatchdog: 0, failures: {}, ok, sippLimited: false, command: '',
-});
-const result = (steps: CallStep[]): CallResult => ({ server: 'sipstate', steps, max: Math.max(0, ...steps.filter((s) => s.ok).map((s) => s.rate)) || null, stoppedBySipp: false });
 
 test('the highest rate is a bound only when no step failed, not when a bisection step passed last', (t) => {
   t.is(maxText(result([step(2750, true), step(3500, false), step(3250, true)]), ' cps'), '3,250 cps');
