@@ -4,6 +4,7 @@ import type { FsyncMode } from '../journal/writer.js';
 import { DEFAULT_ENGINE, type MachineEngine } from '../actors/leanInterpreter.js';
 import type { CallLogFormat } from '../projections/callLogFormat.js';
 import { algorithmOf, DEFAULT_ALGORITHMS, type DigestAlgorithm } from '../auth/digest.js';
+import type { BackgroundThreads } from '../util/backgroundThreads.js';
 
 export interface ProxySettings {
   host: string | null;
@@ -40,6 +41,8 @@ export interface ProxySettings {
   workers: number;
   /** Who interprets the machines: XState's interpreter, or the lean one (src/actors/leanInterpreter.ts). */
   engine: MachineEngine;
+  /** The scheduling of the process's threads other than the event loop's (src/util/backgroundThreads.ts). */
+  backgroundThreads: BackgroundThreads;
 }
 
 export const USAGE = `Usage: sipstate [options]
@@ -68,6 +71,10 @@ export const USAGE = `Usage: sipstate [options]
                          hashes to it (default 1: one process; see docs/design.md "Across cores")
   --engine E             xstate | lean: who runs the machines' definitions (default ${DEFAULT_ENGINE}; xstate:
                          XState's interpreter; lean: about a quarter less CPU per call, BENCHMARKS.md finding 28)
+  --background-threads M low | idle | normal: the threads besides the event loop's (V8's compiler
+                         and collector helpers, libuv's pool) at nice 19 (low, default), under
+                         SCHED_IDLE (idle: never ahead of a datagram, but starved when the core
+                         is saturated), or as started (normal); BENCHMARKS.md finding 38
   --journal DIR          event journal folder (default ./journal)
   --fsync MODE           always | batch | off (default batch: written every 10 ms, synced at most every 50 ms)
   --journal-segment-mb N start a new journal segment at this size (default 64)
@@ -128,6 +135,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
       'auth-algorithms': { type: 'string' },
       workers: { type: 'string' },
       engine: { type: 'string' },
+      'background-threads': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -164,6 +172,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
     authAlgorithms: authAlgorithms(values['auth-algorithms']),
     workers: int('workers', values.workers, 1, 1, 64),
     engine: machineEngine(values.engine),
+    backgroundThreads: backgroundThreads(values['background-threads']),
   };
 }
 
@@ -181,6 +190,12 @@ export function machineEngine(v: string | undefined): MachineEngine {
   const e = v ?? DEFAULT_ENGINE;
   if (e !== 'xstate' && e !== 'lean') throw new Error(`--engine must be xstate or lean`);
   return e;
+}
+
+export function backgroundThreads(v: string | undefined): BackgroundThreads {
+  const b = v ?? 'low';
+  if (b !== 'low' && b !== 'idle' && b !== 'normal') throw new Error(`--background-threads must be low, idle or normal`);
+  return b;
 }
 
 export function fsyncMode(v: string | undefined): FsyncMode {

@@ -9,6 +9,7 @@ import { phraseRewriter, type PhraseTable } from '../proxy/reasonPhrases.js';
 import { SourceGuard, type GuardEvents, type GuardPolicy } from '../security/sourceGuard.js';
 import { DEFAULT_SCANNER_AGENTS, scannerMatcher } from '../security/scanners.js';
 import { chooseHost, listCandidates } from './netif.js';
+import { yieldBackgroundThreads } from '../util/backgroundThreads.js';
 
 /** What the one-process proxy and the cluster share: host choice, the supervisor's options, the banner. */
 
@@ -73,6 +74,18 @@ export function supervisorOptions(
       if (log.enabled('debug')) log.debug(`${e.name} ${e.from} -> ${e.to}${e.status ? ` ${e.status}` : ''} (${e.callId})`);
     },
   };
+}
+
+/**
+ * `--background-threads idle`: the threads besides the event loop's leave it the core (finding 38).
+ * Called once the journal has written (libuv's pool exists by then) and before "listening".
+ */
+export function yieldThreads(settings: ProxySettings, log: Logger): void {
+  const mode = settings.backgroundThreads;
+  if (mode === 'normal') return;
+  const y = yieldBackgroundThreads(mode);
+  if (y.threads === 0) return;
+  log.info(`background threads: ${y.threads} (${y.idle} under SCHED_IDLE, ${y.niced} at nice 19)`);
 }
 
 /** What a softphone needs to know, once the proxy listens. */

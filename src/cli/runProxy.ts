@@ -9,7 +9,7 @@ import { startAdmin } from './admin.js';
 import { startInspector } from './inspector.js';
 import { journalBindingEvent, journalCallEvent } from '../actors/journalBridge.js';
 import { loadPhraseTable } from '../proxy/reasonPhrases.js';
-import { listenError, newGuard, pickHost, printBanner, supervisorOptions, untilStopped } from './proxyParts.js';
+import { listenError, newGuard, pickHost, printBanner, supervisorOptions, untilStopped, yieldThreads } from './proxyParts.js';
 import { runPrimary } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
 import { startAuthentication } from './authentication.js';
@@ -63,6 +63,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   for (const c of restoredCalls(recovery.history, journal)) sup.restoreCall(c);
   const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => sup.stats()) : null;
 
+  yieldThreads(settings, log);
   log.info(`sipstate listening on udp:${bound.host}:${bound.port}`);
   printBanner(log, settings, identity, auth ? auth.realm : null, phrases);
   if (inspector) log.info(`inspector: open http://localhost:${settings.inspectPort} in a browser`);

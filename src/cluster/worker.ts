@@ -6,7 +6,7 @@ import { loadPhraseTable } from '../proxy/reasonPhrases.js';
 import { Logger } from '../util/logger.js';
 import type { ProxySettings } from '../cli/args.js';
 import { startAuthentication } from '../cli/authentication.js';
-import { guardPolicy, listenError, supervisorOptions } from '../cli/proxyParts.js';
+import { guardPolicy, listenError, supervisorOptions, yieldThreads } from '../cli/proxyParts.js';
 import { WorkerGuard } from './workerGuard.js';
 import { ownerOf } from './callIdOwner.js';
 import { WorkerBus } from './workerBus.js';
@@ -126,6 +126,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
     }
   };
   for (const m of early.splice(0)) handle(m);
+  yieldThreads(settings, log);
   tell({ t: 'ready', worker: index, busPort, host: bound.host, port: bound.port });
   // Runs until the primary says stop (or its channel closes: cluster ends the worker then).
   await new Promise<never>(() => {});
