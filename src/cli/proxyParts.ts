@@ -77,8 +77,9 @@ export function supervisorOptions(
 }
 
 /**
- * `--background-threads idle`: the threads besides the event loop's leave it the core (finding 38).
- * Called once the journal has written (libuv's pool exists by then) and before "listening".
+ * `--background-threads low|idle`: the threads besides the event loop's give it the core (finding
+ * 38). Called at start, just before "listening": by then `npm start` had ten such threads here,
+ * libuv's pool among them; a thread started later keeps the normal policy.
  */
 export function yieldThreads(settings: ProxySettings, log: Logger): void {
   const mode = settings.backgroundThreads;
