@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
 /**
@@ -7,10 +7,6 @@ import { setPriority } from 'node:os';
  * it; `normal` leaves the threads as started.
  */
 export type BackgroundThreads = 'low' | 'idle' | 'normal';
-
-/** sched(7): the policy numbers /proc/<pid>/task/<tid>/stat shows (its 41st field). */
-export const SCHED_OTHER = 0;
-export const SCHED_IDLE = 5;
 
 export interface YieldedThreads {
   /** Threads of this process besides the event loop's. */
@@ -76,12 +72,4 @@ export function yieldBackgroundThreads(mode: 'low' | 'idle', how: ThreadScheduli
     }
   }
   return done;
-}
-
-/** The scheduling policy of thread `tid` of process `pid` (sched(7) numbers), from its stat line. */
-export function threadPolicy(pid: number, tid: number): number {
-  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-  // The command name is in parentheses and may hold spaces; policy is the 41st field.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[41 - 3]);
 }
