@@ -31,6 +31,8 @@ function partOf(url: string): string | null {
   if (/node_modules\/xstate\//.test(url)) return 'xstate';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return `package ${pkg[1]}`;
+  // The scripted user agents of bench/hotpath.ts and the warm-up: traffic, not the proxy.
+  if (/\/dist\/src\/actors\/syntheticTraffic\.js/.test(url)) return 'bench driver';
   const ours = /\/dist\/src\/([^/]+)/.exec(url);
   if (ours) return `sipstate ${ours[1]}`;
   if (/\/dist\/(bench|test)\//.test(url)) return 'bench driver';

@@ -43,7 +43,12 @@ export interface ProxySettings {
   engine: MachineEngine;
   /** The scheduling of the process's threads other than the event loop's (src/util/backgroundThreads.ts). */
   backgroundThreads: BackgroundThreads;
+  /** Scripted calls run through a throw-away supervisor before listening (src/actors/warmUp.ts); 0: none. */
+  warmUpCalls: number;
 }
+
+/** Scripted calls before listening: enough for V8 to optimize the hot path (BENCHMARKS.md, finding 39). */
+export const DEFAULT_WARM_UP_CALLS = 3000;
 
 export const USAGE = `Usage: sipstate [options]
 
@@ -75,6 +80,9 @@ export const USAGE = `Usage: sipstate [options]
                          and collector helpers, libuv's pool) at nice 19 (low, default), under
                          SCHED_IDLE (idle: never ahead of a datagram, but starved when the core
                          is saturated), or as started (normal); BENCHMARKS.md finding 38
+  --warm-up N            before listening, run N scripted calls through a throw-away supervisor so
+                         V8 has compiled the hot path for the first real call (default 3000, about
+                         a second; 0: start at once); nothing of it is journaled; finding 39
   --journal DIR          event journal folder (default ./journal)
   --fsync MODE           always | batch | off (default batch: written every 10 ms, synced at most every 50 ms)
   --journal-segment-mb N start a new journal segment at this size (default 64)
@@ -136,6 +144,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
       workers: { type: 'string' },
       engine: { type: 'string' },
       'background-threads': { type: 'string' },
+      'warm-up': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -173,6 +182,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
     workers: int('workers', values.workers, 1, 1, 64),
     engine: machineEngine(values.engine),
     backgroundThreads: backgroundThreads(values['background-threads']),
+    warmUpCalls: int('warm-up', values['warm-up'], DEFAULT_WARM_UP_CALLS, 0, 1_000_000),
   };
 }
 

@@ -10,6 +10,7 @@ import { SourceGuard, type GuardEvents, type GuardPolicy } from '../security/sou
 import { DEFAULT_SCANNER_AGENTS, scannerMatcher } from '../security/scanners.js';
 import { chooseHost, listCandidates } from './netif.js';
 import { yieldBackgroundThreads } from '../util/backgroundThreads.js';
+import { warmUp } from '../actors/warmUp.js';
 
 /** What the one-process proxy and the cluster share: host choice, the supervisor's options, the banner. */
 
@@ -87,6 +88,26 @@ export function yieldThreads(settings: ProxySettings, log: Logger): void {
   const y = yieldBackgroundThreads(mode);
   if (y.threads === 0) return;
   log.info(`background threads: ${y.threads} (${y.idle} under SCHED_IDLE, ${y.niced} at nice 19)`);
+}
+
+/**
+ * `--warm-up N`: the JIT warm-up (src/actors/warmUp.ts) with the real supervisor's engine, phrases
+ * and scanner filter, started once the proxy listens; it runs beside the real traffic. Returns
+ * what stops it (at shutdown).
+ */
+export function startWarmUp(settings: ProxySettings, phrases: PhraseTable | null, log: Logger): () => void {
+  const stop = new AbortController();
+  if (settings.warmUpCalls === 0) return () => {};
+  void warmUp(settings.warmUpCalls, {
+    engine: settings.engine,
+    isScanner: scannerMatcher([...DEFAULT_SCANNER_AGENTS, ...settings.blockUserAgents]),
+    ...(phrases ? { rewriteResponse: phraseRewriter(phrases) } : {}),
+  }, stop.signal).then((r) => {
+    if (r.error === 'stopped') return;
+    if (r.error !== undefined) log.warn(`warm-up stopped after ${r.calls} calls: ${r.error}`);
+    else log.info(`warm-up: ${r.calls} scripted calls in ${Math.round(r.ms)} ms`);
+  });
+  return () => stop.abort();
 }
 
 /** What a softphone needs to know, once the proxy listens. */

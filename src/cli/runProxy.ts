@@ -9,7 +9,7 @@ import { startAdmin } from './admin.js';
 import { startInspector } from './inspector.js';
 import { journalBindingEvent, journalCallEvent } from '../actors/journalBridge.js';
 import { loadPhraseTable } from '../proxy/reasonPhrases.js';
-import { listenError, newGuard, pickHost, printBanner, supervisorOptions, untilStopped, yieldThreads } from './proxyParts.js';
+import { listenError, newGuard, pickHost, printBanner, supervisorOptions, untilStopped, startWarmUp, yieldThreads } from './proxyParts.js';
 import { runPrimary } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
 import { startAuthentication } from './authentication.js';
@@ -67,8 +67,10 @@ export async function runProxy(argv: string[]): Promise<void> {
   log.info(`sipstate listening on udp:${bound.host}:${bound.port}`);
   printBanner(log, settings, identity, auth ? auth.realm : null, phrases);
   if (inspector) log.info(`inspector: open http://localhost:${settings.inspectPort} in a browser`);
+  const stopWarmUp = startWarmUp(settings, phrases, log);
 
   await untilStopped(log);
+  stopWarmUp();
   supervisor.stop();
   guard.close();
   auth?.close();

@@ -6,7 +6,7 @@ import { loadPhraseTable } from '../proxy/reasonPhrases.js';
 import { Logger } from '../util/logger.js';
 import type { ProxySettings } from '../cli/args.js';
 import { startAuthentication } from '../cli/authentication.js';
-import { guardPolicy, listenError, supervisorOptions, yieldThreads } from '../cli/proxyParts.js';
+import { guardPolicy, listenError, supervisorOptions, startWarmUp, yieldThreads } from '../cli/proxyParts.js';
 import { WorkerGuard } from './workerGuard.js';
 import { ownerOf } from './callIdOwner.js';
 import { WorkerBus } from './workerBus.js';
@@ -74,9 +74,11 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   });
 
   let stopping = false;
+  let stopWarmUp = () => {};
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    stopWarmUp();
     supervisor?.stop();
     guard.close();
     auth?.close();
@@ -128,6 +130,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   for (const m of early.splice(0)) handle(m);
   yieldThreads(settings, log);
   tell({ t: 'ready', worker: index, busPort, host: bound.host, port: bound.port });
+  if (!stopping) stopWarmUp = startWarmUp(settings, phrases, log);
   // Runs until the primary says stop (or its channel closes: cluster ends the worker then).
   await new Promise<never>(() => {});
 }

@@ -1,0 +1,117 @@
+import type { Supervisor, Transport } from './supervisor.js';
+import type { Address } from '../transport/viaAddressing.js';
+
+/**
+ * Two user agents played message by message against a Supervisor with no sockets: a callee that
+ * registers and a caller that calls it (INVITE, 100, 180, 200, ACK, BYE, 200 through location
+ * lookup and Record-Route). The JIT warm-up at start runs it (src/actors/warmUp.ts), and
+ * bench/hotpath.ts times it.
+ */
+
+/** A Transport that keeps what the proxy sends, for the user agents to take. */
+export class LoopbackWire implements Transport {
+  readonly out: Array<{ text: string; port: number }> = [];
+
+  send(data: Buffer, _host: string, port: number): void {
+    this.out.push({ text: data.toString('latin1'), port });
+  }
+
+  /** The first message sent to `port` whose text starts with `startsWith`, taken off the wire. */
+  take(port: number, startsWith: string): string {
+    const i = this.out.findIndex((m) => m.port === port && m.text.startsWith(startsWith));
+    if (i < 0) throw new Error(`nothing starting with "${startsWith}" reached port ${port}: ${this.out.map((m) => `${m.port} ${m.text.split('\r\n')[0]}`).join(' | ')}`);
+    return this.out.splice(i, 1)[0]!.text;
+  }
+}
+
+/** Header lines of `text` whose name is in `names` (lower case), in order. */
+function headerLines(text: string, names: string[]): string[] {
+  const head = text.slice(0, text.indexOf('\r\n\r\n'));
+  return head.split('\r\n').slice(1).filter((l) => names.includes(l.slice(0, l.indexOf(':')).trim().toLowerCase()));
+}
+
+/** A response to the request `text`, as its UAS builds it (§8.2.6): the To tag added when given. */
+function answer(text: string, status: string, toTag: string | null, extra: string[] = []): Buffer {
+  const lines = headerLines(text, ['via', 'from', 'to', 'call-id', 'cseq', 'record-route']).map((l) =>
+    toTag && /^to\s*:/i.test(l) && !/;tag=/.test(l) ? `${l};tag=${toTag}` : l,
+  );
+  return Buffer.from(`SIP/2.0 ${status}\r\n${[...lines, ...extra, 'Content-Length: 0'].join('\r\n')}\r\n\r\n`);
+}
+
+export class SyntheticTraffic {
+  constructor(
+    private readonly sup: Supervisor,
+    private readonly wire: LoopbackWire,
+    private readonly proxy: Address,
+    private readonly caller: Address,
+    private readonly callee: Address,
+  ) {}
+
+  private request(method: string, uri: string, n: number, branch: string, cseq: number, extra: string[], toTag: string | null): Buffer {
+    const { caller, proxy } = this;
+    return Buffer.from(
+      [
+        `${method} ${uri} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${caller.host}:${caller.port};branch=z9hG4bK-${branch}-${n};rport`,
+        `From: <sip:caller@${proxy.host}>;tag=c${n}`,
+        `To: <sip:callee@${proxy.host}>${toTag ? `;tag=${toTag}` : ''}`,
+        `Call-ID: call-${n}@${caller.host}`,
+        `CSeq: ${cseq} ${method}`,
+        'Max-Forwards: 70',
+        ...extra,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+  }
+
+  /** The callee registers its contact (an hour): the calls below find it by location lookup. */
+  register(n = 0): void {
+    const { callee, proxy } = this;
+    this.sup.receive(
+      Buffer.from(
+        [
+          `REGISTER sip:${proxy.host} SIP/2.0`,
+          `Via: SIP/2.0/UDP ${callee.host}:${callee.port};branch=z9hG4bK-reg-${n}`,
+          `From: <sip:callee@${proxy.host}>;tag=r${n}`,
+          `To: <sip:callee@${proxy.host}>`,
+          'Call-ID: reg@synthetic',
+          `CSeq: ${n + 1} REGISTER`,
+          `Contact: <sip:callee@${callee.host}:${callee.port}>`,
+          'Expires: 3600',
+          'Max-Forwards: 70',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+      ),
+      callee,
+    );
+    this.wire.take(callee.port, 'SIP/2.0 200');
+  }
+
+  /** Call `n`, from the INVITE to the BYE's 200; throws if the proxy does not pass a message on. */
+  call(n: number): void {
+    const { sup, wire, caller, callee, proxy } = this;
+    sup.receive(this.request('INVITE', `sip:callee@${proxy.host}`, n, 'inv', 1, [`Contact: <sip:caller@${caller.host}:${caller.port}>`], null), caller);
+    wire.take(caller.port, 'SIP/2.0 100');
+    const inv = wire.take(callee.port, 'INVITE');
+    const calleeContact = `Contact: <sip:callee@${callee.host}:${callee.port}>`;
+    sup.receive(answer(inv, '100 Trying', null), callee);
+    sup.receive(answer(inv, '180 Ringing', `e${n}`, [calleeContact]), callee);
+    wire.take(caller.port, 'SIP/2.0 180');
+    sup.receive(answer(inv, '200 OK', `e${n}`, [calleeContact]), callee);
+    const ok = wire.take(caller.port, 'SIP/2.0 200');
+    // The caller's route set is the Record-Route of the 2xx (§12.1.2): here, the proxy alone.
+    const route = headerLines(ok, ['record-route']).map((l) => l.replace(/^record-route/i, 'Route'));
+    const dialogUri = `sip:callee@${callee.host}:${callee.port}`;
+    sup.receive(this.request('ACK', dialogUri, n, 'ack', 1, route, `e${n}`), caller);
+    wire.take(callee.port, 'ACK');
+    sup.receive(this.request('BYE', dialogUri, n, 'bye', 2, route, `e${n}`), caller);
+    const bye = wire.take(callee.port, 'BYE');
+    sup.receive(answer(bye, '200 OK', null), callee);
+    wire.take(caller.port, 'SIP/2.0 200');
+    wire.out.length = 0;
+  }
+}

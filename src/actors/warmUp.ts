@@ -1,0 +1,111 @@
+import { performance } from 'node:perf_hooks';
+import { Supervisor, type SupervisorOptions } from './supervisor.js';
+import { LocationService } from './locationService.js';
+import { LoopbackWire, SyntheticTraffic } from './syntheticTraffic.js';
+import { LocalIdentity } from '../proxy/localIdentity.js';
+import { Logger } from '../util/logger.js';
+
+/**
+ * Transaction timers of the warm-up: 64*T1 is 64 ms, so the lingering states (Timers J, K, L and
+ * M) fall due, and their code is compiled too, before the proxy listens.
+ */
+const WARM_UP_TIMERS = { t1: 1, t2: 4, t4: 5 };
+/**
+ * Calls run in one turn of the event loop: about a millisecond once compiled, a few before. The
+ * warm-up runs while the proxy serves; datagrams that arrive meanwhile wait at most one batch.
+ */
+const BATCH = 10;
+/** The pause after each batch, in which the event loop is watched for real work. */
+const PAUSE_MS = 4;
+/**
+ * The share of a pause the event loop may have been busy with real datagrams for the next batch
+ * to run; above it (a flood, or a load near the core's limit) the warm-up waits: serving comes first.
+ */
+const BUSY_LIMIT = 0.5;
+/**
+ * A registration refresh every this many calls. V8 records the object shapes a function meets
+ * only once it has run a few times; a REGISTER met only at the start leaves the optimized code
+ * blind to it, and the first real one throws a dozen functions back to the interpreter.
+ */
+const REGISTER_EVERY = 10;
+
+export interface WarmUpResult {
+  /** Calls that went through. */
+  calls: number;
+  ms: number;
+  /** Why the warm-up stopped early (the proxy starts anyway). */
+  error?: string;
+}
+
+/**
+ * The JIT warm-up. V8 compiles a function with its optimizing compiler only after it has run a
+ * while; in a new process the first seconds of load run in slower code, and the compiler threads
+ * and the event loop share the core while datagrams wait (BENCHMARKS.md, finding 39). Right after
+ * the proxy starts listening, `calls` scripted calls go through a throw-away Supervisor of its own
+ * (its own location service, no journal, no call log, no guard, no sockets), a few at a time
+ * between the real datagrams, so that the parser, the machines and the interpreter that runs them
+ * are compiled within a second or two rather than under the first minute of load. What the real
+ * proxy serves is not touched: nothing of the warm-up is journaled, counted or kept.
+ *
+ * `same`: the options of the real supervisor that change the code a message takes (the engine,
+ * the reason-phrase rewriter, the scanner filter). `signal`: stops it between two batches.
+ */
+export async function warmUp(
+  calls: number,
+  same: Pick<SupervisorOptions, 'engine' | 'rewriteResponse' | 'isScanner'>,
+  signal?: AbortSignal,
+): Promise<WarmUpResult> {
+  const t0 = performance.now();
+  const proxy = { host: '127.0.0.1', port: 5060 };
+  const wire = new LoopbackWire();
+  const location = new LocationService();
+  const sup = new Supervisor(wire, {
+    ...same,
+    identity: new LocalIdentity(proxy),
+    timers: WARM_UP_TIMERS,
+    location,
+    logger: new Logger('error'),
+  });
+  const traffic = new SyntheticTraffic(sup, wire, proxy, { host: '127.0.0.1', port: 5061 }, { host: '127.0.0.1', port: 5062 });
+  let done = 0;
+  let error: string | undefined;
+  try {
+    traffic.register();
+    const run = async (until: number) => {
+      while (done < until && !signal?.aborted) {
+        for (const end = Math.min(until, done + BATCH); done < end; done++) {
+          traffic.call(done);
+          if (done % REGISTER_EVERY === 0) traffic.register(done + 1);
+        }
+        await quietTurn(signal);
+      }
+    };
+    // Most calls; then every lingering transaction ends (64*T1) and its code is compiled; then
+    // the rest, so that what the ends changed is optimized again before the proxy listens.
+    // The rest of the proxy's start-up and the first datagrams go first.
+    await quietTurn(signal);
+    await run(Math.ceil(calls * 0.9));
+    await turn(64 * WARM_UP_TIMERS.t1 + 20);
+    await run(calls);
+    if (signal?.aborted) error = 'stopped';
+  } catch (e) {
+    error = (e as Error).message;
+  } finally {
+    sup.stop();
+    location.close();
+  }
+  return { calls: done, ms: performance.now() - t0, ...(error !== undefined ? { error } : {}) };
+}
+
+function turn(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Pauses until a pause passes in which the event loop was busy less than BUSY_LIMIT of the time (or it is stopped). */
+async function quietTurn(signal: AbortSignal | undefined): Promise<void> {
+  while (!signal?.aborted) {
+    const start = performance.eventLoopUtilization();
+    await turn(PAUSE_MS);
+    if (performance.eventLoopUtilization(start).utilization <= BUSY_LIMIT) return;
+  }
+}
