@@ -50,6 +50,12 @@ export function sipstateCommand(port: number, adminPort: number, dir: string, cp
   ];
 }
 
+/** How many of the proxy's processes still run their start-up warm-up (GET /status). */
+async function warmingUp(adminPort: number): Promise<number> {
+  const s = (await (await fetch(`http://${HOST}:${adminPort}/status`)).json()) as { warmingUp?: number };
+  return s.warmingUp ?? 0;
+}
+
 export async function startSipstate(opts: ServerOptions): Promise<Server & { status(): Promise<Status> }> {
   if (!existsSync(mainPath)) throw new Error(`${mainPath} is missing: build first (npx tsc -p tsconfig.json)`);
   const dir = makeTempDir('sipstate');
@@ -81,6 +87,14 @@ export async function startSipstate(opts: ServerOptions): Promise<Server & { sta
       await sleep(50);
     }
     await probe(port);
+    // The proxy's start-up warm-up (README, "Warm-up") runs for a second or two once it listens;
+    // every phase measures the proxy after it (a memory baseline taken during it would count the
+    // warm-up's own transactions).
+    const warmDeadline = Date.now() + 30_000;
+    while ((await warmingUp(adminPort)) > 0) {
+      if (Date.now() > warmDeadline) throw new Error(`sipstate still warming up after 30 s:\n${out}`);
+      await sleep(100);
+    }
   } catch (e) {
     // Nothing of a server that did not come up stays behind for the rest of the run.
     await group.stop();

@@ -11,14 +11,18 @@ import { Logger } from '../util/logger.js';
  */
 const WARM_UP_TIMERS = { t1: 1, t2: 4, t4: 5 };
 /**
- * Calls run in one turn of the event loop: about a millisecond once compiled, a few before. The
- * warm-up runs while the proxy serves; datagrams that arrive meanwhile wait at most one batch.
+ * How long the calls of one turn of the event loop may take: the warm-up runs while the proxy
+ * serves, and a datagram that arrives meanwhile waits for the turn to end. A call takes about
+ * 0.2 ms once compiled and a few before; on a core shared with busier processes its wall time
+ * grows, so the turn is bounded by time, not by a count (a batch of ten held datagrams back for
+ * 400 ms on an overloaded test machine, long enough for Timer A, at a T1 of 100 ms, to resend an
+ * INVITE the callee had already answered).
  */
-const BATCH = 10;
-/** The pause after each batch, in which the event loop is watched for real work. */
+const TURN_MS = 2;
+/** The pause after each turn's calls, in which the event loop is watched for real work. */
 const PAUSE_MS = 4;
 /**
- * The share of a pause the event loop may have been busy with real datagrams for the next batch
+ * The share of a pause the event loop may have been busy with real datagrams for the next calls
  * to run; above it (a flood, or a load near the core's limit) the warm-up waits: serving comes first.
  */
 const BUSY_LIMIT = 0.5;
@@ -48,7 +52,7 @@ export interface WarmUpResult {
  * proxy serves is not touched: nothing of the warm-up is journaled, counted or kept.
  *
  * `same`: the options of the real supervisor that change the code a message takes (the engine,
- * the reason-phrase rewriter, the scanner filter). `signal`: stops it between two batches.
+ * the reason-phrase rewriter, the scanner filter). `signal`: stops it between two turns.
  */
 export async function warmUp(
   calls: number,
@@ -73,16 +77,18 @@ export async function warmUp(
     traffic.register();
     const run = async (until: number) => {
       while (done < until && !signal?.aborted) {
-        for (const end = Math.min(until, done + BATCH); done < end; done++) {
+        const turnEnd = performance.now() + TURN_MS;
+        do {
           traffic.call(done);
           if (done % REGISTER_EVERY === 0) traffic.register(done + 1);
-        }
+          done++;
+        } while (done < until && performance.now() < turnEnd);
         await quietTurn(signal);
       }
     };
-    // Most calls; then every lingering transaction ends (64*T1) and its code is compiled; then
-    // the rest, so that what the ends changed is optimized again before the proxy listens.
-    // The rest of the proxy's start-up and the first datagrams go first.
+    // The rest of the proxy's start-up and the first datagrams go first. Then most calls; then
+    // every lingering transaction ends (64*T1) and its code is compiled; then the rest, so that
+    // what the ends changed is optimized again.
     await quietTurn(signal);
     await run(Math.ceil(calls * 0.9));
     await turn(64 * WARM_UP_TIMERS.t1 + 20);

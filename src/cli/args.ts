@@ -43,11 +43,11 @@ export interface ProxySettings {
   engine: MachineEngine;
   /** The scheduling of the process's threads other than the event loop's (src/util/backgroundThreads.ts). */
   backgroundThreads: BackgroundThreads;
-  /** Scripted calls run through a throw-away supervisor before listening (src/actors/warmUp.ts); 0: none. */
+  /** Scripted calls run through a throw-away supervisor once listening (src/actors/warmUp.ts); 0: none. */
   warmUpCalls: number;
 }
 
-/** Scripted calls before listening: enough for V8 to optimize the hot path (BENCHMARKS.md, finding 39). */
+/** Scripted calls at start: enough for V8 to optimize the hot path (BENCHMARKS.md, finding 39). */
 export const DEFAULT_WARM_UP_CALLS = 3000;
 
 export const USAGE = `Usage: sipstate [options]
@@ -80,9 +80,9 @@ export const USAGE = `Usage: sipstate [options]
                          and collector helpers, libuv's pool) at nice 19 (low, default), under
                          SCHED_IDLE (idle: never ahead of a datagram, but starved when the core
                          is saturated), or as started (normal); BENCHMARKS.md finding 38
-  --warm-up N            before listening, run N scripted calls through a throw-away supervisor so
-                         V8 has compiled the hot path for the first real call (default 3000, about
-                         a second; 0: start at once); nothing of it is journaled; finding 39
+  --warm-up N            once listening, run N scripted calls through a throw-away supervisor,
+                         beside the real traffic, so V8 compiles the hot path in the first second
+                         or two (default 3000; 0: none); nothing of it is journaled; finding 39
   --journal DIR          event journal folder (default ./journal)
   --fsync MODE           always | batch | off (default batch: written every 10 ms, synced at most every 50 ms)
   --journal-segment-mb N start a new journal segment at this size (default 64)

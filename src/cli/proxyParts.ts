@@ -90,24 +90,31 @@ export function yieldThreads(settings: ProxySettings, log: Logger): void {
   log.info(`background threads: ${y.threads} (${y.idle} under SCHED_IDLE, ${y.niced} at nice 19)`);
 }
 
+/** A warm-up started by startWarmUp: whether it still runs (`/status` says so), and its stop. */
+export interface RunningWarmUp {
+  running(): boolean;
+  stop(): void;
+}
+
 /**
  * `--warm-up N`: the JIT warm-up (src/actors/warmUp.ts) with the real supervisor's engine, phrases
- * and scanner filter, started once the proxy listens; it runs beside the real traffic. Returns
- * what stops it (at shutdown).
+ * and scanner filter, started once the proxy listens; it runs beside the real traffic.
  */
-export function startWarmUp(settings: ProxySettings, phrases: PhraseTable | null, log: Logger): () => void {
+export function startWarmUp(settings: ProxySettings, phrases: PhraseTable | null, log: Logger): RunningWarmUp {
   const stop = new AbortController();
-  if (settings.warmUpCalls === 0) return () => {};
+  if (settings.warmUpCalls === 0) return { running: () => false, stop: () => {} };
+  let running = true;
   void warmUp(settings.warmUpCalls, {
     engine: settings.engine,
     isScanner: scannerMatcher([...DEFAULT_SCANNER_AGENTS, ...settings.blockUserAgents]),
     ...(phrases ? { rewriteResponse: phraseRewriter(phrases) } : {}),
   }, stop.signal).then((r) => {
+    running = false;
     if (r.error === 'stopped') return;
     if (r.error !== undefined) log.warn(`warm-up stopped after ${r.calls} calls: ${r.error}`);
     else log.info(`warm-up: ${r.calls} scripted calls in ${Math.round(r.ms)} ms`);
   });
-  return () => stop.abort();
+  return { running: () => running, stop: () => stop.abort() };
 }
 
 /** What a softphone needs to know, once the proxy listens. */

@@ -9,7 +9,7 @@ import { startAdmin } from './admin.js';
 import { startInspector } from './inspector.js';
 import { journalBindingEvent, journalCallEvent } from '../actors/journalBridge.js';
 import { loadPhraseTable } from '../proxy/reasonPhrases.js';
-import { listenError, newGuard, pickHost, printBanner, supervisorOptions, untilStopped, startWarmUp, yieldThreads } from './proxyParts.js';
+import { listenError, newGuard, pickHost, printBanner, supervisorOptions, untilStopped, startWarmUp, yieldThreads, type RunningWarmUp } from './proxyParts.js';
 import { runPrimary } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
 import { startAuthentication } from './authentication.js';
@@ -61,16 +61,18 @@ export async function runProxy(argv: string[]): Promise<void> {
   });
   const sup = supervisor;
   for (const c of restoredCalls(recovery.history, journal)) sup.restoreCall(c);
-  const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => sup.stats()) : null;
+  let warm: RunningWarmUp | null = null;
+  // warmingUp: 1 while the start-up warm-up runs (a benchmark waits for 0 before it measures).
+  const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => ({ ...sup.stats(), warmingUp: warm?.running() ? 1 : 0 })) : null;
 
   yieldThreads(settings, log);
   log.info(`sipstate listening on udp:${bound.host}:${bound.port}`);
   printBanner(log, settings, identity, auth ? auth.realm : null, phrases);
   if (inspector) log.info(`inspector: open http://localhost:${settings.inspectPort} in a browser`);
-  const stopWarmUp = startWarmUp(settings, phrases, log);
+  warm = startWarmUp(settings, phrases, log);
 
   await untilStopped(log);
-  stopWarmUp();
+  warm.stop();
   supervisor.stop();
   guard.close();
   auth?.close();

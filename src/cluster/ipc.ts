@@ -29,6 +29,8 @@ export interface WorkerStatus extends SupervisorStats {
   forwarded: number;
   /** Datagrams for a worker that had no bus at that moment (being started again): dropped. */
   unsent: number;
+  /** 1 while this worker's start-up warm-up runs (src/actors/warmUp.ts); the cluster adds them up. */
+  warmingUp: number;
 }
 
 /** Worker to primary, over the cluster's IPC channel. */

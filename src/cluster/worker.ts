@@ -6,7 +6,7 @@ import { loadPhraseTable } from '../proxy/reasonPhrases.js';
 import { Logger } from '../util/logger.js';
 import type { ProxySettings } from '../cli/args.js';
 import { startAuthentication } from '../cli/authentication.js';
-import { guardPolicy, listenError, supervisorOptions, startWarmUp, yieldThreads } from '../cli/proxyParts.js';
+import { guardPolicy, listenError, supervisorOptions, startWarmUp, yieldThreads, type RunningWarmUp } from '../cli/proxyParts.js';
 import { WorkerGuard } from './workerGuard.js';
 import { ownerOf } from './callIdOwner.js';
 import { WorkerBus } from './workerBus.js';
@@ -74,11 +74,11 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   });
 
   let stopping = false;
-  let stopWarmUp = () => {};
+  let warm: RunningWarmUp | null = null;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    stopWarmUp();
+    warm?.stop();
     supervisor?.stop();
     guard.close();
     auth?.close();
@@ -119,7 +119,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
         if (m.gc) (globalThis as { gc?: () => void }).gc?.();
         const mem = process.memoryUsage();
         const stats = supervisor?.stats() ?? emptyStats(location.bindingCount);
-        tell({ t: 'status', id: m.id, status: { ...stats, worker: index, pid: process.pid, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, forwarded: bus.forwarded, unsent: bus.unsent } });
+        tell({ t: 'status', id: m.id, status: { ...stats, warmingUp: warm?.running() ? 1 : 0, worker: index, pid: process.pid, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, forwarded: bus.forwarded, unsent: bus.unsent } });
         break;
       }
       case 'stop':
@@ -130,7 +130,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   for (const m of early.splice(0)) handle(m);
   yieldThreads(settings, log);
   tell({ t: 'ready', worker: index, busPort, host: bound.host, port: bound.port });
-  if (!stopping) stopWarmUp = startWarmUp(settings, phrases, log);
+  if (!stopping) warm = startWarmUp(settings, phrases, log);
   // Runs until the primary says stop (or its channel closes: cluster ends the worker then).
   await new Promise<never>(() => {});
 }

@@ -35,7 +35,7 @@ export interface ProxyStatus {
 
 /**
  * Starts the real proxy process (the compiled CLI) and waits for its "listening" line.
- * `args` are extra CLI flags. `wrap` lets a test run it inside a namespace (e.g. ['ip','netns','exec','ns']).
+ * `args` are extra CLI flags; `--warm-up 0` unless they name `--warm-up`. `wrap` lets a test run it inside a namespace (e.g. ['ip','netns','exec','ns']).
  */
 export async function startProxy(opts: { host?: string; port?: number; args?: string[]; wrap?: string[]; timeoutMs?: number; journal?: string; callLog?: string } = {}): Promise<RunningProxy> {
   const host = opts.host ?? '127.0.0.1';
@@ -45,7 +45,12 @@ export async function startProxy(opts: { host?: string; port?: number; args?: st
   const own = opts.journal === undefined || opts.callLog === undefined ? mkdtempSync(path.join(tmpdir(), 'sipstate-test-')) : null;
   const journal = opts.journal ?? path.join(own!, 'journal');
   const callLog = opts.callLog ?? path.join(own!, 'log.txt');
-  const argv = [MAIN, '--host', host, '--port', String(port), '--admin-port', String(adminPort), '--journal', journal, '--call-log', callLog, ...(opts.args ?? [])];
+  // No start-up warm-up unless the test asks for one (test/e2e/warm-up.test.ts does): two cores run
+  // many proxies at once here, with transaction timers of 100 ms, and each warm-up is a second or
+  // two of CPU the test is not about.
+  const args = opts.args ?? [];
+  const warmUp = args.includes('--warm-up') ? [] : ['--warm-up', '0'];
+  const argv = [MAIN, '--host', host, '--port', String(port), '--admin-port', String(adminPort), '--journal', journal, '--call-log', callLog, ...warmUp, ...args];
   const cmd = opts.wrap ? [...opts.wrap, process.execPath, ...argv] : [process.execPath, ...argv];
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
