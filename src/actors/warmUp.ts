@@ -14,13 +14,12 @@ const WARM_UP_TIMERS = { t1: 1, t2: 4, t4: 5 };
  * How long the calls of one turn of the event loop may take: the warm-up runs while the proxy
  * serves, and a datagram that arrives meanwhile waits for the turn to end. A call takes about
  * 0.2 ms once compiled and a few before; on a core shared with busier processes its wall time
- * grows, so the turn is bounded by time, not by a count (a batch of ten held datagrams back for
- * 400 ms on an overloaded test machine, long enough for Timer A, at a T1 of 100 ms, to resend an
- * INVITE the callee had already answered).
+ * grows, so the turn is bounded by time, not by a count (with ten calls a turn, end-to-end tests
+ * with a T1 of 100 ms failed on a loaded two-core machine; BENCHMARKS.md, finding 39).
  */
 const TURN_MS = 2;
 /** The pause after each turn's calls, in which the event loop is watched for real work. */
-const PAUSE_MS = 4;
+const PAUSE_MS = 2;
 /**
  * The share of a pause the event loop may have been busy with real datagrams for the next calls
  * to run; above it (a flood, or a load near the core's limit) the warm-up waits: serving comes first.
