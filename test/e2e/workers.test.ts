@@ -72,7 +72,9 @@ async function killWorkers(proxy: Awaited<ReturnType<typeof proxyFor>>, before: 
   while (Date.now() < deadline && !exited(proxy)) {
     try {
       after = await workersOf(proxy);
-      if (after.length === before.length && which.every((w) => after[w]!.pid !== before[w]!.pid)) break;
+      // A new worker answers /status from the moment it is up, before the primary's start message
+      // (the location table) reaches it: wait for the table as well.
+      if (after.length === before.length && which.every((w) => after[w]!.pid !== before[w]!.pid && after[w]!.bindings === before[w]!.bindings)) break;
     } catch {
       /* asked while a worker came up */
     }
