@@ -7,7 +7,7 @@ import { Logger } from '../util/logger.js';
 
 /**
  * Transaction timers of the warm-up: 64*T1 is 64 ms, so the lingering states (Timers J, K, L and
- * M) fall due, and their code is compiled too, before the proxy listens.
+ * M) fall due within it, and their code is compiled too.
  */
 const WARM_UP_TIMERS = { t1: 1, t2: 4, t4: 5 };
 /**
@@ -27,8 +27,8 @@ const PAUSE_MS = 2;
 const BUSY_LIMIT = 0.5;
 /**
  * A registration refresh every this many calls. V8 records the object shapes a function meets
- * only once it has run a few times; a REGISTER met only at the start leaves the optimized code
- * blind to it, and the first real one throws a dozen functions back to the interpreter.
+ * only once it has run a few times; with a REGISTER only at the start, the optimized code was
+ * blind to it, and the next one threw a dozen functions back to the interpreter (finding 39).
  */
 const REGISTER_EVERY = 10;
 

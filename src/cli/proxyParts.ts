@@ -101,8 +101,8 @@ export interface RunningWarmUp {
  * and scanner filter, started once the proxy listens; it runs beside the real traffic.
  */
 export function startWarmUp(settings: ProxySettings, phrases: PhraseTable | null, log: Logger): RunningWarmUp {
-  const stop = new AbortController();
   if (settings.warmUpCalls === 0) return { running: () => false, stop: () => {} };
+  const stop = new AbortController();
   let running = true;
   void warmUp(settings.warmUpCalls, {
     engine: settings.engine,

@@ -198,8 +198,8 @@ test('--workers 2: failed authentications count for the whole proxy, though the 
   }
   await outputMatching(t, proxy, /banned 127\.0\.0\.6 until .* \(failed authentications\)/);
   t.is(proxy.output().match(/banned 127\.0\.0\.6/g)?.length, 1, 'journaled once');
-  // The primary tells every worker; a worker busy with its start-up warm-up may read the ban a
-  // few milliseconds after the primary logged it.
+  // The primary tells every worker; a busy worker (its start-up warm-up, with --warm-up) may read
+  // the ban a few milliseconds after the primary logged it.
   const everyWorkerHolds = async () => ((await proxy.status()) as unknown as { workers: Array<{ bannedSources: number }> }).workers.every((w) => w.bannedSources === 1);
   for (const deadline = Date.now() + 5000; !(await everyWorkerHolds()) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
   t.true(await everyWorkerHolds(), 'every worker holds the ban');
