@@ -50,12 +50,6 @@ export function sipstateCommand(port: number, adminPort: number, dir: string, cp
   ];
 }
 
-/** How many of the proxy's processes still run their start-up warm-up (GET /status). */
-async function warmingUp(adminPort: number): Promise<number> {
-  const s = (await (await fetch(`http://${HOST}:${adminPort}/status`)).json()) as { warmingUp?: number };
-  return s.warmingUp ?? 0;
-}
-
 export async function startSipstate(opts: ServerOptions): Promise<Server & { status(): Promise<Status> }> {
   if (!existsSync(mainPath)) throw new Error(`${mainPath} is missing: build first (npx tsc -p tsconfig.json)`);
   const dir = makeTempDir('sipstate');
@@ -70,6 +64,10 @@ export async function startSipstate(opts: ServerOptions): Promise<Server & { sta
   };
   group.child.stdout!.on('data', keep);
   group.child.stderr!.on('data', keep);
+  const status = async (): Promise<Status> => {
+    const res = await fetch(`http://${HOST}:${adminPort}/status`);
+    return (await res.json()) as Status;
+  };
   // Ready: the "listening on udp:" line (printed at log level info), or, at --log-level warn which
   // prints no such line, the bound socket and an answering admin endpoint.
   const adminUp = async () => {
@@ -91,7 +89,7 @@ export async function startSipstate(opts: ServerOptions): Promise<Server & { sta
     // every phase measures the proxy after it (a memory baseline taken during it would count the
     // warm-up's own transactions).
     const warmDeadline = Date.now() + 30_000;
-    while ((await warmingUp(adminPort)) > 0) {
+    while (((await status()).warmingUp ?? 0) > 0) {
       if (Date.now() > warmDeadline) throw new Error(`sipstate still warming up after 30 s:\n${out}`);
       await sleep(100);
     }
@@ -101,10 +99,6 @@ export async function startSipstate(opts: ServerOptions): Promise<Server & { sta
     removeTempDir(dir);
     throw e;
   }
-  const status = async (): Promise<Status> => {
-    const res = await fetch(`http://${HOST}:${adminPort}/status`);
-    return (await res.json()) as Status;
-  };
   return {
     name: 'sipstate',
     port,

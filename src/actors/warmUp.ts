@@ -36,7 +36,7 @@ export interface WarmUpResult {
   /** Calls that went through. */
   calls: number;
   ms: number;
-  /** Why the warm-up stopped early (the proxy starts anyway). */
+  /** Why the warm-up stopped early (the proxy starts anyway); not set when `signal` stopped it. */
   error?: string;
 }
 
@@ -55,7 +55,7 @@ export interface WarmUpResult {
  */
 export async function warmUp(
   calls: number,
-  same: Pick<SupervisorOptions, 'engine' | 'rewriteResponse' | 'isScanner'>,
+  same: Pick<SupervisorOptions, 'engine' | 'isScanner' | 'rewriteResponse'>,
   signal?: AbortSignal,
 ): Promise<WarmUpResult> {
   const t0 = performance.now();
@@ -92,7 +92,6 @@ export async function warmUp(
     await run(Math.ceil(calls * 0.9));
     await turn(64 * WARM_UP_TIMERS.t1 + 20);
     await run(calls);
-    if (signal?.aborted) error = 'stopped';
   } catch (e) {
     error = (e as Error).message;
   } finally {

@@ -44,6 +44,18 @@ export function newGuard(settings: ProxySettings, events: GuardEvents): SourceGu
   return new SourceGuard(guardPolicy(settings), events);
 }
 
+/**
+ * The options that change the code a message takes through the supervisor: the interpreter, the
+ * scanner filter, the reason-phrase rewriter. The real supervisor and the warm-up's share them.
+ */
+function messagePath(settings: ProxySettings, phrases: PhraseTable | null): Pick<SupervisorOptions, 'engine' | 'isScanner' | 'rewriteResponse'> {
+  return {
+    engine: settings.engine,
+    isScanner: scannerMatcher([...DEFAULT_SCANNER_AGENTS, ...settings.blockUserAgents]),
+    ...(phrases ? { rewriteResponse: phraseRewriter(phrases) } : {}),
+  };
+}
+
 export function supervisorOptions(
   settings: ProxySettings,
   parts: {
@@ -61,15 +73,13 @@ export function supervisorOptions(
     identity: parts.identity,
     timers: { t1: settings.t1, t2: settings.t2, t4: settings.t4 },
     timerCMs: settings.timerC,
-    engine: settings.engine,
     maxCallMs: settings.maxCallSeconds * 1000,
     registrar: { minExpires: settings.minExpires, defaultExpires: settings.defaultExpires, maxExpires: settings.maxExpires },
     location: parts.location,
     guard: parts.guard,
     ...(parts.auth ? { authenticator: parts.auth.authenticator } : {}),
-    isScanner: scannerMatcher([...DEFAULT_SCANNER_AGENTS, ...settings.blockUserAgents]),
+    ...messagePath(settings, parts.phrases),
     logger: log,
-    ...(parts.phrases ? { rewriteResponse: phraseRewriter(parts.phrases) } : {}),
     onLifecycle: (e) => {
       parts.onLifecycle(e);
       if (log.enabled('debug')) log.debug(`${e.name} ${e.from} -> ${e.to}${e.status ? ` ${e.status}` : ''} (${e.callId})`);
@@ -97,20 +107,16 @@ export interface RunningWarmUp {
 }
 
 /**
- * `--warm-up N`: the JIT warm-up (src/actors/warmUp.ts) with the real supervisor's engine, phrases
- * and scanner filter, started once the proxy listens; it runs beside the real traffic.
+ * `--warm-up N`: the JIT warm-up (src/actors/warmUp.ts) on the real supervisor's message path,
+ * started once the proxy listens; it runs beside the real traffic.
  */
 export function startWarmUp(settings: ProxySettings, phrases: PhraseTable | null, log: Logger): RunningWarmUp {
   if (settings.warmUpCalls === 0) return { running: () => false, stop: () => {} };
   const stop = new AbortController();
   let running = true;
-  void warmUp(settings.warmUpCalls, {
-    engine: settings.engine,
-    isScanner: scannerMatcher([...DEFAULT_SCANNER_AGENTS, ...settings.blockUserAgents]),
-    ...(phrases ? { rewriteResponse: phraseRewriter(phrases) } : {}),
-  }, stop.signal).then((r) => {
+  void warmUp(settings.warmUpCalls, messagePath(settings, phrases), stop.signal).then((r) => {
     running = false;
-    if (r.error === 'stopped') return;
+    if (stop.signal.aborted) return;
     if (r.error !== undefined) log.warn(`warm-up stopped after ${r.calls} calls: ${r.error}`);
     else log.info(`warm-up: ${r.calls} scripted calls in ${Math.round(r.ms)} ms`);
   });

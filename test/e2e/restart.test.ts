@@ -6,21 +6,10 @@ import path from 'node:path';
 import { startProxy, type RunningProxy } from '../helpers/proxy.js';
 import { freePort } from '../helpers/ports.js';
 import { startSipp } from '../helpers/sipp.js';
-import { assertIdle, assertOk, newCallId, TIMERS, waitForBindings, workspace } from '../helpers/flows.js';
+import { assertIdle, assertOk, callLogEntry, newCallId, TIMERS, waitForBindings, workspace } from '../helpers/flows.js';
 
 const HMS = '\\d\\d:\\d\\d:\\d\\d';
 const ANSWERED = new RegExp(`^-----\\nfrom: sip:alice@127\\.0\\.0\\.1\\nto: sip:bob@127\\.0\\.0\\.1\\nringing: ${HMS}\\nstart: ${HMS}\\nend: ${HMS}\\n$`);
-
-/** log.txt once its entry is in (it is written when the journal's group commit is durable). */
-async function callLogEntry(file: string, ms = 3000): Promise<string> {
-  const deadline = Date.now() + ms;
-  let text = readFileSync(file, 'utf8');
-  while (text === '' && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    text = readFileSync(file, 'utf8');
-  }
-  return text;
-}
 
 /** Stops `proxy` (SIGTERM) and starts a new process on the same port, journal and call log. */
 async function restart(proxy: RunningProxy, t: ExecutionContext, extra: string[]): Promise<RunningProxy> {

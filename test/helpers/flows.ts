@@ -2,7 +2,7 @@
 // callers run to the end, and the checks that the proxy registered and went idle again.
 import type { ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startProxy, type RunningProxy } from './proxy.js';
@@ -114,4 +114,15 @@ export async function registerContact(proxy: RunningProxy, user: string, contact
   } finally {
     c.close();
   }
+}
+
+/** log.txt once its entry is in (it is written when the journal's group commit is durable). */
+export async function callLogEntry(file: string, ms = 3000): Promise<string> {
+  const deadline = Date.now() + ms;
+  let text = readFileSync(file, 'utf8');
+  while (text === '' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    text = readFileSync(file, 'utf8');
+  }
+  return text;
 }
