@@ -110,8 +110,17 @@ export class Supervisor {
   private readonly sanity: SanityLimits;
   /** Timers and inspection for every machine actor (src/actors/machineActor.ts). */
   private readonly system: MachineSystem;
+  // The options read per message are fields of the supervisor, not read through the options
+  // object: the warm-up's supervisor is given fewer options, so its options object has another
+  // hidden class, and code V8 optimized during the warm-up was thrown away at the first real
+  // message (deopt "wrong map"; BENCHMARKS.md, finding 40).
+  private readonly guard: SourceGuard | undefined;
+  private readonly isScanner: ((userAgent: string | undefined) => boolean) | undefined;
+  private readonly authenticator: Authenticator | undefined;
+  private readonly onLifecycle: ((e: CallLifecycleEvent) => void) | undefined;
+  private readonly rewriteResponse: ((r: SipResponse) => SipResponse) | undefined;
 
-  constructor(private readonly transport: Transport, private readonly opts: SupervisorOptions) {
+  constructor(private readonly transport: Transport, opts: SupervisorOptions) {
     this.me = opts.identity;
     this.timers = opts.timers ?? DEFAULT_TIMERS;
     this.timerCMs = opts.timerCMs ?? DEFAULT_TIMER_C_MS;
@@ -122,6 +131,11 @@ export class Supervisor {
     this.location = opts.location ?? new LocationService();
     this.log = opts.logger ?? new Logger('warn');
     this.system = new MachineSystem(opts.inspect, opts.engine);
+    this.guard = opts.guard;
+    this.isScanner = opts.isScanner;
+    this.authenticator = opts.authenticator;
+    this.onLifecycle = opts.onLifecycle;
+    this.rewriteResponse = opts.rewriteResponse;
   }
 
   stats(): SupervisorStats {
@@ -139,8 +153,8 @@ export class Supervisor {
       badMessages: this.badMessages,
       scannersDropped: this.scannersDropped,
       internalErrors: this.internalErrors,
-      bannedSources: this.opts.guard?.banned ?? 0,
-      droppedByGuard: this.opts.guard?.dropped ?? 0,
+      bannedSources: this.guard?.banned ?? 0,
+      droppedByGuard: this.guard?.dropped ?? 0,
     };
   }
 
@@ -193,7 +207,7 @@ export class Supervisor {
   }
 
   private dispatch(data: Buffer, source: Address): void {
-    const guard = this.opts.guard;
+    const guard = this.guard;
     if (guard && !guard.admitDatagram(source.host)) return;
     const parsed = parseDatagram(data, this.limits);
     if (!parsed.ok) {
@@ -213,7 +227,7 @@ export class Supervisor {
     if (msg.kind === 'response') return this.onResponse(msg, info.info);
     // Scanners and floods are dropped unanswered: an answer only tells them someone is here.
     if (guard && !guard.admitRequest(source.host)) return;
-    if (this.opts.isScanner?.(getHeader(msg, 'user-agent'))) {
+    if (this.isScanner?.(getHeader(msg, 'user-agent'))) {
       this.scannersDropped++;
       return;
     }
@@ -289,7 +303,7 @@ export class Supervisor {
     // With authentication on, an ACK goes on only inside a dialog we Record-Routed or to one of
     // our users (no relaying for strangers), and without our realm's credentials (§13.2.2.4 has
     // the ACK repeat the INVITE's; they are for us, §22.3).
-    const auth = this.opts.authenticator;
+    const auth = this.authenticator;
     if (auth && target.uri === undefined && !routedByUs(req, this.me)) return;
     const routed = auth ? auth.consumeCredentials(preprocessed, 'proxy') : preprocessed;
     const fwd = buildForwardedRequest(routed, this.me, {
@@ -323,8 +337,8 @@ export class Supervisor {
     }
     const preprocessed = preprocessRoute(req, this.me);
     // §22: credentials are checked (and ours consumed) before anything is registered or forwarded.
-    const auth = this.opts.authenticator;
-    const authorized = auth ? authorizeRequest(req, preprocessed, info, { authenticator: auth, me: this.me, guard: this.opts.guard, source: source.host, log: this.log }) : null;
+    const auth = this.authenticator;
+    const authorized = auth ? authorizeRequest(req, preprocessed, info, { authenticator: auth, me: this.me, guard: this.guard, source: source.host, log: this.log }) : null;
     if (authorized && !authorized.ok) return this.reject(st, authorized.rejection);
     const routed = authorized ? authorized.request : preprocessed;
     const ruri = parseUri(routed.uri);
@@ -531,7 +545,7 @@ export class Supervisor {
           for (const b of e.branches) this.clientTx.get(b)?.actor.send({ type: 'cancel' });
           break;
         case 'lifecycle':
-          this.opts.onLifecycle?.(e.event);
+          this.onLifecycle?.(e.event);
           break;
         case 'dialog': {
           const d = dialogKey(getHeader(e.response, 'call-id') ?? '', tagOf(getHeader(e.response, 'from')), tagOf(getHeader(e.response, 'to')));
@@ -558,7 +572,7 @@ export class Supervisor {
    */
   private respond(st: ServerTxRecord, response: SipResponse): void {
     if (response.status >= 200) st.request = null;
-    const out = this.opts.rewriteResponse ? this.opts.rewriteResponse(response) : response;
+    const out = this.rewriteResponse ? this.rewriteResponse(response) : response;
     st.actor.send({ type: 'respond', response: packResponse(out) });
   }
 
@@ -577,7 +591,7 @@ export class Supervisor {
   }
 
   private sendResponse(res: SipMessage, to: Address): void {
-    const out = res.kind === 'response' && this.opts.rewriteResponse ? this.opts.rewriteResponse(res) : res;
+    const out = res.kind === 'response' && this.rewriteResponse ? this.rewriteResponse(res) : res;
     this.transport.send(serialize(out), to.host, to.port);
   }
 }
