@@ -2,6 +2,7 @@ import { getHeaderValues, type SipRequest } from '../sip/message.js';
 import { parseNameAddr } from '../sip/nameAddr.js';
 import { bareHost, parseUri, uriParam, type SipUri } from '../sip/uri.js';
 import { internHost } from '../sip/hostIntern.js';
+import { sharedDestination } from '../transport/sharedAddress.js';
 
 /** Where a request is sent: address, port and transport (RFC 3263 reduced to what a LAN needs). */
 export interface Destination {
@@ -12,13 +13,14 @@ export interface Destination {
 
 /**
  * The destination for a URI (§16.6 step 7, RFC 3263 §4): `maddr` wins over the host; the port
- * defaults to 5060 (5061 for sips); the transport comes from the `transport` parameter.
+ * defaults to 5060 (5061 for sips); the transport comes from the `transport` parameter. The
+ * object is shared by every request to that destination (src/transport/sharedAddress.ts).
  */
 export function destinationOf(uri: SipUri): Destination {
   const maddr = uriParam(uri, 'maddr');
   const host = internHost(bareHost(maddr ?? uri.host));
   const t = (uriParam(uri, 'transport') ?? '').toLowerCase();
-  return { host, port: uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060), transport: t === 'tcp' ? 'tcp' : 'udp' };
+  return sharedDestination(host, uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060), t === 'tcp' ? 'tcp' : 'udp');
 }
 
 /**

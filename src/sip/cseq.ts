@@ -1,3 +1,5 @@
+import { sharedWord } from './sharedWords.js';
+
 /** A CSeq value (RFC 3261 §20.16): sequence number and method. */
 export interface CSeq {
   readonly seq: number;
@@ -11,5 +13,5 @@ export function parseCSeq(value: string | undefined): CSeq | null {
   const seq = Number(m[1]);
   // §8.1.1.5: the sequence number is a 32-bit unsigned integer.
   if (seq > 0xffffffff) return null;
-  return { seq, method: m[2]! };
+  return { seq, method: sharedWord(m[2]!) };
 }

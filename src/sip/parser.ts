@@ -1,5 +1,6 @@
 import { headerName, isToken } from './headerNames.js';
 import type { SipHeader, SipMessage, SipRequest } from './message.js';
+import { sharedWord } from './sharedWords.js';
 
 /** Limits that keep one message from costing more than its size is worth (see docs/design.md). */
 export interface ParseLimits {
@@ -75,11 +76,11 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
   if (startLine.startsWith('SIP/')) {
     const m = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/.exec(startLine);
     if (!m) return { ok: false, error: `malformed status line: ${clip(startLine)}` };
-    message = { kind: 'response', status: Number(m[1]), reason: m[2] ?? '', headers, body: EMPTY };
+    message = { kind: 'response', status: Number(m[1]), reason: sharedWord(m[2] ?? ''), headers, body: EMPTY };
   } else {
     const m = /^([^ ]+) ([^ ]+) SIP\/(\d+\.\d+)$/.exec(startLine);
     if (!m || !isToken(m[1]!)) return { ok: false, error: `malformed request line: ${clip(startLine)}` };
-    message = { kind: 'request', method: m[1]!, uri: m[2]!, headers, body: EMPTY };
+    message = { kind: 'request', method: sharedWord(m[1]!), uri: m[2]!, headers, body: EMPTY };
     if (m[3] !== '2.0') return { ok: false, error: `unsupported SIP version ${m[3]}`, request: message };
   }
 

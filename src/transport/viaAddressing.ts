@@ -3,6 +3,7 @@ import { getParam, setParam } from '../sip/params.js';
 import { splitList } from '../sip/split.js';
 import { bareHost } from '../sip/uri.js';
 import { internHost } from '../sip/hostIntern.js';
+import { sharedAddress } from './sharedAddress.js';
 import { formatVia, parseVia, type Via } from '../sip/via.js';
 
 export interface Address {
@@ -55,12 +56,12 @@ export function stampedVia(via: Via, source: Address): Via {
  */
 export function responseAddress(via: Via): Address {
   const maddr = getParam(via.params, 'maddr');
-  if (maddr) return { host: internHost(bareHost(maddr)), port: via.port ?? 5060 };
+  if (maddr) return sharedAddress(internHost(bareHost(maddr)), via.port ?? 5060);
   const received = getParam(via.params, 'received');
   const rport = getParam(via.params, 'rport');
   const rp = rport && /^\d{1,5}$/.test(rport) ? Number(rport) : 0;
   const port = rp > 0 && rp < 65536 ? rp : (via.port ?? 5060);
-  return { host: internHost(bareHost(received ?? via.host)), port };
+  return sharedAddress(internHost(bareHost(received ?? via.host)), port);
 }
 
 /** The address a response should be sent to, read from its top Via. */
