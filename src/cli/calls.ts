@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { format, parseISO } from 'date-fns';
+import { format } from 'date-fns/format';
+import { parseISO } from 'date-fns/parseISO';
 import { recover } from '../journal/recovery.js';
 import { duration } from '../projections/callLogFormat.js';
 import type { CallRecord } from '../projections/callHistory.js';

@@ -1,4 +1,4 @@
-import { format } from 'date-fns';
+import { format } from 'date-fns/format';
 import { rfcReasonPhrase } from '../sip/reasonPhrases.js';
 import type { CallRecord } from './callHistory.js';
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { CallHistory } from '../../src/projections/callHistory.js';
 import { formatCallEntry } from '../../src/projections/callLogFormat.js';
 import type { JournalEvent } from '../../src/journal/events.js';
-import { format } from 'date-fns';
+import { format } from 'date-fns/format';
 import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
