@@ -39,6 +39,7 @@ import type { SourceGuard } from '../security/sourceGuard.js';
 import { checkSanity, DEFAULT_SANITY_LIMITS, type SanityLimits } from '../proxy/sanity.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { authorizeRequest } from '../proxy/authorize.js';
+import { ownString } from '../util/ownString.js';
 
 export interface Transport {
   send(data: Buffer, host: string, port: number): void;
@@ -379,12 +380,14 @@ export class Supervisor {
     if (req.method === 'INVITE') {
       const from = parseNameAddr(getHeader(req, 'from') ?? '')?.uri;
       const to = parseNameAddr(getHeader(req, 'to') ?? '')?.uri;
+      // Strings of their own: the call keeps them, and its journal events, as long as it lasts
+      // (an hour's call, an hour), and a cut of the INVITE would keep the INVITE's whole text.
       this.spawnOwner(ownerKey, 'call', callMachine, {
         request: req,
-        callId: info.callId,
-        fromTag: info.fromTag ?? '',
-        from: from ? aorOf(from) : '',
-        to: to ? aorOf(to) : '',
+        callId: ownString(info.callId),
+        fromTag: ownString(info.fromTag ?? ''),
+        from: from ? ownString(aorOf(from)) : '',
+        to: to ? ownString(aorOf(to)) : '',
         branches: branches.map((b) => clientTransactionKey(b.branch, 'INVITE')),
         toTag: st.toTag,
         ...(localFinal ? { localFinal } : {}),
