@@ -2,14 +2,10 @@ import { getHeaderValues, type SipRequest } from '../sip/message.js';
 import { parseNameAddr } from '../sip/nameAddr.js';
 import { bareHost, parseUri, uriParam, type SipUri } from '../sip/uri.js';
 import { internHost } from '../sip/hostIntern.js';
-import { sharedDestination } from '../transport/sharedAddress.js';
+import { sharedDestination, type SharedDestination } from '../transport/sharedAddress.js';
 
 /** Where a request is sent: address, port and transport (RFC 3263 reduced to what a LAN needs). */
-export interface Destination {
-  host: string;
-  port: number;
-  transport: 'udp' | 'tcp';
-}
+export type Destination = SharedDestination;
 
 /**
  * The destination for a URI (§16.6 step 7, RFC 3263 §4): `maddr` wins over the host; the port

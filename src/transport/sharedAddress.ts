@@ -1,3 +1,5 @@
+import type { Address } from './viaAddressing.js';
+
 /**
  * One shared object per peer address the proxy keeps: a server transaction's reply address
  * (§18.2.2) and a client transaction's destination (§16.6 step 7). Every transaction keeps its
@@ -9,16 +11,14 @@
  * The host must already be interned (internHost): the tables are keyed by that one string.
  * Bounded like the hosts: a flood from many addresses only empties the tables.
  */
-import type { Address } from './viaAddressing.js';
-
-export type Transport = 'udp' | 'tcp';
 
 /** A destination: an address and the transport to reach it (RFC 3263 reduced to a LAN's). */
 export interface SharedDestination extends Address {
-  transport: Transport;
+  transport: 'udp' | 'tcp';
 }
 
-const MAX_SHARED = 4096;
+/** Per table. */
+export const MAX_SHARED_ADDRESSES = 4096;
 
 /** host -> port -> the shared object; one table per kind, so each keeps one object shape. */
 class AddressTable<T> {
@@ -31,7 +31,7 @@ class AddressTable<T> {
     let byPort = this.byHost.get(host);
     const known = byPort?.get(port);
     if (known !== undefined) return known;
-    if (this.count >= MAX_SHARED) {
+    if (this.count >= MAX_SHARED_ADDRESSES) {
       this.byHost.clear();
       this.count = 0;
       byPort = undefined;
@@ -58,11 +58,11 @@ export function sharedAddress(host: string, port: number): Address {
 }
 
 /** The shared `{ host, port, transport }` for an interned host, a port and a transport. */
-export function sharedDestination(host: string, port: number, transport: Transport): SharedDestination {
+export function sharedDestination(host: string, port: number, transport: SharedDestination['transport']): SharedDestination {
   return (transport === 'tcp' ? tcpDestinations : udpDestinations).get(host, port);
 }
 
 /** How many shared objects the tables hold (for tests). */
-export function sharedAddressCount(): number {
-  return addresses.size + udpDestinations.size + tcpDestinations.size;
+export function sharedAddressCount(): { addresses: number; destinations: number } {
+  return { addresses: addresses.size, destinations: udpDestinations.size + tcpDestinations.size };
 }
