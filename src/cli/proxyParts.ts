@@ -106,6 +106,11 @@ export interface RunningWarmUp {
   stop(): void;
 }
 
+/** `/status`'s `warmingUp` of one process: 1 while its start-up warm-up runs (a benchmark waits for 0). */
+export function warmingUp(warm: RunningWarmUp | null): number {
+  return warm?.running() ? 1 : 0;
+}
+
 /**
  * `--warm-up N`: the JIT warm-up (src/actors/warmUp.ts) on the real supervisor's message path,
  * started once the proxy listens; it runs beside the real traffic.

@@ -9,7 +9,7 @@ import { startAdmin } from './admin.js';
 import { startInspector } from './inspector.js';
 import { journalBindingEvent, journalCallEvent } from '../actors/journalBridge.js';
 import { loadPhraseTable } from '../proxy/reasonPhrases.js';
-import { listenError, newGuard, pickHost, printBanner, supervisorOptions, untilStopped, startWarmUp, yieldThreads, type RunningWarmUp } from './proxyParts.js';
+import { listenError, newGuard, pickHost, printBanner, supervisorOptions, untilStopped, startWarmUp, warmingUp, yieldThreads, type RunningWarmUp } from './proxyParts.js';
 import { runPrimary } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
 import { startAuthentication } from './authentication.js';
@@ -62,8 +62,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   const sup = supervisor;
   for (const c of restoredCalls(recovery.history, journal)) sup.restoreCall(c);
   let warm: RunningWarmUp | null = null;
-  // warmingUp: 1 while the start-up warm-up runs (a benchmark waits for 0 before it measures).
-  const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => ({ ...sup.stats(), warmingUp: warm?.running() ? 1 : 0 })) : null;
+  const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => ({ ...sup.stats(), warmingUp: warmingUp(warm) })) : null;
 
   yieldThreads(settings, log);
   log.info(`sipstate listening on udp:${bound.host}:${bound.port}`);

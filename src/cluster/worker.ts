@@ -6,7 +6,7 @@ import { loadPhraseTable } from '../proxy/reasonPhrases.js';
 import { Logger } from '../util/logger.js';
 import type { ProxySettings } from '../cli/args.js';
 import { startAuthentication } from '../cli/authentication.js';
-import { guardPolicy, listenError, supervisorOptions, startWarmUp, yieldThreads, type RunningWarmUp } from '../cli/proxyParts.js';
+import { guardPolicy, listenError, supervisorOptions, startWarmUp, warmingUp, yieldThreads, type RunningWarmUp } from '../cli/proxyParts.js';
 import { WorkerGuard } from './workerGuard.js';
 import { ownerOf } from './callIdOwner.js';
 import { WorkerBus } from './workerBus.js';
@@ -119,7 +119,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
         if (m.gc) (globalThis as { gc?: () => void }).gc?.();
         const mem = process.memoryUsage();
         const stats = supervisor?.stats() ?? emptyStats(location.bindingCount);
-        tell({ t: 'status', id: m.id, status: { ...stats, warmingUp: warm?.running() ? 1 : 0, worker: index, pid: process.pid, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, forwarded: bus.forwarded, unsent: bus.unsent } });
+        tell({ t: 'status', id: m.id, status: { ...stats, warmingUp: warmingUp(warm), worker: index, pid: process.pid, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, forwarded: bus.forwarded, unsent: bus.unsent } });
         break;
       }
       case 'stop':

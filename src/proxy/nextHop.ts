@@ -1,7 +1,6 @@
 import { getHeaderValues, type SipRequest } from '../sip/message.js';
 import { parseNameAddr } from '../sip/nameAddr.js';
 import { bareHost, parseUri, uriParam, type SipUri } from '../sip/uri.js';
-import { internHost } from '../sip/hostIntern.js';
 import { sharedDestination, type SharedDestination } from '../transport/sharedAddress.js';
 
 /** Where a request is sent: address, port and transport (RFC 3263 reduced to what a LAN needs). */
@@ -14,7 +13,7 @@ export type Destination = SharedDestination;
  */
 export function destinationOf(uri: SipUri): Destination {
   const maddr = uriParam(uri, 'maddr');
-  const host = internHost(bareHost(maddr ?? uri.host));
+  const host = bareHost(maddr ?? uri.host);
   const t = (uriParam(uri, 'transport') ?? '').toLowerCase();
   return sharedDestination(host, uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060), t === 'tcp' ? 'tcp' : 'udp');
 }

@@ -1,3 +1,4 @@
+import { internHost } from '../sip/hostIntern.js';
 import type { Address } from './viaAddressing.js';
 
 /**
@@ -8,8 +9,10 @@ import type { Address } from './viaAddressing.js';
  * addresses for V8's mark-compact to visit (BENCHMARKS.md, finding 40). Nothing changes an
  * address once made (they are read-only).
  *
- * The host must already be interned (internHost): the tables are keyed by that one string.
- * Bounded like the hosts: a flood from many addresses only empties the tables.
+ * A host cut from a message is looked up as it is (one Map lookup on a message's path); only a
+ * new address takes the shared copy of its host (internHost), which becomes the table's key, so
+ * the table never keeps a message's text. Bounded like the hosts: a flood from many addresses
+ * only empties the tables.
  */
 
 /** A destination: an address and the transport to reach it (RFC 3263 reduced to a LAN's). */
@@ -36,8 +39,9 @@ class AddressTable<T> {
       this.count = 0;
       byPort = undefined;
     }
-    if (byPort === undefined) this.byHost.set(host, (byPort = new Map()));
-    const made = this.make(host, port);
+    const own = internHost(host);
+    if (byPort === undefined) this.byHost.set(own, (byPort = new Map()));
+    const made = this.make(own, port);
     byPort.set(port, made);
     this.count++;
     return made;
@@ -52,12 +56,12 @@ const addresses = new AddressTable<Address>((host, port) => ({ host, port }));
 const udpDestinations = new AddressTable<SharedDestination>((host, port) => ({ host, port, transport: 'udp' }));
 const tcpDestinations = new AddressTable<SharedDestination>((host, port) => ({ host, port, transport: 'tcp' }));
 
-/** The shared `{ host, port }` for an interned host and a port. */
+/** The shared `{ host, port }` for a host and a port. */
 export function sharedAddress(host: string, port: number): Address {
   return addresses.get(host, port);
 }
 
-/** The shared `{ host, port, transport }` for an interned host, a port and a transport. */
+/** The shared `{ host, port, transport }` for a host, a port and a transport. */
 export function sharedDestination(host: string, port: number, transport: SharedDestination['transport']): SharedDestination {
   return (transport === 'tcp' ? tcpDestinations : udpDestinations).get(host, port);
 }

@@ -2,7 +2,6 @@ import { type SipHeader, type SipRequest, type SipResponse } from '../sip/messag
 import { getParam, setParam } from '../sip/params.js';
 import { splitList } from '../sip/split.js';
 import { bareHost } from '../sip/uri.js';
-import { internHost } from '../sip/hostIntern.js';
 import { sharedAddress } from './sharedAddress.js';
 import { formatVia, parseVia, type Via } from '../sip/via.js';
 
@@ -56,12 +55,12 @@ export function stampedVia(via: Via, source: Address): Via {
  */
 export function responseAddress(via: Via): Address {
   const maddr = getParam(via.params, 'maddr');
-  if (maddr) return sharedAddress(internHost(bareHost(maddr)), via.port ?? 5060);
+  if (maddr) return sharedAddress(bareHost(maddr), via.port ?? 5060);
   const received = getParam(via.params, 'received');
   const rport = getParam(via.params, 'rport');
   const rp = rport && /^\d{1,5}$/.test(rport) ? Number(rport) : 0;
   const port = rp > 0 && rp < 65536 ? rp : (via.port ?? 5060);
-  return sharedAddress(internHost(bareHost(received ?? via.host)), port);
+  return sharedAddress(bareHost(received ?? via.host), port);
 }
 
 /** The address a response should be sent to, read from its top Via. */
