@@ -98,3 +98,33 @@ test('CallLogWriter appends each durable batch to log.txt through one open file,
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('CallLogWriter projects a large durable batch a few events per turn of the event loop, in order, and close() writes what is left', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sipstate-calllog-'));
+  try {
+    const file = path.join(dir, 'log.txt');
+    const w = new CallLogWriter(file, new CallHistory(), 'extended');
+    w.rebuild([]);
+    const batch = (from: number, calls: number) =>
+      Array.from({ length: calls }, (_, i) => [
+        ev('call.ringing', at(16, 7, 54), `c${from + i}`),
+        ev('call.answered', at(16, 7, 56), `c${from + i}`, { toTag: 'x' }),
+        ev('call.ended', at(16, 8, 0), `c${from + i}`),
+      ]).flat();
+    const ids = (): string[] => [...readFileSync(file, 'utf8').matchAll(/call-id: (\S+)/g)].map((m) => m[1]!);
+    // 100 calls in one batch: the listener returns having written only the first few.
+    w.onEvents(batch(0, 100));
+    const atOnce = ids().length;
+    t.true(atOnce > 0 && atOnce < 100, `written at once: ${atOnce}`);
+    // A second batch queues behind the first: still in journal order.
+    w.onEvents(batch(100, 50));
+    await new Promise((r) => setTimeout(r, 50));
+    t.deepEqual(ids(), Array.from({ length: 150 }, (_, i) => `c${i}`));
+    // close() projects at once whatever still waits (shutdown).
+    w.onEvents(batch(150, 100));
+    w.close();
+    t.deepEqual(ids(), Array.from({ length: 250 }, (_, i) => `c${i}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
