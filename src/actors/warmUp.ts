@@ -4,6 +4,7 @@ import { LocationService } from './locationService.js';
 import { LoopbackWire, SyntheticTraffic } from './syntheticTraffic.js';
 import { LocalIdentity } from '../proxy/localIdentity.js';
 import { Logger } from '../util/logger.js';
+import { ScratchJournal, type ScratchJournalOptions } from './warmUpJournal.js';
 
 /**
  * Transaction timers of the warm-up: 64*T1 is 64 ms, so the lingering states (Timers J, K, L and
@@ -43,31 +44,36 @@ export interface WarmUpResult {
 /**
  * The JIT warm-up. V8 compiles a function with its optimizing compiler only after it has run a
  * while; in a new process the first seconds of load run in slower code, and the compiler threads
- * and the event loop share the core while datagrams wait (BENCHMARKS.md, finding 39). Right after
- * the proxy starts listening, `calls` scripted calls go through a throw-away Supervisor of its own
- * (its own location service, no journal, no call log, no guard, no sockets), a few at a time
- * between the real datagrams, so that the parser, the machines and the interpreter that runs them
- * are compiled within a second or two rather than under the first minute of load. What the real
- * proxy serves is not touched: nothing of the warm-up is journaled, counted or kept.
+ * and the event loop share the core while datagrams wait (BENCHMARKS.md, findings 39 and 41).
+ * Right after the proxy starts listening, `calls` scripted calls go through a throw-away
+ * Supervisor of its own (its own location service, no guard, no sockets; with `journal`, a
+ * scratch journal and log.txt in a temporary directory), a few at a time between the real
+ * datagrams, so that the parser, the machines, the interpreter that runs them and the journal's
+ * path are compiled within a second or two rather than under the first minute of load. What the
+ * real proxy serves is not touched: nothing of the warm-up reaches its journal, log.txt or counts.
  *
  * `same`: the options of the real supervisor that change the code a message takes (the engine,
- * the reason-phrase rewriter, the scanner filter). `signal`: stops it between two turns.
+ * the reason-phrase rewriter, the scanner filter). `journal`: how the proxy journals (a process
+ * that journals nothing itself, a cluster worker, leaves it out). `signal`: stops it between two turns.
  */
 export async function warmUp(
   calls: number,
   same: Pick<SupervisorOptions, 'engine' | 'isScanner' | 'rewriteResponse'>,
   signal?: AbortSignal,
+  journal?: ScratchJournalOptions,
 ): Promise<WarmUpResult> {
   const t0 = performance.now();
   const proxy = { host: '127.0.0.1', port: 5060 };
   const wire = new LoopbackWire();
   const location = new LocationService();
+  const scratch = journal ? ScratchJournal.open(journal) : null;
   const sup = new Supervisor(wire, {
     ...same,
     identity: new LocalIdentity(proxy),
     timers: WARM_UP_TIMERS,
     location,
     logger: new Logger('error'),
+    ...(scratch ? { onLifecycle: scratch.onLifecycle } : {}),
   });
   const traffic = new SyntheticTraffic(sup, wire, proxy, { host: '127.0.0.1', port: 5061 }, { host: '127.0.0.1', port: 5062 });
   let done = 0;
@@ -97,6 +103,7 @@ export async function warmUp(
   } finally {
     sup.stop();
     location.close();
+    scratch?.close();
   }
   return { calls: done, ms: performance.now() - t0, ...(error !== undefined ? { error } : {}) };
 }

@@ -113,13 +113,15 @@ export function warmingUp(warm: RunningWarmUp | null): number {
 
 /**
  * `--warm-up N`: the JIT warm-up (src/actors/warmUp.ts) on the real supervisor's message path,
- * started once the proxy listens; it runs beside the real traffic.
+ * started once the proxy listens; it runs beside the real traffic. `journals`: this process
+ * writes the journal and log.txt itself (not a cluster worker), so the warm-up writes scratch copies.
  */
-export function startWarmUp(settings: ProxySettings, phrases: PhraseTable | null, log: Logger): RunningWarmUp {
+export function startWarmUp(settings: ProxySettings, phrases: PhraseTable | null, log: Logger, journals: boolean): RunningWarmUp {
   if (settings.warmUpCalls === 0) return { running: () => false, stop: () => {} };
   const stop = new AbortController();
   let running = true;
-  void warmUp(settings.warmUpCalls, messagePath(settings, phrases), stop.signal).then((r) => {
+  const journal = journals ? { fsync: settings.fsync, callLogFormat: settings.callLogFormat } : undefined;
+  void warmUp(settings.warmUpCalls, messagePath(settings, phrases), stop.signal, journal).then((r) => {
     running = false;
     if (stop.signal.aborted) return;
     if (r.error !== undefined) log.warn(`warm-up stopped after ${r.calls} calls: ${r.error}`);

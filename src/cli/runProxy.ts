@@ -68,7 +68,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   log.info(`sipstate listening on udp:${bound.host}:${bound.port}`);
   printBanner(log, settings, identity, auth ? auth.realm : null, phrases);
   if (inspector) log.info(`inspector: open http://localhost:${settings.inspectPort} in a browser`);
-  warm = startWarmUp(settings, phrases, log);
+  warm = startWarmUp(settings, phrases, log, true);
 
   await untilStopped(log);
   warm.stop();

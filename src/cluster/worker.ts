@@ -130,7 +130,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   for (const m of early.splice(0)) handle(m);
   yieldThreads(settings, log);
   tell({ t: 'ready', worker: index, busPort, host: bound.host, port: bound.port });
-  if (!stopping) warm = startWarmUp(settings, phrases, log);
+  if (!stopping) warm = startWarmUp(settings, phrases, log, false);
   // Runs until the primary says stop (or its channel closes: cluster ends the worker then).
   await new Promise<never>(() => {});
 }

@@ -2,6 +2,9 @@ import test from 'ava';
 import { warmUp } from '../../src/actors/warmUp.js';
 import { DEFAULT_WARM_UP_CALLS, parseProxyArgs } from '../../src/cli/args.js';
 import type { SipResponse } from '../../src/sip/message.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
@@ -67,4 +70,30 @@ test.serial('warm-up: while the event loop is kept busy (a flood, a load near th
   t.false(busy, 'the warm-up ended only after the busy second');
   t.is(r.calls, 50);
   t.is(r.error, undefined);
+});
+
+test.serial('warm-up with a journal: its calls are journaled and projected to a log.txt in a temporary directory, which is gone at the end', async (t) => {
+  const scratchDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith('sipstate-warm-up-'));
+  const before = new Set(scratchDirs());
+  let seen = 0;
+  let logged = 0;
+  // Read while the warm-up runs: its pauses between turns let this timer in.
+  const watch = setInterval(() => {
+    for (const d of scratchDirs()) {
+      if (before.has(d)) continue;
+      seen++;
+      try {
+        logged = Math.max(logged, (readFileSync(path.join(tmpdir(), d, 'log.txt'), 'utf8').match(/^-----$/gm) ?? []).length);
+      } catch {
+        // Not written yet, or removed just now.
+      }
+    }
+  }, 5);
+  const r = await warmUp(600, { engine: 'xstate' }, undefined, { fsync: 'batch', callLogFormat: 'original' });
+  clearInterval(watch);
+  t.is(r.calls, 600);
+  t.is(r.error, undefined);
+  t.true(seen > 0, 'a scratch directory while it ran');
+  t.true(logged > 0, `calls in its log.txt: ${logged}`);
+  t.deepEqual(scratchDirs().filter((d) => !before.has(d)), [], 'and none left');
 });
