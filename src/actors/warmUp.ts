@@ -65,8 +65,10 @@ export async function warmUp(
   const t0 = performance.now();
   const proxy = { host: '127.0.0.1', port: 5060 };
   const wire = new LoopbackWire();
-  const location = new LocationService();
   const scratch = journal ? ScratchJournal.open(journal) : null;
+  // Its REGISTERs journal their bindings too: the journal's first real event is a softphone's
+  // binding, and code compiled on call events alone was thrown away there (finding 41).
+  const location = new LocationService(scratch ? scratch.onBinding : undefined);
   const sup = new Supervisor(wire, {
     ...same,
     identity: new LocalIdentity(proxy),

@@ -6,7 +6,8 @@ import { CallHistory } from '../projections/callHistory.js';
 import type { CallLogFormat } from '../projections/callLogFormat.js';
 import { CallLogWriter } from '../projections/callLogWriter.js';
 import type { CallLifecycleEvent } from '../machines/lifecycle.js';
-import { journalCallEvent } from './journalBridge.js';
+import { journalBindingEvent, journalCallEvent } from './journalBridge.js';
+import type { BindingEvent } from './locationService.js';
 
 /** How the proxy's own journal and log.txt are written: the warm-up's copy writes the same way. */
 export interface ScratchJournalOptions {
@@ -16,8 +17,8 @@ export interface ScratchJournalOptions {
 
 /**
  * The warm-up's throw-away journal and log.txt, in a temporary directory removed when it closes.
- * The warm-up's calls journal their lifecycle through the same writer, and log.txt's projection
- * reads it back, as a real call's do: without them, the first second of real load compiled the
+ * The warm-up's calls journal their lifecycle and its REGISTERs their bindings through the same
+ * writer, and log.txt's projection reads them back, as real ones do: without them, the first second of real load compiled the
  * journal, the call history and date-fns's formatting while INVITEs waited (BENCHMARKS.md,
  * finding 41). Nothing of it reaches the proxy's own journal or log.txt.
  */
@@ -45,6 +46,9 @@ export class ScratchJournal {
 
   /** The warm-up supervisor's lifecycle hook: what the real one's does, into the scratch journal. */
   readonly onLifecycle = (e: CallLifecycleEvent): void => journalCallEvent(this.journal, e);
+
+  /** The warm-up location service's binding hook, likewise. */
+  readonly onBinding = (e: BindingEvent): void => journalBindingEvent(this.journal, e);
 
   /** Writes out what is buffered, then removes the directory. */
   close(): void {

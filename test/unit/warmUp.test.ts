@@ -72,11 +72,12 @@ test.serial('warm-up: while the event loop is kept busy (a flood, a load near th
   t.is(r.error, undefined);
 });
 
-test.serial('warm-up with a journal: its calls are journaled and projected to a log.txt in a temporary directory, which is gone at the end', async (t) => {
+test.serial('warm-up with a journal: its calls and bindings are journaled, the calls projected to a log.txt, in a temporary directory, which is gone at the end', async (t) => {
   const scratchDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith('sipstate-warm-up-'));
   const before = new Set(scratchDirs());
   let seen = 0;
   let logged = 0;
+  let bindings = false;
   // Read while the warm-up runs: its pauses between turns let this timer in.
   const watch = setInterval(() => {
     for (const d of scratchDirs()) {
@@ -84,6 +85,8 @@ test.serial('warm-up with a journal: its calls are journaled and projected to a 
       seen++;
       try {
         logged = Math.max(logged, (readFileSync(path.join(tmpdir(), d, 'log.txt'), 'utf8').match(/^-----$/gm) ?? []).length);
+        const journal = path.join(tmpdir(), d, 'journal');
+        for (const f of readdirSync(journal)) if (readFileSync(path.join(journal, f), 'utf8').includes('"type":"binding.')) bindings = true;
       } catch {
         // Not written yet, or removed just now.
       }
@@ -95,5 +98,6 @@ test.serial('warm-up with a journal: its calls are journaled and projected to a 
   t.is(r.error, undefined);
   t.true(seen > 0, 'a scratch directory while it ran');
   t.true(logged > 0, `calls in its log.txt: ${logged}`);
+  t.true(bindings, 'its REGISTERs journaled their bindings');
   t.deepEqual(scratchDirs().filter((d) => !before.has(d)), [], 'and none left');
 });
