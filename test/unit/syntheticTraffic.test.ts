@@ -1,6 +1,7 @@
 import test from 'ava';
 import { Supervisor } from '../../src/actors/supervisor.js';
-import { LoopbackWire, SyntheticTraffic } from '../../src/actors/syntheticTraffic.js';
+import { asReceived, LoopbackWire, SyntheticTraffic } from '../../src/actors/syntheticTraffic.js';
+import { execFileSync } from 'node:child_process';
 import { LocalIdentity } from '../../src/proxy/localIdentity.js';
 import type { Address } from '../../src/transport/viaAddressing.js';
 
@@ -57,4 +58,23 @@ test('synthetic calls: the callee tag sorts before the caller tag on some calls 
   }
   t.deepEqual([...order].sort(), [false, true]);
   sup.stop();
+});
+
+test('asReceived: a scripted datagram has the bytes, and the hidden class, of one Node\'s dgram delivers', (t) => {
+  const b = asReceived(Buffer.from('OPTIONS sip:x SIP/2.0\r\n\r\n', 'latin1'));
+  t.true(Buffer.isBuffer(b));
+  t.is(b.toString('latin1'), 'OPTIONS sip:x SIP/2.0\r\n\r\n');
+  // V8's %HaveSameMap needs --allow-natives-syntax: asked of a child process, against a datagram
+  // that went over loopback.
+  const script = `
+    import dgram from 'node:dgram';
+    import { asReceived } from ${JSON.stringify(new URL('../../src/actors/syntheticTraffic.js', import.meta.url).href)};
+    const rx = dgram.createSocket('udp4'), tx = dgram.createSocket('udp4');
+    rx.bind(0, '127.0.0.1', () => tx.send('x', rx.address().port, '127.0.0.1'));
+    rx.on('message', (m) => {
+      console.log(JSON.stringify({ scripted: %HaveSameMap(m, asReceived(Buffer.from('OPTIONS'))), bufferFrom: %HaveSameMap(m, Buffer.from('OPTIONS')) }));
+      rx.close(); tx.close();
+    });`;
+  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  t.deepEqual(JSON.parse(out), { scripted: true, bufferFrom: false });
 });
