@@ -12,6 +12,98 @@ export interface MachineActorHooks<TEmitted> {
   onError: (err: unknown, machineId: string) => void;
 }
 
+/** Runs an action XState hands over. XState also calls it detached, so it reads no `this`. */
+function executeAction(a: { exec?: (info: unknown, params: unknown) => void; info: unknown; params: unknown }): void {
+  a.exec?.(a.info, a.params);
+}
+
+/**
+ * The delayed-event scheduler XState's built-in actions talk to (`after`, delayed `raise`,
+ * `cancel`). This and the two classes below keep their code on the prototype, not in closures made
+ * per MachineSystem: the warm-up's supervisor has a system of its own, and XState's call sites
+ * (`executeCancel`, `executeEmit`, delayed `raise`) compiled against the warm-up's closures were
+ * thrown away at the real supervisor's first message ("wrong call target", finding 41).
+ */
+class DelayScheduler {
+  constructor(private readonly owner: MachineSystem) {}
+
+  schedule(source: MachineActor<never>, target: MachineActor<never>, event: { type: string }, delay: number, id?: string): void {
+    source.schedule(id ?? `delayed-${this.owner.nextSessionNumber()}`, delay, target, event);
+  }
+
+  cancel(source: MachineActor<never>, id: string): void {
+    source.cancelScheduled(id);
+  }
+
+  cancelAll(source: MachineActor<never>): void {
+    source.cancelAllScheduled();
+  }
+}
+
+/** The `system` XState's built-in actions talk to (scheduler, relay, inspection). */
+class XStateSystem {
+  readonly scheduler: DelayScheduler;
+
+  constructor(private readonly owner: MachineSystem) {
+    this.scheduler = new DelayScheduler(owner);
+  }
+
+  _relay(_source: unknown, target: MachineActor<never>, event: { type: string }): void {
+    target.send(event);
+  }
+
+  _sendInspectionEvent(e: InspectionEvent): void {
+    this.owner.inspectEvent(e);
+  }
+
+  _bookId(): string {
+    return this.owner.nextSessionId();
+  }
+
+  _register(): void {}
+  _unregister(): void {}
+  _set(): void {}
+  get(): undefined {
+    return undefined;
+  }
+}
+
+/**
+ * The actor scope XState's interpreter and built-in actions are given, one for all actors of a
+ * system: `self` is set to the actor whose transition or effect runs (effects read it when they
+ * run, so it is set again before each). Per-actor closures would be kept alive for the 32 s every
+ * transaction lingers.
+ */
+class ActorScope {
+  self: MachineActor<never> = null as unknown as MachineActor<never>;
+  readonly logger = console.log;
+  // A field, not a method: XState swaps it for a recording wrapper during a microstep and calls
+  // the one it saved detached.
+  actionExecutor = executeAction;
+
+  constructor(readonly system: XStateSystem) {}
+
+  // Read by XState only for inspection, errors and spawning (none on a message's path): made when read.
+  get id(): string {
+    return this.self.id;
+  }
+
+  get sessionId(): string {
+    return this.self.sessionId;
+  }
+
+  // Built-in actions only queue their effect with `defer`; it runs once the transition is done.
+  defer(fn: () => void): void {
+    (this.self.deferred ??= []).push(fn);
+  }
+
+  emit(e: unknown): void {
+    this.self.hooks.onEmit(e as never);
+  }
+
+  stopChild(): void {}
+}
+
 /** What delayed events and inspection need, shared by the actors of one supervisor. */
 export class MachineSystem {
   private ids = 0;
@@ -28,45 +120,15 @@ export class MachineSystem {
   }
 
   /** The `system` XState's built-in actions talk to (scheduler, relay, inspection). */
-  readonly xstateSystem = {
-    scheduler: {
-      schedule: (source: MachineActor<never>, target: MachineActor<never>, event: { type: string }, delay: number, id?: string) =>
-        source.schedule(id ?? `delayed-${++this.ids}`, delay, target, event),
-      cancel: (source: MachineActor<never>, id: string) => source.cancelScheduled(id),
-      cancelAll: (source: MachineActor<never>) => source.cancelAllScheduled(),
-    },
-    _relay: (_source: unknown, target: MachineActor<never>, event: { type: string }) => target.send(event),
-    _sendInspectionEvent: (e: InspectionEvent) => this.inspect?.(e),
-    _bookId: () => this.nextSessionId(),
-    _register: () => {},
-    _unregister: () => {},
-    _set: () => {},
-    get: () => undefined,
-  };
+  readonly xstateSystem = new XStateSystem(this);
 
-  /**
-   * The actor scope XState's interpreter and built-in actions are given, one for all actors:
-   * `self` is set to the actor whose transition or effect runs (effects read it when they run,
-   * so it is set again before each). Per-actor closures would be kept alive for the 32 s every
-   * transaction lingers.
-   */
-  readonly scope = {
-    self: null as unknown as MachineActor<never>,
-    // Read by XState only for inspection, errors and spawning (none on a message's path): made when read.
-    get id(): string {
-      return this.self.id;
-    },
-    get sessionId(): string {
-      return this.self.sessionId;
-    },
-    logger: console.log,
-    system: this.xstateSystem,
-    defer: (fn: () => void) => (this.scope.self.deferred ??= []).push(fn),
-    emit: (e: unknown) => this.scope.self.hooks.onEmit(e as never),
-    stopChild: () => {},
-    // Built-in actions only queue their effect with `defer`; it runs once the transition is done.
-    actionExecutor: (a: { exec?: (info: unknown, params: unknown) => void; info: unknown; params: unknown }) => a.exec?.(a.info, a.params),
-  };
+  /** The scope XState's interpreter and built-in actions are given, pointed at the running actor. */
+  readonly scope = new ActorScope(this.xstateSystem);
+
+  /** An inspection event to the Stately inspector, when one is attached. */
+  inspectEvent(e: InspectionEvent): void {
+    this.inspect?.(e);
+  }
 
   /** Points the shared scope at `actor` (before its transition, and before each of its effects). */
   enter(actor: MachineActor<never>): object {
