@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { JournalWriter, type FsyncMode } from '../journal/writer.js';
@@ -8,6 +8,9 @@ import { CallLogWriter } from '../projections/callLogWriter.js';
 import type { CallLifecycleEvent } from '../machines/lifecycle.js';
 import { journalBindingEvent, journalCallEvent } from './journalBridge.js';
 import type { BindingEvent } from './locationService.js';
+
+/** The scratch directories' names: this, the process id, a dash, and mkdtemp's six characters. */
+const PREFIX = 'sipstate-warm-up-';
 
 /** How the proxy's own journal and log.txt are written: the warm-up's copy writes the same way. */
 export interface ScratchJournalOptions {
@@ -27,17 +30,26 @@ export class ScratchJournal {
     readonly dir: string,
     private readonly journal: JournalWriter,
     private readonly callLog: CallLogWriter,
+    /** Removes the directory should the process exit before close() (a stop during the warm-up). */
+    private readonly atExit: () => void,
   ) {}
 
-  /** A new one, or null when no temporary directory can be made (the warm-up then runs without). */
-  static open(o: ScratchJournalOptions): ScratchJournal | null {
+  /**
+   * A new one, or null when no temporary directory can be made (the warm-up then runs without).
+   * First removes what processes that no longer run left behind (killed during their warm-up).
+   */
+  static open(o: ScratchJournalOptions, root = tmpdir()): ScratchJournal | null {
     let dir: string | null = null;
     try {
-      dir = mkdtempSync(path.join(tmpdir(), 'sipstate-warm-up-'));
+      removeStaleScratch(root);
+      dir = mkdtempSync(path.join(root, `${PREFIX}${process.pid}-`));
       const journal = new JournalWriter(path.join(dir, 'journal'), 0, { fsync: o.fsync, segmentBytes: 64 * 1024 * 1024, batchMs: 10 });
       const callLog = new CallLogWriter(path.join(dir, 'log.txt'), new CallHistory(), o.callLogFormat);
       journal.onDurable(callLog.onEvents);
-      return new ScratchJournal(dir, journal, callLog);
+      const made = dir;
+      const atExit = () => rmSync(made, { recursive: true, force: true });
+      process.once('exit', atExit);
+      return new ScratchJournal(dir, journal, callLog, atExit);
     } catch {
       if (dir !== null) rmSync(dir, { recursive: true, force: true });
       return null;
@@ -56,7 +68,28 @@ export class ScratchJournal {
       this.journal.close();
       this.callLog.close();
     } finally {
+      process.off('exit', this.atExit);
       rmSync(this.dir, { recursive: true, force: true });
     }
+  }
+}
+
+/** Scratch directories under `root` whose process is gone (its id in the name answers no signal). */
+export function removeStaleScratch(root: string): void {
+  for (const name of readdirSync(root)) {
+    if (!name.startsWith(PREFIX)) continue;
+    const pid = Number(name.slice(PREFIX.length, name.indexOf('-', PREFIX.length)));
+    if (!Number.isInteger(pid) || pid <= 0 || processRuns(pid)) continue;
+    rmSync(path.join(root, name), { recursive: true, force: true });
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it runs, as another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
