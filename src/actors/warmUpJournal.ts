@@ -21,9 +21,10 @@ export interface ScratchJournalOptions {
 /**
  * The warm-up's throw-away journal and log.txt, in a temporary directory removed when it closes.
  * The warm-up's calls journal their lifecycle and its REGISTERs their bindings through the same
- * writer, and log.txt's projection reads them back, as real ones do: without them, the first second of real load compiled the
- * journal, the call history and date-fns's formatting while INVITEs waited (BENCHMARKS.md,
- * finding 41). Nothing of it reaches the proxy's own journal or log.txt.
+ * writer, and log.txt's projection reads them back, as real ones do: without them, the first
+ * second of real load compiled the journal, the call history and date-fns's formatting while
+ * INVITEs waited (BENCHMARKS.md, finding 41). Nothing of it reaches the proxy's own journal or
+ * log.txt.
  */
 export class ScratchJournal {
   private constructor(
@@ -74,7 +75,7 @@ export class ScratchJournal {
   }
 }
 
-/** Scratch directories under `root` whose process is gone (its id in the name answers no signal). */
+/** Removes the scratch directories under `root` whose process is gone (its id in the name answers no signal). */
 export function removeStaleScratch(root: string): void {
   for (const name of readdirSync(root)) {
     if (!name.startsWith(PREFIX)) continue;
