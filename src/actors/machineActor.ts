@@ -12,6 +12,11 @@ export interface MachineActorHooks<TEmitted> {
   onError: (err: unknown, machineId: string) => void;
 }
 
+/** An actor's session id as XState shows it (inspection, logs): `m:` and its serial number. */
+function sessionIdOf(serial: number): string {
+  return `m:${serial}`;
+}
+
 /** Runs an action XState hands over. XState also calls it detached, so it reads no `this`. */
 function executeAction(a: { exec?: (info: unknown, params: unknown) => void; info: unknown; params: unknown }): void {
   a.exec?.(a.info, a.params);
@@ -147,7 +152,7 @@ export class MachineSystem {
   }
 
   nextSessionId(): string {
-    return `m:${this.nextSessionNumber()}`;
+    return sessionIdOf(this.nextSessionNumber());
   }
 
   nextSessionNumber(): number {
@@ -191,7 +196,7 @@ export class MachineActor<TEmitted> implements DelayOwner {
   // Made when read (inspection, logs), not kept: a string per actor for the 32 s every
   // transaction lingers was 4 strings a call for V8's mark-compact to visit (finding 40).
   get sessionId(): string {
-    return `m:${this.serial}`;
+    return sessionIdOf(this.serial);
   }
 
   // XState's ActorRef has an id beside the session id, and a parent (none: these are root actors).

@@ -15,8 +15,8 @@ const EVENTS_PER_TURN = 16;
  * log.txt as a live projection of the journal: rebuilt whole from the journal at start (so it
  * always matches it, even after a crash between the two writes), then appended to with each
  * batch of events the journal has made durable — never from anything else. A large batch is
- * projected a few events per turn of the event loop (EVENTS_PER_TURN); `drain()` and `close()`
- * project what is left at once.
+ * projected a few events per turn of the event loop (EVENTS_PER_TURN); `close()` projects what
+ * is left at once.
  */
 export class CallLogWriter {
   /**
@@ -61,8 +61,8 @@ export class CallLogWriter {
     if (this.later === null) this.projectSome();
   };
 
-  /** Projects every queued event now (shutdown, and whoever must read log.txt complete). */
-  drain(): void {
+  /** Projects every queued event now (shutdown). */
+  private drain(): void {
     if (this.later !== null) clearImmediate(this.later);
     this.later = null;
     this.project(this.queued.length);
