@@ -29,7 +29,8 @@ export class DelayedEvent {
   constructor(
     /** Whole milliseconds on the performance.now() clock: a small integer V8 stores unboxed (for the first 24 days of uptime). */
     readonly due: number,
-    readonly lane: Lane,
+    /** The piece of its lane's queue it waits in. */
+    readonly chunk: LaneChunk,
     public owner: DelayOwner | null,
     readonly id: string,
     public target: unknown,
@@ -44,14 +45,43 @@ export class DelayedEvent {
 }
 
 /**
- * A lane is swept once its cancelled events outnumber half its live ones by this much. Each call
- * leaves two cancelled events in the 64*T1 lane, Timer B (RFC 3261 §17.1.1.2) and the BYE's
- * Timer F (§17.1.2.2), beside three live ones: J (§17.2.2), L and M (RFC 6026). Above about 64
- * calls/s the lane is swept every 25-29 s, so a cancelled event waits about 12 s on average
- * instead of the whole 32 s (BENCHMARKS.md, finding 24). A sweep copies the lane once, paid for by
- * the cancellations since the last: at most about three copies per cancellation.
+ * Events appended to a lane go into pieces of at most this many. A lane of the 64*T1 delay holds
+ * some 150,000 events at 1,000 calls/s: kept as one array, each sweep of its cancelled events
+ * copied all of them in one turn of the event loop (3-8 ms, BENCHMARKS.md finding 43), and so
+ * did each growth of the array. In pieces, a sweep copies one piece.
  */
-const SWEEP_SLACK = 1024;
+const CHUNK_SIZE = 1024;
+
+/**
+ * A piece is swept once its cancelled events outnumber half its live ones by this much. Each call
+ * leaves two cancelled events in the 64*T1 lane, Timer B (RFC 3261 §17.1.1.2) and the BYE's
+ * Timer F (§17.1.2.2), beside three live ones: J (§17.2.2), L and M (RFC 6026); most are
+ * cancelled within milliseconds, while their piece still takes appends. A sweep copies at most
+ * CHUNK_SIZE events, paid for by the SWEEP_SLACK cancellations since the piece's last sweep; a
+ * lane holds at most half as many cancelled events as live ones, plus SWEEP_SLACK a piece
+ * (finding 24 for why they are swept at all).
+ */
+const SWEEP_SLACK = 64;
+
+/** A piece of a lane's queue, in the order its events were scheduled. */
+class LaneChunk {
+  /** Scheduled events from `head` on; cancelled ones stay until passed or swept. */
+  items: DelayedEvent[] = [];
+  head = 0;
+  /** Scheduled, not yet cancelled or fired. */
+  live = 0;
+
+  constructor(readonly lane: Lane) {}
+
+  /** One of its events was cancelled: swept once mostly cancelled (Timers B, F and C usually are). */
+  dropOne(): void {
+    this.live--;
+    if (this.items.length - this.head - this.live > (this.live >> 1) + SWEEP_SLACK) {
+      this.items = this.items.slice(this.head).filter((x) => x.owner !== null);
+      this.head = 0;
+    }
+  }
+}
 
 class Lane {
   constructor(
@@ -60,33 +90,46 @@ class Lane {
     private readonly byDelay: Map<number, Lane>,
   ) {}
 
-  /** Scheduled events from `head` on; cancelled ones stay until passed or swept. */
-  private queue: DelayedEvent[] = [];
-  private head = 0;
+  /** The queue in pieces, oldest first, from `first` on; appends go to the last one. */
+  private chunks: LaneChunk[] = [];
+  private first = 0;
   /** Scheduled, not yet cancelled or fired. */
   live = 0;
   private timer: NodeJS.Timeout | null = null;
   /** Inside run(): it arms the timer for the head once done (an event added meanwhile is not the head). */
   private running = false;
 
+  /** Events it still holds, cancelled ones included (what the sweeps bound). */
+  get held(): number {
+    let n = 0;
+    for (let i = this.first; i < this.chunks.length; i++) n += this.chunks[i]!.items.length - this.chunks[i]!.head;
+    return n;
+  }
+
+  /** The piece a new event goes into. */
+  tail(): LaneChunk {
+    const last = this.chunks[this.chunks.length - 1];
+    if (last !== undefined && last.items.length < CHUNK_SIZE) return last;
+    const c = new LaneChunk(this);
+    this.chunks.push(c);
+    return c;
+  }
+
   add(e: DelayedEvent): void {
-    this.queue.push(e);
+    e.chunk.items.push(e);
+    e.chunk.live++;
     this.live++;
     if (this.timer === null && !this.running) this.arm(e.due);
   }
 
   /** One of its events was cancelled. */
-  dropOne(): void {
+  dropOne(chunk: LaneChunk): void {
     if (--this.live === 0) {
       // Nothing left to wait for: no timer may keep the process alive or fire for nothing.
       if (this.timer !== null) clearTimeout(this.timer);
       this.timer = null;
       this.retire();
-    } else if (this.queue.length - this.head - this.live > (this.live >> 1) + SWEEP_SLACK) {
-      // Mostly cancelled (Timers B, F and C usually are): swept, not kept for the whole delay.
-      this.queue = this.queue.slice(this.head).filter((x) => x.owner !== null);
-      this.head = 0;
-    }
+    } else chunk.dropOne();
   }
 
   /** Fires every event due by now, in order, then waits for the next one. */
@@ -98,38 +141,59 @@ class Lane {
     } finally {
       this.running = false;
     }
-    if (this.live > 0 && this.timer === null) {
-      while (this.queue[this.head]!.owner === null) this.head++;
-      this.arm(this.queue[this.head]!.due);
-    }
+    if (this.live > 0 && this.timer === null) this.arm(this.firstLive().due);
   }
 
   private fireDue(now: number): void {
-    while (this.head < this.queue.length) {
-      const e = this.queue[this.head]!;
-      const owner = e.owner;
-      if (owner !== null && e.due > now) break;
-      this.head++;
-      if (owner === null) continue;
-      const target = e.target;
-      const event = e.event!;
-      e.release();
-      this.live--;
-      // The owner's handler may schedule into this lane (a backed-off retransmission timer).
-      owner.fireDelayed(e.id, target, event);
+    while (this.first < this.chunks.length) {
+      const c = this.chunks[this.first]!;
+      while (c.head < c.items.length) {
+        const e = c.items[c.head]!;
+        const owner = e.owner;
+        if (owner !== null && e.due > now) return;
+        c.head++;
+        if (owner === null) continue;
+        const target = e.target;
+        const event = e.event!;
+        e.release();
+        c.live--;
+        this.live--;
+        // The owner's handler may schedule into this lane (a backed-off retransmission timer).
+        owner.fireDelayed(e.id, target, event);
+      }
+      if (this.first === this.chunks.length - 1) break;
+      this.passChunk();
     }
-    if (this.head >= this.queue.length) {
-      this.retire();
-    } else if (this.head > SWEEP_SLACK && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+    if (this.live === 0) this.retire();
+  }
+
+  /** The oldest event not yet cancelled (there is one: live > 0). */
+  private firstLive(): DelayedEvent {
+    for (;;) {
+      const c = this.chunks[this.first]!;
+      while (c.head < c.items.length) {
+        const e = c.items[c.head]!;
+        if (e.owner !== null) return e;
+        c.head++;
+      }
+      this.passChunk();
+    }
+  }
+
+  /** The oldest piece is done with; the list of pieces is cut once mostly passed. */
+  private passChunk(): void {
+    this.chunks[this.first] = undefined as never;
+    this.first++;
+    if (this.first > 64 && this.first * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
     }
   }
 
   /** Empty: forgotten by its DelayLanes (the next event of this delay starts a new lane). */
   private retire(): void {
-    this.queue = [];
-    this.head = 0;
+    this.chunks = [];
+    this.first = 0;
     if (this.byDelay.get(this.delay) === this) this.byDelay.delete(this.delay);
   }
 
@@ -138,7 +202,7 @@ class Lane {
   }
 }
 
-export type { Lane };
+export type { Lane, LaneChunk };
 
 function runLane(lane: Lane): void {
   lane.run();
@@ -152,7 +216,7 @@ export class DelayLanes {
   schedule(delay: number, owner: DelayOwner, id: string, target: unknown, event: { type: string }): DelayedEvent {
     let lane = this.lanes.get(delay);
     if (!lane) this.lanes.set(delay, (lane = new Lane(delay, this.lanes)));
-    const e = new DelayedEvent(Math.ceil(performance.now() + delay), lane, owner, id, target, event);
+    const e = new DelayedEvent(Math.ceil(performance.now() + delay), lane.tail(), owner, id, target, event);
     lane.add(e);
     return e;
   }
@@ -160,7 +224,7 @@ export class DelayLanes {
   cancel(e: DelayedEvent): void {
     if (e.owner === null) return;
     e.release();
-    e.lane.dropOne();
+    e.chunk.lane.dropOne(e.chunk);
   }
 
   /** Delayed events waiting, over all lanes. */
