@@ -38,6 +38,7 @@ import { Logger } from '../util/logger.js';
 import type { SourceGuard } from '../security/sourceGuard.js';
 import { checkSanity, DEFAULT_SANITY_LIMITS, type SanityLimits } from '../proxy/sanity.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import { ShardedMap } from '../util/shardedMap.js';
 import { authorizeRequest } from '../proxy/authorize.js';
 import { ownString } from '../util/ownString.js';
 
@@ -92,8 +93,10 @@ export interface SupervisorStats {
  * plain Map and dropped when it reaches its final state.
  */
 export class Supervisor {
-  private readonly serverTx = new Map<string, ServerTxRecord>();
-  private readonly clientTx = new Map<string, ClientTxRecord>();
+  // Sharded: each holds tens of thousands of lingering transactions under load, and one Map
+  // that size rehashes for milliseconds at a time (src/util/shardedMap.ts).
+  private readonly serverTx = new ShardedMap<ServerTxRecord>();
+  private readonly clientTx = new ShardedMap<ClientTxRecord>();
   private readonly owners = new Map<string, OwnerRecord>();
   private readonly dialogs = new Map<string, string>();
   private readonly me: LocalIdentity;
@@ -600,7 +603,7 @@ export class Supervisor {
 }
 
 /** Removes an ended actor's record, unless its key has been taken by a newer one; true if removed. */
-function dropIfCurrent<R>(map: Map<string, R>, key: string, record: R): boolean {
+function dropIfCurrent<R>(map: Pick<Map<string, R>, 'get' | 'delete'>, key: string, record: R): boolean {
   if (map.get(key) !== record) return false;
   map.delete(key);
   return true;
