@@ -86,11 +86,11 @@ export interface SupervisorStats {
 }
 
 /**
- * The supervisor actor: every datagram becomes an event here. One Map lookup finds the transaction
+ * The supervisor actor: every datagram becomes an event here. One table lookup finds the transaction
  * a message belongs to (§17.1.3, §17.2.3); new requests get a server transaction actor and, when
  * forwarded, a call (INVITE) or relay (other methods) actor owning the client transactions of
  * its branches. Each runs in its own MachineActor (not a spawned child: see docs/design.md), kept in a
- * plain Map and dropped when it reaches its final state.
+ * table by its key and dropped when it reaches its final state.
  */
 export class Supervisor {
   // Sharded: each holds tens of thousands of lingering transactions under load, and one Map
