@@ -75,7 +75,8 @@ export const USAGE = `Usage: sipstate [options]
   --workers N            worker processes sharing the port, each owning the calls whose Call-ID
                          hashes to it (default 1: one process; see docs/design.md "Across cores")
   --engine E             xstate | lean: who runs the machines' definitions (default ${DEFAULT_ENGINE}; xstate:
-                         XState's interpreter; lean: about a quarter less CPU per call, BENCHMARKS.md finding 28)
+                         XState's interpreter; lean: about a quarter less CPU per call and shorter
+                         stalls under a held load, BENCHMARKS.md findings 28 and 42)
   --background-threads M low | idle | normal: the threads besides the event loop's (V8's compiler
                          and collector helpers, libuv's pool) at nice 19 (low, default), under
                          SCHED_IDLE (idle: never ahead of a datagram, but starved when the core
