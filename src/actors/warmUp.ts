@@ -68,7 +68,7 @@ export async function warmUp(
   const scratch = journal ? ScratchJournal.open(journal) : null;
   // Its REGISTERs journal their bindings too: the journal's first real event is a softphone's
   // binding, and code compiled on call events alone was thrown away there (finding 41).
-  const location = new LocationService(scratch ? scratch.onBinding : undefined);
+  const location = new LocationService(scratch?.onBinding);
   const sup = new Supervisor(wire, {
     ...same,
     identity: new LocalIdentity(proxy),

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_WRITER_OPTIONS, JournalWriter, type FsyncMode } from '../journal/writer.js';
+import { JournalWriter, writerOptions, type FsyncMode } from '../journal/writer.js';
 import { CallHistory } from '../projections/callHistory.js';
 import type { CallLogFormat } from '../projections/callLogFormat.js';
 import { CallLogWriter } from '../projections/callLogWriter.js';
@@ -44,7 +44,7 @@ export class ScratchJournal {
     try {
       removeStaleScratch(root);
       dir = mkdtempSync(path.join(root, `${PREFIX}${process.pid}-`));
-      const journal = new JournalWriter(path.join(dir, 'journal'), 0, { ...DEFAULT_WRITER_OPTIONS, fsync: o.fsync });
+      const journal = new JournalWriter(path.join(dir, 'journal'), 0, writerOptions(o.fsync));
       const callLog = new CallLogWriter(path.join(dir, 'log.txt'), new CallHistory(), o.callLogFormat);
       journal.onDurable(callLog.onEvents);
       const made = dir;

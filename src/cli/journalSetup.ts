@@ -1,7 +1,7 @@
 import type { BanReason } from '../security/sourceGuard.js';
 import type { LocationService } from '../actors/locationService.js';
 import { recover } from '../journal/recovery.js';
-import { JournalWriter } from '../journal/writer.js';
+import { JournalWriter, writerOptions } from '../journal/writer.js';
 import { CallLogWriter } from '../projections/callLogWriter.js';
 import type { CallHistory } from '../projections/callHistory.js';
 import type { RestoredCall } from '../cluster/ipc.js';
@@ -19,7 +19,7 @@ export function openJournal(settings: ProxySettings, log: Logger): { recovery: R
   const recovery = recover(settings.journal);
   for (const line of describeRecovery(recovery)) log.warn(line);
   log.info(`journal ${settings.journal} (fsync ${settings.fsync}): ${recovery.report.events} events, ${recovery.bindings.length} live bindings, call log ${settings.callLog}`);
-  const journal = new JournalWriter(settings.journal, recovery.report.lastSeq, { fsync: settings.fsync, segmentBytes: settings.segmentBytes, batchMs: 10 });
+  const journal = new JournalWriter(settings.journal, recovery.report.lastSeq, writerOptions(settings.fsync, settings.segmentBytes));
   const callLog = new CallLogWriter(settings.callLog, recovery.history, settings.callLogFormat);
   callLog.rebuild(recovery.finished);
   journal.onDurable(callLog.onEvents);

@@ -25,6 +25,11 @@ export const SYNC_INTERVAL_MS = 50;
 
 export const DEFAULT_WRITER_OPTIONS: WriterOptions = { fsync: 'batch', segmentBytes: 64 * 1024 * 1024, batchMs: 10, syncIntervalMs: SYNC_INTERVAL_MS };
 
+/** The defaults but for what a proxy's settings choose: the fsync mode and the segment size. */
+export function writerOptions(fsync: FsyncMode, segmentBytes = DEFAULT_WRITER_OPTIONS.segmentBytes): WriterOptions {
+  return { ...DEFAULT_WRITER_OPTIONS, fsync, segmentBytes };
+}
+
 /**
  * The append-only journal writer. `always`: every append is written and fsynced before it
  * returns, so whatever the proxy does next (answer a caller) happens after the fact is durable.
