@@ -140,8 +140,9 @@ class Lane {
       this.fireDue(performance.now());
     } finally {
       this.running = false;
+      // Re-armed even when a handler threw: the other owners' events in this lane must still fire.
+      if (this.live > 0 && this.timer === null) this.arm(this.firstLive().due);
     }
-    if (this.live > 0 && this.timer === null) this.arm(this.firstLive().due);
   }
 
   private fireDue(now: number): void {

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { DelayLanes, type DelayOwner } from '../../src/actors/delayLanes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,6 +66,29 @@ test('an event scheduled from a handler waits its full delay; the ones already d
   // 'second' falls due at about 105 ms and must not wait for 'again' (about 200 ms).
   t.true(at.second! >= 104 && at.second! < 180, `second at ${at.second}`);
   t.true(at.again! >= 199, `again at ${at.again}`);
+});
+
+// In a process of its own: the handler's throw escapes a Node timer, which would fail this test
+// process. The child keeps running (it catches the uncaught exception) and says what fired.
+test('a handler that throws does not stall its lane: the other events still fire, later ones too', async (t) => {
+  const lanesUrl = new URL('../../src/actors/delayLanes.js', import.meta.url).href;
+  const script = `
+    const { DelayLanes } = await import(${JSON.stringify(lanesUrl)});
+    process.on('uncaughtException', () => {});
+    const lanes = new DelayLanes();
+    const fired = [];
+    const o = { fireDelayed(id) { fired.push(id); if (id === 'a') throw new Error('handler threw'); } };
+    // 'b' falls due with 'a', after it in the lane; 'c' comes once the lane has had time to fire 'b'.
+    lanes.schedule(10, o, 'a', null, { type: 'x' });
+    lanes.schedule(10, o, 'b', null, { type: 'x' });
+    let beforeC = null;
+    setTimeout(() => { beforeC = [...fired]; lanes.schedule(10, o, 'c', null, { type: 'x' }); }, 60);
+    setTimeout(() => { console.log(JSON.stringify({ beforeC, fired, pending: lanes.pending })); process.exit(0); }, 250);
+  `;
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
+  t.deepEqual(JSON.parse(out), { beforeC: ['a', 'b'], fired: ['a', 'b', 'c'], pending: 0 });
 });
 
 test('a lane of mostly cancelled events is swept and the live ones still fire', async (t) => {
