@@ -86,7 +86,7 @@ export const USAGE = `Usage: sipstate [options]
                          or two (default 3000; 0: none); nothing of it is journaled; finding 39
   --journal DIR          event journal folder (default ./journal)
   --fsync MODE           always | batch | off (default batch: written every 10 ms, synced at most every 50 ms)
-  --journal-segment-mb N start a new journal segment at this size (default 64)
+  --journal-segment-mb N start a new journal segment at this size (default 64, at most 256)
   --call-log FILE        the call log projected from the journal (default ./log.txt)
   --call-log-format F    original | extended (adds date, Call-ID and duration)
 
@@ -169,7 +169,8 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
     logLevel: level,
     journal: values.journal ?? 'journal',
     fsync: fsyncMode(values.fsync),
-    segmentBytes: int('journal-segment-mb', values['journal-segment-mb'], 64, 1, 4096) * 1024 * 1024,
+    // At most 256: a segment is read back as one string, and V8's longest is 512 Mi characters.
+    segmentBytes: int('journal-segment-mb', values['journal-segment-mb'], 64, 1, 256) * 1024 * 1024,
     callLog: values['call-log'] ?? 'log.txt',
     callLogFormat: callLogFormat(values['call-log-format']),
     reasonPhrases: values['reason-phrases'] ?? null,

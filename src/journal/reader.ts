@@ -31,8 +31,16 @@ export function readJournal(dir: string, onEvent: (e: JournalEvent) => void): Re
     let line = 0;
     while (start < text.length) {
       let end = text.indexOf('\n', start);
-      if (end < 0) end = text.length;
+      const terminated = end >= 0;
+      if (!terminated) end = text.length;
       line++;
+      // The last segment's unterminated line is a write a crash cut short, even when what it
+      // holds parses: it was never acknowledged, and the repair on start cuts it (repairTornTail).
+      // Replay must read what a restart keeps.
+      if (!terminated && lastSegment) {
+        report.tornTail = { segment: seg.name, line, error: 'unterminated last line' };
+        break;
+      }
       if (end > start) {
         const raw = text.slice(start, end);
         let e: unknown;
@@ -43,8 +51,7 @@ export function readJournal(dir: string, onEvent: (e: JournalEvent) => void): Re
         } catch (err) {
           error = (err as Error).message;
         }
-        if (error && lastSegment && end === text.length) report.tornTail = { segment: seg.name, line, error: 'unterminated last line' };
-        else if (error) report.corrupt.push({ segment: seg.name, line, error });
+        if (error) report.corrupt.push({ segment: seg.name, line, error });
         else {
           const ev = e as JournalEvent;
           report.events++;

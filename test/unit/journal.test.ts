@@ -4,6 +4,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { JournalWriter } from '../../src/journal/writer.js';
+import { parseProxyArgs } from '../../src/cli/args.js';
 import { readJournal } from '../../src/journal/reader.js';
 import { recover } from '../../src/journal/recovery.js';
 import { listSegments } from '../../src/journal/segments.js';
@@ -174,4 +175,29 @@ test('replay reads a journal folder it cannot write without changing it', (t) =>
   t.truthy(r.report.tornTail);
   t.is(r.report.events, 1);
   t.true(readFileSync(path.join(dir, 'segment-000001.jsonl'), 'utf8').endsWith('"seq":2'));
+});
+
+test('an unterminated last line that parses is torn too: replay reads what a restart keeps', (t) => {
+  const line = (seq: number) => `{"v":1,"seq":${seq},"ts":"2026-11-24T10:00:00.000Z","type":"call.ringing","callId":"x${seq}","fromTag":"f","from":"sip:a@b","to":"sip:c@b"}`;
+  const replayDir = tempDir(t);
+  const restartDir = tempDir(t);
+  // The crash came after the JSON and before its newline.
+  for (const dir of [replayDir, restartDir]) writeFileSync(path.join(dir, 'segment-000001.jsonl'), `${line(1)}\n${line(2)}`);
+  const replayed = recover(replayDir, Date.now(), { repair: false });
+  const restarted = recover(restartDir);
+  t.is(replayed.report.events, 1);
+  t.truthy(replayed.report.tornTail);
+  t.is(restarted.report.events, 1);
+  t.is(restarted.tornBytes, line(2).length);
+  t.deepEqual(replayed.history.openCalls(), restarted.history.openCalls());
+});
+
+test('--journal-segment-mb: at most 256, since a segment is read back as one string', (t) => {
+  const bytes = (argv: string[]) => {
+    const s = parseProxyArgs(argv);
+    return s === 'help' ? null : s.segmentBytes;
+  };
+  t.is(bytes([]), 64 * 1024 * 1024);
+  t.is(bytes(['--journal-segment-mb', '256']), 256 * 1024 * 1024);
+  t.throws(() => parseProxyArgs(['--journal-segment-mb', '257']), { message: /from 1 to 256/ });
 });
