@@ -23,6 +23,7 @@ export function openJournal(settings: ProxySettings, log: Logger): { recovery: R
   const callLog = new CallLogWriter(settings.callLog, recovery.history, settings.callLogFormat);
   callLog.rebuild(recovery.finished);
   journal.onDurable(callLog.onEvents);
+  journal.onTrouble((m) => log.error(m));
   return { recovery, journal, callLog };
 }
 
