@@ -13,7 +13,9 @@ export interface Address {
 /**
  * Server-side Via processing on receipt of a request (RFC 3261 §18.2.1, RFC 3581 §4): add
  * `received` when the sent-by host differs from the packet's source address, and when `rport` is
- * present without a value, fill it with the source port (and always add `received` then).
+ * present, set it to the source port (and always add `received` then). `received` and `rport` are
+ * the server's to write: values a client put there itself are replaced by what the packet shows,
+ * or the replies would go wherever the client said (another host, another socket).
  */
 export function stampTopVia(req: SipRequest, source: Address): SipRequest {
   const line = req.headers.find((h) => h.key === 'via');
@@ -41,11 +43,14 @@ export function withTopVia(req: SipRequest, via: Via): SipRequest {
  */
 export function stampedVia(via: Via, source: Address): Via {
   const rport = getParam(via.params, 'rport');
-  const needReceived = bareHost(via.host) !== bareHost(source.host) || rport === null;
-  if (!needReceived && rport !== null) return via;
+  const received = getParam(via.params, 'received');
+  const needReceived = bareHost(via.host) !== bareHost(source.host) || rport !== undefined || received !== undefined;
+  const receivedRight = !needReceived || received === source.host;
+  const rportRight = rport === undefined || rport === String(source.port);
+  if (receivedRight && rportRight) return via;
   let params = via.params;
-  if (needReceived) params = setParam(params, 'received', source.host);
-  if (rport === null) params = setParam(params, 'rport', String(source.port));
+  if (!receivedRight) params = setParam(params, 'received', source.host);
+  if (!rportRight) params = setParam(params, 'rport', String(source.port));
   return { ...via, params };
 }
 

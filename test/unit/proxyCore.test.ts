@@ -115,6 +115,22 @@ CSeq: 1 OPTIONS
   t.deepEqual(responseAddressOf(s3), { host: '10.0.0.3', port: 5062 }, 'without rport the Via port is used');
 });
 
+test('received and rport a client wrote itself are replaced by the packet\'s source: replies go back where the request came from', (t) => {
+  const withVia = (via: string) => req(`OPTIONS sip:x@y SIP/2.0\nVia: ${via}\nFrom: <sip:a@b>;tag=1\nTo: <sip:x@y>\nCall-ID: c\nCSeq: 1 OPTIONS\n\n`);
+  const source = { host: '127.0.0.1', port: 40000 };
+  for (const via of [
+    'SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKa;received=127.0.0.1;rport=5999',
+    'SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKa;received=192.0.2.99;rport',
+    'SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bKa;received=192.0.2.99',
+    'SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa;rport=1;received=192.0.2.99',
+  ]) {
+    t.deepEqual(responseAddressOf(stampTopVia(withVia(via), source)), via.includes('rport') ? source : { host: '127.0.0.1', port: Number(/:(\d+);/.exec(via)![1]) }, via);
+  }
+  // Already right: left as it is.
+  const right = withVia('SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa;rport=40000;received=127.0.0.1');
+  t.is(stampTopVia(right, source), right);
+});
+
 test('sanity: a missing To, From, Call-ID, CSeq or Via is 400 with its name; too many Vias 400; a long Request-URI 414', (t) => {
   for (const name of ['To', 'From', 'Call-ID', 'CSeq']) {
     const r = base();
