@@ -30,12 +30,27 @@ interface AorEntry {
 }
 
 /**
+ * AORs remembered with no binding (for 480 rather than 404): the oldest are forgotten beyond this,
+ * so a flood of REGISTERs under new names cannot grow the table for ever.
+ */
+export const MAX_IDLE_AORS = 100_000;
+
+/**
+ * Bindings one AOR may have (Kamailio's max_contacts, answered the way its registrar does): each is
+ * a branch of every INVITE to the AOR, so their number must not be a sender's choice.
+ */
+export const MAX_BINDINGS_PER_AOR = 32;
+
+/**
  * The location service (RFC 3261 §10.3, §16.5): bindings per address-of-record, keyed by user
  * (one domain, as Kamailio's use_domain=0), each expiring at its deadline. An AOR stays known after
- * its last binding goes, so a call to it is 480 (known, unreachable), not 404 (unknown).
+ * its last binding goes, so a call to it is 480 (known, unreachable), not 404 (unknown); at most
+ * MAX_IDLE_AORS such AORs are remembered. A REGISTER that binds nothing creates no AOR.
  */
 export class LocationService {
   private readonly aors = new Map<string, AorEntry>();
+  /** The AORs with no binding, oldest first (Map order: a re-idled AOR moves to the end). */
+  private readonly idle = new Map<string, AorEntry>();
   private readonly expiry: DeadlineQueue<{ user: string; key: string }>;
   private count = 0;
 
@@ -54,18 +69,23 @@ export class LocationService {
   apply(plan: Extract<RegistrationPlan, { ok: true }>, ident: { callId: string; cseq: number; source: string }): ApplyResult {
     const now = this.now();
     let entry = this.aors.get(plan.user);
+    if (entry) {
+      const touched = plan.removeAll ? entry.bindings.keys() : plan.updates.map((u) => u.key);
+      for (const key of touched) {
+        const b = entry.bindings.get(key);
+        if (b && b.callId === ident.callId && ident.cseq <= b.cseq) {
+          return { ok: false, status: 400, reason: 'CSeq not higher than the binding\'s' };
+        }
+      }
+    }
+    if (bindingsAfter(entry?.bindings.keys() ?? [], plan) > MAX_BINDINGS_PER_AOR) return { ok: false, status: 503, reason: 'Too many registered contacts' };
     if (!entry) {
+      // Nothing to remove and nothing added (a query, or `Contact: *` for a name never bound).
+      if (!plan.updates.some((u) => u.expires > 0)) return { ok: true, bindings: [] };
       // Strings of their own: cut from the REGISTER, they would keep its whole text for as long
       // as the AOR is known (BENCHMARKS.md, finding 25).
       entry = { user: ownString(plan.user), aor: ownString(plan.aor), bindings: new BindingSet() };
       this.aors.set(entry.user, entry);
-    }
-    const touched = plan.removeAll ? entry.bindings.keys() : plan.updates.map((u) => u.key);
-    for (const key of touched) {
-      const b = entry.bindings.get(key);
-      if (b && b.callId === ident.callId && ident.cseq <= b.cseq) {
-        return { ok: false, status: 400, reason: 'CSeq not higher than the binding\'s' };
-      }
     }
     if (plan.removeAll) {
       for (const b of entry.bindings.values()) this.remove(entry, b, 'binding.removed', now);
@@ -87,6 +107,7 @@ export class LocationService {
       };
       if (!old) this.count++;
       entry.bindings.set(b);
+      this.idle.delete(entry.user);
       this.expiry.add(b.expiresAt, { user: entry.user, key: b.key });
       this.emit(old ? 'binding.refreshed' : 'binding.added', entry, b, now);
     }
@@ -106,6 +127,7 @@ export class LocationService {
     if (!entry) {
       entry = { user, aor, bindings: new BindingSet() };
       this.aors.set(user, entry);
+      this.markIdle(entry);
     }
     return entry;
   }
@@ -115,6 +137,7 @@ export class LocationService {
     const entry = this.restoreKnown(user, aor);
     if (!entry.bindings.has(b.key)) this.count++;
     entry.bindings.set(b);
+    this.idle.delete(user);
     this.expiry.add(b.expiresAt, { user, key: b.key });
   }
 
@@ -129,7 +152,10 @@ export class LocationService {
       return;
     }
     const entry = this.aors.get(e.user);
-    if (entry?.bindings.delete(e.key)) this.count--;
+    if (entry?.bindings.delete(e.key)) {
+      this.count--;
+      if (entry.bindings.size === 0) this.markIdle(entry);
+    }
   }
 
   /** Every known AOR with its bindings (a new worker's copy starts from this). */
@@ -164,10 +190,32 @@ export class LocationService {
   private remove(entry: AorEntry, b: Binding, name: BindingEventName, now: number): void {
     entry.bindings.delete(b.key);
     this.count--;
+    if (entry.bindings.size === 0) this.markIdle(entry);
     this.emit(name, entry, b, now);
+  }
+
+  /** The AOR has no binding left: remembered (at the end of the idle order), the oldest forgotten past MAX_IDLE_AORS. */
+  private markIdle(entry: AorEntry): void {
+    this.idle.delete(entry.user);
+    this.idle.set(entry.user, entry);
+    if (this.idle.size > MAX_IDLE_AORS) {
+      const oldest = this.idle.keys().next().value as string;
+      this.idle.delete(oldest);
+      this.aors.delete(oldest);
+    }
   }
 
   private emit(name: BindingEventName, entry: AorEntry, b: Binding, at: number): void {
     this.onEvent({ name, at, aor: entry.aor, user: entry.user, contact: b.contact, key: b.key, expiresAt: b.expiresAt, callId: b.callId, cseq: b.cseq, q: b.q, source: b.source });
   }
+}
+
+/** How many bindings an AOR with bindings `current` would have once `plan` is applied. */
+function bindingsAfter(current: readonly string[], plan: Extract<RegistrationPlan, { ok: true }>): number {
+  const keys = new Set(plan.removeAll ? [] : current);
+  for (const u of plan.updates) {
+    if (u.expires === 0) keys.delete(u.key);
+    else keys.add(u.key);
+  }
+  return keys.size;
 }

@@ -19,7 +19,7 @@ export function handleRegister(
   toTag: string,
   source: Address,
 ): SipResponse {
-  const plan = planRegistration(req, policy, (u) => me.isLocalDomain(u));
+  const plan = planRegistration(req, policy, (u) => me.isLocalDomain(u), (host, port) => me.isOwnAddress(host, port));
   if (!plan.ok) {
     return buildResponse(req, plan.status, { toTag, ...(plan.reason ? { reason: plan.reason } : {}), ...(plan.headers ? { headers: plan.headers } : {}) });
   }

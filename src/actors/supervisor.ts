@@ -271,7 +271,9 @@ export class Supervisor {
     if (!this.me.isOwnSentBy(info.topVia.host, info.topVia.port)) return;
     const up = stripOwnVia(res);
     const to = responseAddressOf(up);
-    if (to) this.sendResponse(up, to);
+    // Our own address next: no transaction of ours waits for it (they keep 64*T1 for the 2xx
+    // retransmissions, RFC 6026), and a response stacked with our Vias would come back once a Via.
+    if (to && !this.me.isOwnAddress(to.host, to.port)) this.sendResponse(up, to);
   }
 
   // ---- requests ----
@@ -369,7 +371,9 @@ export class Supervisor {
       targets = [];
       for (const b of found.bindings) {
         const u = parseUri(b.contact);
-        if (u) targets.push({ uri: b.contact, destination: destinationOf(u) });
+        const destination = u ? destinationOf(u) : null;
+        // A binding that is this proxy (restored from an older journal) would loop and fork again.
+        if (destination && !this.me.isOwnAddress(destination.host, destination.port)) targets.push({ uri: b.contact, destination });
       }
       if (!found.known) localFinal = { status: 404 };
       else if (targets.length === 0) localFinal = { status: 480 };

@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { bareHost, type SipUri } from '../sip/uri.js';
 
 /**
@@ -42,6 +43,32 @@ export class LocalIdentity {
   /** A Via sent-by that is ours: the proxy put this Via there. */
   isOwnSentBy(host: string, port: number | null): boolean {
     return bareHost(host) === bareHost(this.host) && (port ?? 5060) === this.port;
+  }
+
+  /**
+   * A request sent to this address reaches this proxy's own socket: a Contact or a target there
+   * would send the request back to us (§16.3 loops; forked to several such contacts, each pass
+   * forks again). A wildcard address, and when we listen on one, any address of this machine.
+   */
+  isOwnAddress(host: string, port: number): boolean {
+    if (port !== this.port) return false;
+    const h = bareHost(host);
+    if (this.hosts.has(h) || h === '0.0.0.0' || h === '::') return true;
+    return this.listensOnWildcard && this.machineAddresses().has(h);
+  }
+
+  private get listensOnWildcard(): boolean {
+    const h = bareHost(this.host);
+    return h === '0.0.0.0' || h === '::';
+  }
+
+  private machineAddressSet: Set<string> | null = null;
+  private machineAddresses(): Set<string> {
+    if (!this.machineAddressSet) {
+      this.machineAddressSet = new Set(['127.0.0.1', '::1']);
+      for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) this.machineAddressSet.add(bareHost(a.address));
+    }
+    return this.machineAddressSet;
   }
 
   /** The Record-Route value, loose-routing (§16.6 step 4; RFC 3261 §19.1.1 `lr`). */

@@ -3,6 +3,7 @@ import type { MessageInfo } from '../sip/info.js';
 import { parseNameAddr } from '../sip/nameAddr.js';
 import { getParam } from '../sip/params.js';
 import { bareHost, parseUri, uriParam, type SipUri } from '../sip/uri.js';
+import { destinationOf } from './nextHop.js';
 
 /** One binding of an address-of-record to a contact address (RFC 3261 §10.3). */
 export interface Binding {
@@ -25,6 +26,24 @@ export interface RegistrarPolicy {
 
 export const DEFAULT_REGISTRAR_POLICY: RegistrarPolicy = { defaultExpires: 3600, minExpires: 60, maxExpires: 7200 };
 
+/**
+ * The longest address-of-record a REGISTER may create (Kamailio's usrloc keeps at most 256 too): a
+ * location entry lives as long as its AOR is known, so its size must not be the sender's choice.
+ */
+export const MAX_AOR_LENGTH = 256;
+
+/** §20.19 / §20.10: a malformed Expires or `expires` parameter SHOULD count as 3600. */
+const MALFORMED_EXPIRES = 3600;
+/** §20.19: a delta-seconds value over 2^32-1 is taken as 2^32-1. */
+const MAX_DELTA_SECONDS = 2 ** 32 - 1;
+
+/** An Expires header or Contact `expires` parameter as seconds (delta-seconds = 1*DIGIT, §25.1). */
+export function deltaSeconds(text: string): number {
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) return MALFORMED_EXPIRES;
+  return t.length > 10 ? MAX_DELTA_SECONDS : Math.min(Number(t), MAX_DELTA_SECONDS);
+}
+
 /** What a REGISTER asks for, once checked: the change to apply to one AOR's bindings. */
 export type RegistrationPlan =
   | { ok: true; user: string; aor: string; removeAll: boolean; updates: Array<{ key: string; contact: string; q: number; expires: number }> }
@@ -35,19 +54,25 @@ export type RegistrationPlan =
  * `expires` parameter, else the Expires header, else the default), Min-Expires (423) and the
  * `Contact: *` form. Call-ID/CSeq ordering (step 7) needs the current bindings: see `applyPlan`.
  */
-export function planRegistration(req: SipRequest, policy: RegistrarPolicy, isLocalDomain: (u: SipUri) => boolean): RegistrationPlan {
+export function planRegistration(
+  req: SipRequest,
+  policy: RegistrarPolicy,
+  isLocalDomain: (u: SipUri) => boolean,
+  isOwnAddress: (host: string, port: number) => boolean = () => false,
+): RegistrationPlan {
   const to = parseNameAddr(getHeader(req, 'to') ?? '');
   const aorUri = to?.uri;
   if (!aorUri || aorUri.user === null) return { ok: false, status: 404, reason: 'Address-of-record not valid' };
   if (!isLocalDomain(aorUri)) return { ok: false, status: 404, reason: 'Not our domain' };
   const user = decodeURIComponentSafe(aorUri.user);
   const aor = `${aorUri.scheme}:${aorUri.user}@${bareHost(aorUri.host)}`;
+  if (aor.length > MAX_AOR_LENGTH) return { ok: false, status: 400, reason: 'Address-of-record too long' };
   const expiresHeader = getHeader(req, 'expires');
-  if (expiresHeader !== undefined && !/^\d{1,10}$/.test(expiresHeader.trim())) return { ok: false, status: 400, reason: 'Bad Expires' };
+  const headerExpires = expiresHeader === undefined ? undefined : deltaSeconds(expiresHeader);
   const contacts = getHeaderValues(req, 'contact');
   if (contacts.some((c) => c.trim() === '*')) {
     // §10.3 step 6: "*" only alone and only with Expires: 0.
-    if (contacts.length !== 1 || expiresHeader === undefined || Number(expiresHeader) !== 0) {
+    if (contacts.length !== 1 || headerExpires !== 0) {
       return { ok: false, status: 400, reason: 'Contact * needs Expires: 0 and no other Contact' };
     }
     return { ok: true, user, aor, removeAll: true, updates: [] };
@@ -57,9 +82,12 @@ export function planRegistration(req: SipRequest, policy: RegistrarPolicy, isLoc
     const na = parseNameAddr(text);
     if (!na?.uri) return { ok: false, status: 400, reason: 'Bad Contact' };
     const pe = getParam(na.params, 'expires');
-    const raw = pe ?? expiresHeader;
-    let expires = raw === undefined || raw === null ? policy.defaultExpires : Number(raw);
-    if (!Number.isFinite(expires) || expires < 0) return { ok: false, status: 400, reason: 'Bad expires' };
+    // A Contact's own `expires` (even a malformed one) wins over the Expires header (§10.2.1.1).
+    let expires = pe !== undefined ? deltaSeconds(pe ?? '') : (headerExpires ?? policy.defaultExpires);
+    // A contact that is this proxy would bring every request for the AOR back to it (a loop that
+    // forks again on each pass): refused, though removing one (left from before) is fine.
+    const target = destinationOf(na.uri);
+    if (expires > 0 && isOwnAddress(target.host, target.port)) return { ok: false, status: 403, reason: 'Contact is this proxy' };
     if (expires > 0 && expires < policy.minExpires) {
       return { ok: false, status: 423, headers: [['Min-Expires', String(policy.minExpires)]] };
     }

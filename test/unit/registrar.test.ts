@@ -1,7 +1,7 @@
 import test from 'ava';
 import { heapGrowthOf } from '../helpers/heapGrowth.js';
-import { planRegistration, DEFAULT_REGISTRAR_POLICY } from '../../src/proxy/registrar.js';
-import { LocationService, type BindingEvent } from '../../src/actors/locationService.js';
+import { planRegistration, DEFAULT_REGISTRAR_POLICY, deltaSeconds, MAX_AOR_LENGTH } from '../../src/proxy/registrar.js';
+import { LocationService, MAX_BINDINGS_PER_AOR, type BindingEvent } from '../../src/actors/locationService.js';
 import { BindingSet } from '../../src/actors/bindingSet.js';
 import { LocalIdentity } from '../../src/proxy/localIdentity.js';
 import type { SipRequest } from '../../src/sip/message.js';
@@ -123,4 +123,62 @@ test('an AOR\'s bindings keep their order: a refresh replaces in place, a remova
   t.deepEqual(set.keys(), ['sip:b@h', 'sip:c@h']);
   t.is(set.size, 2);
   t.false(set.has('sip:a@h'));
+});
+
+test('Expires and expires=: delta-seconds; a malformed value counts as 3600, a huge one as 2^32-1, then the policy caps it (§20.19, §20.10)', (t) => {
+  t.is(deltaSeconds('60'), 60);
+  t.is(deltaSeconds(' 0060 '), 60);
+  t.is(deltaSeconds('0'), 0);
+  for (const bad of ['', 'abc', '0x70', '1e3', '60.5', '-5', '+60']) t.is(deltaSeconds(bad), 3600, JSON.stringify(bad));
+  t.is(deltaSeconds('99999999999'), 2 ** 32 - 1);
+  t.is(deltaSeconds('9999999999'), 2 ** 32 - 1);
+  // An empty expires= does not remove the binding; a malformed Expires header is no 400.
+  t.deepEqual(plan(register(['<sip:101@10.0.0.1:5062>;expires='])).updates.map((u) => u.expires), [3600]);
+  t.deepEqual(plan(register(['<sip:101@10.0.0.1:5062>;expires=0x70'])).updates.map((u) => u.expires), [3600]);
+  const headerBad = msg(`REGISTER sip:10.0.0.9 SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKx
+From: <sip:101@10.0.0.9>;tag=1
+To: <sip:101@10.0.0.9>
+Call-ID: reg-x
+CSeq: 1 REGISTER
+Contact: <sip:101@10.0.0.1:5062>
+Expires: soon
+
+`) as SipRequest;
+  t.deepEqual(plan(headerBad).updates.map((u) => u.expires), [3600]);
+  t.deepEqual(plan(register(['<sip:101@10.0.0.1:5062>'], 99999999999)).updates.map((u) => u.expires), [DEFAULT_REGISTRAR_POLICY.maxExpires]);
+  // Contact: * still needs an Expires that is 0.
+  t.false(planRegistration(register(['*'], undefined), DEFAULT_REGISTRAR_POLICY, local).ok);
+  t.true(planRegistration(register(['*'], 0), DEFAULT_REGISTRAR_POLICY, local).ok);
+});
+
+test('an address-of-record longer than MAX_AOR_LENGTH is 400; a Contact that is the proxy itself is 403, removing one is fine', (t) => {
+  const long = planRegistration(register(['<sip:x@10.0.0.1>'], 60, 'u'.repeat(MAX_AOR_LENGTH)), DEFAULT_REGISTRAR_POLICY, local);
+  t.like(long, { ok: false, status: 400 });
+  const own = (host: string, port: number) => me.isOwnAddress(host, port);
+  t.like(planRegistration(register(['<sip:101@10.0.0.9:5060>'], 600), DEFAULT_REGISTRAR_POLICY, local, own), { ok: false, status: 403 });
+  t.like(planRegistration(register(['<sip:101@10.0.0.9>'], 600), DEFAULT_REGISTRAR_POLICY, local, own), { ok: false, status: 403 });
+  t.like(planRegistration(register(['<sip:101@10.0.0.1;maddr=10.0.0.9>'], 600), DEFAULT_REGISTRAR_POLICY, local, own), { ok: false, status: 403 });
+  t.like(planRegistration(register(['<sip:101@10.0.0.9:5062>'], 600), DEFAULT_REGISTRAR_POLICY, local, own), { ok: true });
+  t.like(planRegistration(register(['<sip:101@10.0.0.9:5060>'], 0), DEFAULT_REGISTRAR_POLICY, local, own), { ok: true });
+  const wildcard = new LocalIdentity({ host: '0.0.0.0', port: 5070 });
+  t.true(wildcard.isOwnAddress('127.0.0.1', 5070));
+  t.false(wildcard.isOwnAddress('127.0.0.1', 5071));
+});
+
+test('location: removing bindings of a name never bound creates no AOR; idle AORs are bounded; at most MAX_BINDINGS_PER_AOR bindings (503)', (t) => {
+  const loc = new LocationService();
+  const ident = { callId: 'c', cseq: 1, source: '10.0.0.1:5062' };
+  t.deepEqual(loc.apply(plan(register(['*'], 0, 'nobody')), ident), { ok: true, bindings: [] });
+  t.false(loc.lookup('nobody').known);
+  // 480 stays for a name that had a binding.
+  loc.apply(plan(register(['<sip:ann@10.0.0.1>'], 600, 'ann')), ident);
+  loc.apply(plan(register(['<sip:ann@10.0.0.1>'], 0, 'ann')), { ...ident, cseq: 2 });
+  t.deepEqual(loc.lookup('ann'), { known: true, bindings: [] });
+  const many = Array.from({ length: MAX_BINDINGS_PER_AOR + 1 }, (_, i) => `<sip:bob@10.0.0.${i + 1}>`);
+  t.like(loc.apply(plan(register(many.slice(0, MAX_BINDINGS_PER_AOR), 600, 'bob')), ident), { ok: true });
+  t.like(loc.apply(plan(register(many.slice(MAX_BINDINGS_PER_AOR), 600, 'bob')), { ...ident, callId: 'other' }), { ok: false, status: 503 });
+  t.is(loc.lookup('bob').bindings.length, MAX_BINDINGS_PER_AOR);
+  // Refreshing one of them is still fine.
+  t.like(loc.apply(plan(register(many.slice(0, 1), 600, 'bob')), { ...ident, cseq: 2 }), { ok: true });
 });

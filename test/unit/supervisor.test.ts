@@ -488,6 +488,34 @@ test('a user who registered and unregistered gets 480; a user never seen gets 40
   t.deepEqual(c.events.map((e) => [e.name, e.status]), [['call.failed', 480], ['call.failed', 404]]);
 });
 
+test('a Contact that is the proxy itself is refused (403); one left in the location service is no target (480, nothing sent to ourselves)', async (t) => {
+  const c = setup(t);
+  const self = `<sip:g0@${PROXY.host}:${PROXY.port}>`;
+  const refused = register(c, CAROL, 'g0', [self, '<sip:g0@10.0.0.3:5060>']);
+  t.is(refused.status, 403);
+  t.is(c.sup.location.lookup('g0').known, false, 'nothing was bound');
+  // Removing such a binding is fine (one restored from an older journal).
+  t.is(register(c, CAROL, 'g0', [`${self};expires=0`], { cseq: 2 }).status, 200);
+  // As an older journal may have left it: every contact of g1 is this proxy.
+  c.sup.location.restore('g1', 'sip:g1@10.0.0.9', { contact: `sip:g1@${PROXY.host}:${PROXY.port}`, key: 'k', q: 1, expiresAt: Date.now() + 60_000, callId: 'x', cseq: 1, source: '10.0.0.3:5060' });
+  const call = aliceCall({ uri: 'sip:g1@10.0.0.9', callId: 'c-g1' });
+  c.from(ALICE, call.invite);
+  const r480 = asResponse(c.net.take(ALICE)[1]);
+  t.is(r480.status, 480);
+  c.from(ALICE, call.ackNon2xx(tagOf(getHeader(r480, 'to'))!));
+  t.deepEqual(c.net.take(PROXY), [], 'nothing sent to the proxy itself');
+  await settle(t, c);
+});
+
+test('a response whose next Via is the proxy itself is not sent to the proxy (a response stacked with our Vias would come back once a Via)', async (t) => {
+  const c = setup(t);
+  const ours = `SIP/2.0/UDP ${PROXY.host}:${PROXY.port};branch=z9hG4bK-nobody-1`;
+  c.from(ALICE, wire('SIP/2.0 200 OK', [...Array.from({ length: 50 }, () => `Via: ${ours}`), 'From: <sip:a@10.0.0.9>;tag=1', 'To: <sip:b@10.0.0.9>;tag=2', 'Call-ID: bounce', 'CSeq: 1 INVITE']));
+  t.deepEqual(c.net.take(PROXY), []);
+  t.is(c.net.sent.length, 0);
+  await settle(t, c);
+});
+
 // ---- 5. CANCEL (§16.10, §9.1) ----
 
 test('CANCEL for no transaction gets 481', async (t) => {
