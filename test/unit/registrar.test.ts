@@ -1,7 +1,7 @@
 import test from 'ava';
 import { heapGrowthOf } from '../helpers/heapGrowth.js';
 import { planRegistration, DEFAULT_REGISTRAR_POLICY, deltaSeconds, MAX_AOR_LENGTH } from '../../src/proxy/registrar.js';
-import { LocationService, MAX_BINDINGS_PER_AOR, type BindingEvent } from '../../src/actors/locationService.js';
+import { LocationService, MAX_BINDINGS_PER_AOR, MAX_IDLE_AORS, type BindingEvent } from '../../src/actors/locationService.js';
 import { BindingSet } from '../../src/actors/bindingSet.js';
 import { LocalIdentity } from '../../src/proxy/localIdentity.js';
 import type { SipRequest } from '../../src/sip/message.js';
@@ -181,4 +181,26 @@ test('location: removing bindings of a name never bound creates no AOR; idle AOR
   t.is(loc.lookup('bob').bindings.length, MAX_BINDINGS_PER_AOR);
   // Refreshing one of them is still fine.
   t.like(loc.apply(plan(register(many.slice(0, 1), 600, 'bob')), { ...ident, cseq: 2 }), { ok: true });
+});
+
+test('location: past MAX_IDLE_AORS names whose phones are gone, the oldest is forgotten (404), the newer still known (480)', (t) => {
+  const loc = new LocationService();
+  const ident = { callId: 'c', cseq: 1, source: '10.0.0.1:5062' };
+  const planFor = (user: string, expires: number) => ({ ok: true as const, user, aor: `sip:${user}@10.0.0.9`, removeAll: false, updates: [{ key: `k-${user}`, contact: `sip:${user}@10.0.0.1`, q: 1, expires }] });
+  for (let i = 0; i <= MAX_IDLE_AORS; i++) {
+    loc.apply(planFor(`u${i}`, 600), ident);
+    loc.apply(planFor(`u${i}`, 0), { ...ident, cseq: 2 });
+  }
+  t.false(loc.lookup('u0').known);
+  t.true(loc.lookup('u1').known);
+  t.true(loc.lookup(`u${MAX_IDLE_AORS}`).known);
+  // A name with a live binding is never forgotten, however many come and go after it.
+  loc.apply(planFor('keep', 600), ident);
+  for (let i = 0; i < 10; i++) {
+    loc.apply(planFor(`v${i}`, 600), ident);
+    loc.apply(planFor(`v${i}`, 0), { ...ident, cseq: 2 });
+  }
+  t.is(loc.lookup('keep').bindings.length, 1);
+  t.false(loc.lookup('u10').known);
+  loc.close();
 });
