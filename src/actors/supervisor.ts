@@ -46,11 +46,19 @@ export interface Transport {
   send(data: Buffer, host: string, port: number): void;
 }
 
+/**
+ * Calls open at once by default: some 180 MB of calls at 1.8 KB each, far beyond a small network,
+ * and a bound on what peers that answer and never hang up can hold.
+ */
+export const DEFAULT_MAX_CALLS = 100_000;
+
 export interface SupervisorOptions {
   identity: LocalIdentity;
   timers?: TransactionTimers;
   timerCMs?: number;
   maxCallMs?: number;
+  /** Calls open at once (ringing or answered); a new INVITE past it is 503 (DEFAULT_MAX_CALLS). */
+  maxCalls?: number;
   registrar?: RegistrarPolicy;
   limits?: ParseLimits;
   location?: LocationService;
@@ -103,6 +111,9 @@ export class Supervisor {
   private readonly timers: TransactionTimers;
   private readonly timerCMs: number;
   private readonly maxCallMs: number;
+  private readonly maxCalls: number;
+  /** Call actors alive now (what maxCalls bounds). */
+  private liveCalls = 0;
   private readonly registrarPolicy: RegistrarPolicy;
   private readonly limits: ParseLimits;
   readonly location: LocationService;
@@ -129,6 +140,7 @@ export class Supervisor {
     this.timers = opts.timers ?? DEFAULT_TIMERS;
     this.timerCMs = opts.timerCMs ?? DEFAULT_TIMER_C_MS;
     this.maxCallMs = opts.maxCallMs ?? 12 * 3600_000;
+    this.maxCalls = opts.maxCalls ?? DEFAULT_MAX_CALLS;
     this.registrarPolicy = opts.registrar ?? DEFAULT_REGISTRAR_POLICY;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.sanity = opts.sanity ?? DEFAULT_SANITY_LIMITS;
@@ -381,6 +393,9 @@ export class Supervisor {
 
     const inDialog = info.toTag !== null;
     if (localFinal && (req.method !== 'INVITE' || inDialog)) return this.reject(st, localFinal);
+    // Each open call holds a call actor until its BYE (or --max-call-seconds): a peer that answers
+    // and never hangs up must not grow the proxy without bound.
+    if (req.method === 'INVITE' && !inDialog && this.liveCalls >= this.maxCalls) return this.reject(st, { status: 503, reason: 'Too many calls' });
     const loop = loopHash(req, info);
     const branches = targets.map((t) => ({ ...t, branch: newBranch(loop) }));
     const ownerKey = key;
@@ -497,6 +512,7 @@ export class Supervisor {
     const record = new OwnerRecord(this.ownerHandlers, key, kind);
     record.actor = new MachineActor(logic, input, this.system, record);
     this.owners.set(key, record);
+    if (kind === 'call') this.liveCalls++;
     record.actor.start();
   }
 
@@ -566,6 +582,7 @@ export class Supervisor {
       }
     },
     done: (record) => {
+      if (record.kind === 'call') this.liveCalls--;
       const key = record.serverKey;
       if (!dropIfCurrent(this.owners, key, record)) return;
       for (const d of record.dialogs) if (this.dialogs.get(d) === key) this.dialogs.delete(d);

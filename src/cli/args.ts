@@ -15,6 +15,7 @@ export interface ProxySettings {
   t4: number;
   timerC: number;
   maxCallSeconds: number;
+  maxCalls: number;
   minExpires: number;
   defaultExpires: number;
   maxExpires: number;
@@ -58,6 +59,7 @@ export const USAGE = `Usage: sipstate [options]
   --t1 MS --t2 MS --t4 MS  transaction timers (defaults 500, 4000, 5000; RFC 3261 §17)
   --timer-c MS           proxy INVITE Timer C (default 180000; §16.8)
   --max-call-seconds N   end a call kept open this long without BYE (default 43200)
+  --max-calls N          calls open at once; a new INVITE past it gets 503 (default 100000)
   --min-expires N --default-expires N --max-expires N   registrar (defaults 60, 3600, 7200)
   --admin-port N         serve GET /status (live actor counts) on 127.0.0.1:N
   --inspect [PORT]       relay every machine to the Stately inspector (local server, default port 8080)
@@ -123,6 +125,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
       t4: { type: 'string' },
       'timer-c': { type: 'string' },
       'max-call-seconds': { type: 'string' },
+      'max-calls': { type: 'string' },
       'min-expires': { type: 'string' },
       'default-expires': { type: 'string' },
       'max-expires': { type: 'string' },
@@ -161,6 +164,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
     t4: int('t4', values.t4, 5000, 0),
     timerC: int('timer-c', values['timer-c'], 180_000, 1),
     maxCallSeconds: int('max-call-seconds', values['max-call-seconds'], 43_200, 1),
+    maxCalls: int('max-calls', values['max-calls'], 100_000, 1),
     minExpires: int('min-expires', values['min-expires'], 60),
     defaultExpires: int('default-expires', values['default-expires'], 3600, 1),
     maxExpires: int('max-expires', values['max-expires'], 7200, 1),

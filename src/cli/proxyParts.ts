@@ -74,6 +74,7 @@ export function supervisorOptions(
     timers: { t1: settings.t1, t2: settings.t2, t4: settings.t4 },
     timerCMs: settings.timerC,
     maxCallMs: settings.maxCallSeconds * 1000,
+    maxCalls: settings.maxCalls,
     registrar: { minExpires: settings.minExpires, defaultExpires: settings.defaultExpires, maxExpires: settings.maxExpires },
     location: parts.location,
     guard: parts.guard,

@@ -516,6 +516,34 @@ test('a response whose next Via is the proxy itself is not sent to the proxy (a 
   await settle(t, c);
 });
 
+test('past maxCalls open calls a new INVITE is 503; once one ends there is room again', async (t) => {
+  const c = setup(t, { maxCalls: 2 });
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  const calls = ['m-1', 'm-2', 'm-3'].map((callId) => aliceCall({ callId }));
+  const atBob: SipMessage[] = [];
+  for (const call of calls.slice(0, 2)) {
+    c.from(ALICE, call.invite);
+    only(t, c.net.take(ALICE), 100);
+    atBob.push(only(t, c.net.take(BOB), 'INVITE'));
+  }
+  c.from(ALICE, calls[2]!.invite);
+  const refused = asResponse(c.net.take(ALICE)[1]);
+  t.is(refused.status, 503);
+  t.is(refused.reason, 'Too many calls');
+  t.deepEqual(c.net.take(BOB), [], 'not forwarded');
+  c.from(ALICE, calls[2]!.ackNon2xx(tagOf(getHeader(refused, 'to'))!));
+  // Bob is busy for the first call: it ends, and a new one gets through.
+  c.from(BOB, answer(atBob[0]!, 486, { toTag: 'b-busy' }));
+  only(t, c.net.take(BOB), 'ACK');
+  only(t, c.net.take(ALICE), 486);
+  c.from(ALICE, calls[0]!.ackNon2xx('b-busy'));
+  const fourth = aliceCall({ callId: 'm-4' });
+  c.from(ALICE, fourth.invite);
+  t.deepEqual(kinds(c.net.take(ALICE)), [100]);
+  t.truthy(c.net.take(BOB).find((m) => m.kind === 'request' && m.method === 'INVITE'));
+  t.is(c.sup.stats().calls, 2);
+});
+
 // ---- 5. CANCEL (§16.10, §9.1) ----
 
 test('CANCEL for no transaction gets 481', async (t) => {
