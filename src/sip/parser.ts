@@ -1,4 +1,6 @@
+import { excerpt } from './excerpt.js';
 import { headerName, isToken } from './headerNames.js';
+import { messageInfo } from './info.js';
 import type { SipHeader, SipMessage, SipRequest } from './message.js';
 import { sharedWord } from './sharedWords.js';
 
@@ -10,7 +12,10 @@ export const DEFAULT_LIMITS: ParseLimits = { maxHeaderLines: 256 };
 
 export type ParseResult =
   | { ok: true; message: SipMessage }
-  /** `request` is set when the start line and headers parsed, so a 400 can still be answered (§16.3). */
+  /**
+   * `request` is set when the start line and headers parsed, so a 400 can still be answered
+   * (§16.3); after a malformed header line, only when the headers that response copies parsed.
+   */
   | { ok: false; error: string; request?: SipRequest };
 
 const CR = 0x0d;
@@ -44,6 +49,11 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
   // One pass over the header lines by index: a header's name and value are the only strings cut.
   const headers: SipHeader[] = [];
   let tooMany = false;
+  let malformed: string | null = null;
+  let malformedLines = 0;
+  // The next colon in `head` at or after the line being read: a line without one must not send
+  // the search to the end of the message again for each line after it.
+  let colon = -1;
   let at = lineEnd + 1;
   while (at < head.length) {
     let end = head.indexOf('\n', at);
@@ -63,11 +73,19 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
     const from = line === null ? lineStart : 0;
     const to = line === null ? end : line.length;
     if (to === from || (to === from + 1 && text.charCodeAt(from) === CR)) continue;
-    const parsed = headerOf(text, from, to);
-    if (parsed === null || typeof parsed === 'string') return { ok: false, error: parsed ?? `malformed header line: ${clip(stripCr(text.slice(from, to)))}` };
-    if (headers.length >= limits.maxHeaderLines) {
+    // Malformed lines count too: a datagram of them costs no more than one of headers.
+    if (headers.length + malformedLines >= limits.maxHeaderLines) {
       tooMany = true;
       break;
+    }
+    if (line === null && colon < from) colon = indexOrEnd(head, ':', from);
+    const parsed = headerOf(text, from, to, line === null ? colon : indexOrEnd(line, ':', 0));
+    if (parsed === null) {
+      // §21.4.1: the 400 names the first bad line; the lines after it are still read for the
+      // Via, From, To, Call-ID and CSeq that response is built from (§8.2.6.2).
+      malformed ??= `malformed header line: ${excerpt(text, from, text.charCodeAt(to - 1) === CR ? to - 1 : to)}`;
+      malformedLines++;
+      continue;
     }
     headers.push(parsed);
   }
@@ -75,15 +93,16 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
   let message: SipMessage;
   if (startLine.startsWith('SIP/')) {
     const m = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/.exec(startLine);
-    if (!m) return { ok: false, error: `malformed status line: ${clip(startLine)}` };
+    if (!m) return { ok: false, error: `malformed status line: ${excerpt(startLine)}` };
     message = { kind: 'response', status: Number(m[1]), reason: sharedWord(m[2] ?? ''), headers, body: EMPTY };
   } else {
     const m = /^([^ ]+) ([^ ]+) SIP\/(\d+\.\d+)$/.exec(startLine);
-    if (!m || !isToken(m[1]!)) return { ok: false, error: `malformed request line: ${clip(startLine)}` };
+    if (!m || !isToken(m[1]!)) return { ok: false, error: `malformed request line: ${excerpt(startLine)}` };
     message = { kind: 'request', method: sharedWord(m[1]!), uri: m[2]!, headers, body: EMPTY };
     if (m[3] !== '2.0') return { ok: false, error: `unsupported SIP version ${m[3]}`, request: message };
   }
 
+  if (malformed !== null) return malformedLine(message, malformed);
   // The headers kept so far include the top Via, so the sender can still be told (400).
   if (tooMany) return fail(message, `more than ${limits.maxHeaderLines} header lines`);
 
@@ -92,7 +111,7 @@ function parse(buf: Buffer, limits: ParseLimits): ParseResult {
   let bodyLength = Math.max(available, 0);
   const cl = headers.find((h) => h.key === 'content-length');
   if (cl) {
-    if (!/^\d{1,10}$/.test(cl.value)) return fail(message, `malformed Content-Length: ${clip(cl.value)}`);
+    if (!/^\d{1,10}$/.test(cl.value)) return fail(message, `malformed Content-Length: ${excerpt(cl.value)}`);
     const n = Number(cl.value);
     if (n > available) return fail(message, `Content-Length ${n} larger than the ${Math.max(available, 0)} body bytes`);
     bodyLength = n;
@@ -105,6 +124,13 @@ const EMPTY = Buffer.alloc(0);
 
 function fail(message: SipMessage, error: string): ParseResult {
   return message.kind === 'request' ? { ok: false, error, request: message } : { ok: false, error };
+}
+
+/** A request is answered 400 only when the headers a response copies (§8.2.6.2) parsed; a response never. */
+function malformedLine(message: SipMessage, error: string): ParseResult {
+  if (message.kind === 'response') return { ok: false, error };
+  const info = messageInfo(message);
+  return info.ok ? { ok: false, error, request: message } : { ok: false, error: `${error}; not answered: ${info.error}` };
 }
 
 /** Where the header section ends and the body starts: at the first empty line (CRLF or bare LF). */
@@ -124,18 +150,17 @@ function isWhitespace(c: number): boolean {
 }
 
 /**
- * The header on `text`'s line [from, end): its name up to the colon (trailing white space left
- * out) and its value with white space trimmed both sides, as String.prototype.trim does; null
- * without a colon, the error text for a name that is no token.
+ * The header on `text`'s line [from, end), `colon` the first colon at or after `from`: its name
+ * up to the colon (trailing white space left out) and its value with white space trimmed both
+ * sides, as String.prototype.trim does; null without a colon or for a name that is no token.
  */
-function headerOf(text: string, from: number, end: number): SipHeader | string | null {
-  const colon = text.indexOf(':', from);
+function headerOf(text: string, from: number, end: number, colon: number): SipHeader | null {
   if (colon <= from || colon >= end) return null;
   let nameEnd = colon;
   while (nameEnd > from && isTrimmed(text.charCodeAt(nameEnd - 1))) nameEnd--;
   const written = nameEnd > from && text.charCodeAt(nameEnd - 1) > 0x7f ? text.slice(from, nameEnd).trimEnd() : text.slice(from, nameEnd);
   const name = headerName(written);
-  if (!name) return `malformed header name: ${clip(written)}`;
+  if (!name) return null;
   let a = colon + 1;
   let b = end;
   while (a < b && isTrimmed(text.charCodeAt(a))) a++;
@@ -150,10 +175,8 @@ function isTrimmed(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
-function stripCr(s: string): string {
-  return s.endsWith('\r') ? s.slice(0, -1) : s;
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}...` : s;
+/** Where `char` next stands in `s` from `from`, or the end of `s` (searched no further). */
+function indexOrEnd(s: string, char: string, from: number): number {
+  const i = s.indexOf(char, from);
+  return i < 0 ? s.length : i;
 }

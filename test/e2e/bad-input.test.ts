@@ -1,7 +1,16 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { startProxy } from '../helpers/proxy.js';
+import { startProxy, type RunningProxy } from '../helpers/proxy.js';
 import { UdpClient } from '../helpers/udpClient.js';
+
+/** A proxy and a UDP peer for one test, both gone at its end. */
+async function proxyAndPeer(t: ExecutionContext): Promise<{ proxy: RunningProxy; c: UdpClient; p: number }> {
+  const proxy = await startProxy();
+  t.teardown(() => proxy.stop());
+  const c = await UdpClient.open();
+  t.teardown(() => c.close());
+  return { proxy, c, p: proxy.port };
+}
 
 function options(port: number, proxyPort: number, n: number): string {
   return [
@@ -35,11 +44,7 @@ function invite(port: number, proxyPort: number, extraHeaders: string[], body = 
 }
 
 test('bad input never crashes the proxy, and it answers OPTIONS after each', async (t) => {
-  const proxy = await startProxy();
-  t.teardown(() => proxy.stop());
-  const c = await UdpClient.open();
-  t.teardown(() => c.close());
-  const p = proxy.port;
+  const { proxy, c, p } = await proxyAndPeer(t);
   let n = 0;
   const stillServing = async (what: string) => {
     n++;
@@ -77,3 +82,19 @@ test('bad input never crashes the proxy, and it answers OPTIONS after each', asy
   const s = await proxy.status();
   t.true(s.badMessages > 0);
 });
+
+test('a request with one malformed header line is answered 400 naming it; an ACK with one is not answered (§21.4.1)', async (t) => {
+  const { proxy, c, p } = await proxyAndPeer(t);
+  for (const [bad, named] of [['ThisLineHasNoColon', 'ThisLineHasNoColon'], ['Sub ject: x', 'Sub ject: x'], ['Sub\0ject: x', 'Sub%00ject: x'], ['Sub\xe9ject: x', 'Sub%EF%BF%BDject: x']]) {
+    const sent = invite(c.port, p, [bad!]);
+    const callId = /Call-ID: (\S+)/.exec(sent)![1]!;
+    await c.send(Buffer.from(sent, 'latin1'), p);
+    const res = await c.waitFor(new RegExp(`^SIP/2.0 400 [^\\r]*\\r\\n[\\s\\S]*Call-ID: ${callId.replace(/\./g, '\\.')}\\r`));
+    t.is(res.split('\r\n')[0], `SIP/2.0 400 Bad Request (malformed header line: ${named})`, JSON.stringify(bad));
+  }
+  const ack = invite(c.port, p, ['ThisLineHasNoColon']).replace(/INVITE/g, 'ACK');
+  await c.send(ack, p);
+  await t.throwsAsync(c.waitFor(/^SIP\/2.0 /, 500), undefined, 'the ACK is not answered');
+  t.is(proxy.process.exitCode, null, 'the process is still running');
+});
+
