@@ -20,6 +20,7 @@ import type { CallLifecycleEvent } from '../machines/lifecycle.js';
 import { DEFAULT_TIMERS, DEFAULT_TIMER_C_MS, type TransactionTimers } from '../machines/timers.js';
 import type { LocalIdentity } from '../proxy/localIdentity.js';
 import { carriesOwnVia, validateRequest, type Rejection } from '../proxy/validate.js';
+import { checkMaxForwards } from '../proxy/maxForwards.js';
 import { preprocessRoute, routedByUs } from '../proxy/routePreprocess.js';
 import { buildForwardedRequest, isDialogCreating } from '../proxy/forward.js';
 import { destinationOf, nextHopOf, type Destination } from '../proxy/nextHop.js';
@@ -313,8 +314,12 @@ export class Supervisor {
       st.actor.send({ type: 'ack' });
       return;
     }
-    const mf = getHeader(req, 'max-forwards');
-    if (mf !== undefined && Number(mf) <= 0) return;
+    // §16.3 step 3 as for any request passed on, but an ACK is never answered: dropped.
+    const hops = checkMaxForwards(req);
+    if (hops) {
+      if (hops.status === 400) this.log.warn(`dropped an ACK sent by ${info.topVia.host}: ${hops.reason}`);
+      return;
+    }
     const preprocessed = preprocessRoute(req, this.me);
     const target = this.inDialogTarget(preprocessed);
     if (!target) return;

@@ -2,7 +2,7 @@ import { getHeaderValues, header, prependHeader, withHeader, withoutFirstValue, 
 import { parseNameAddr } from '../sip/nameAddr.js';
 import { uriParam } from '../sip/uri.js';
 import type { LocalIdentity } from './localIdentity.js';
-import { nextMaxForwards } from './validate.js';
+import { nextMaxForwards } from './maxForwards.js';
 
 /** Requests that can create a dialog, so the proxy Record-Routes them (§16.6 step 4, RFC 3265, RFC 3515). */
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);

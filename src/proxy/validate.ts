@@ -1,9 +1,10 @@
-import { getHeader, getHeaderValues, type SipRequest } from '../sip/message.js';
+import { getHeaderValues, type SipRequest } from '../sip/message.js';
 import type { MessageInfo } from '../sip/info.js';
 import { parseUri } from '../sip/uri.js';
 import { parseVia, viaBranch } from '../sip/via.js';
 import { loopHash, loopPartOf } from './branch.js';
 import type { LocalIdentity } from './localIdentity.js';
+import { checkMaxForwards } from './maxForwards.js';
 
 /** A rejection the proxy answers itself: status, reason and extra headers (§16.3). */
 export interface Rejection {
@@ -30,11 +31,8 @@ export function validateRequest(req: SipRequest, info: MessageInfo, me: LocalIde
   // §8.1.1.5: the CSeq method matches the request method.
   if (info.cseq.method !== req.method) return { status: 400, reason: 'CSeq method does not match' };
   // §16.3 step 3: Max-Forwards.
-  const mf = getHeader(req, 'max-forwards');
-  if (mf !== undefined) {
-    if (!/^\d{1,3}$/.test(mf.trim())) return { status: 400, reason: 'Bad Max-Forwards' };
-    if (Number(mf) === 0) return { status: 483 };
-  }
+  const hops = checkMaxForwards(req);
+  if (hops) return hops;
   // §16.3 step 4: loop detection against the Vias this proxy added before.
   if (isLooped(req, info, me)) return { status: 482 };
   // §16.3 step 5: Proxy-Require.
@@ -74,10 +72,4 @@ function isLooped(req: SipRequest, info: MessageInfo, me: LocalIdentity): boolea
   if (!mine) return false;
   const h = loopHash(req, info);
   return mine.includes(h);
-}
-
-/** The Max-Forwards to send on (§16.6 step 3): one less, or 70 when the request had none. */
-export function nextMaxForwards(req: SipRequest): number {
-  const mf = getHeader(req, 'max-forwards');
-  return mf === undefined ? 70 : Math.max(Number(mf) - 1, 0);
 }

@@ -98,3 +98,44 @@ test('a request with one malformed header line is answered 400 naming it; an ACK
   t.is(proxy.process.exitCode, null, 'the process is still running');
 });
 
+test('Max-Forwards must be 0-255 digits: an ACK with another value is dropped, not passed on; other requests get 400 (§20.22, §16.3)', async (t) => {
+  const { c: alice, p } = await proxyAndPeer(t);
+  const bob = await UdpClient.open();
+  t.teardown(() => bob.close());
+  const to = (method: string, mf: string, n: number) => [
+    `${method} sip:bob@127.0.0.1:${p} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${alice.port};branch=z9hG4bKmf${method}${n};rport`,
+    `Max-Forwards: ${mf}`,
+    'From: <sip:alice@127.0.0.1>;tag=a',
+    `To: <sip:bob@127.0.0.1>${method === 'ACK' ? ';tag=b' : ''}`,
+    `Call-ID: mf-${n}`,
+    `CSeq: 1 ${method}`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+  await bob.send([
+    `REGISTER sip:127.0.0.1:${p} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${bob.port};branch=z9hG4bKmfreg;rport`,
+    'From: <sip:bob@127.0.0.1>;tag=r',
+    'To: <sip:bob@127.0.0.1>',
+    'Call-ID: mf-reg',
+    'CSeq: 1 REGISTER',
+    `Contact: <sip:bob@127.0.0.1:${bob.port}>`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n'), p);
+  await bob.waitFor(/^SIP\/2.0 200 /);
+  let n = 0;
+  for (const mf of ['abc', '1.5', '1e3', '0x10', '256', '999']) {
+    await alice.send(to('MESSAGE', mf, ++n), p);
+    t.regex(await alice.waitFor(new RegExp(`^SIP/2.0 4[\\s\\S]*Call-ID: mf-${n}\\r`)), /^SIP\/2.0 400 Bad Request - Invalid Max-Forwards\r/, `MESSAGE with ${mf}`);
+    await alice.send(to('ACK', mf, ++n), p);
+  }
+  // The ACKs before it would have reached bob before this one.
+  await alice.send(to('ACK', '007', ++n), p);
+  t.regex(await bob.waitFor(/^ACK /), new RegExp(`Max-Forwards: 6\\r\\n[\\s\\S]*Call-ID: mf-${n}\\r`));
+  await t.throwsAsync(bob.waitFor(/^(ACK|MESSAGE) /, 300), undefined, 'nothing else reached bob');
+  await t.throwsAsync(alice.waitFor(/^SIP\/2.0 /, 100), undefined, 'no ACK answered');
+});

@@ -33,3 +33,18 @@ export function datagram(lines: string[]): Buffer {
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
+/** Registers `user` at `contact` (§10.2) and takes the 200 off the wire. */
+export function register(c: ReturnType<typeof inProcessProxy>, peer: Address, user: string, contact: string): void {
+  c.from(peer, [
+    `REGISTER sip:${PROXY.host} SIP/2.0`,
+    `Via: SIP/2.0/UDP ${peer.host}:${peer.port};branch=z9hG4bK-reg-${user}`,
+    `From: <sip:${user}@${PROXY.host}>;tag=r-${user}`,
+    `To: <sip:${user}@${PROXY.host}>`,
+    `Call-ID: reg-${user}`,
+    'CSeq: 1 REGISTER',
+    `Contact: <${contact}>`,
+    'Content-Length: 0',
+  ]);
+  const got = c.net.take(peer);
+  if (got.length !== 1 || got[0]!.kind !== 'response' || got[0]!.status !== 200) throw new Error(`REGISTER of ${user} was not answered 200`);
+}
