@@ -208,3 +208,10 @@ test('a header line keeps no CR in its value, with CRLF or bare LF line ends', (
     t.is(getHeader(m, 'content-length'), '0');
   }
 });
+
+test('a header folded over thousands of lines unfolds to one SP between pieces; whitespace-only lines add nothing (§7.3.1)', (t) => {
+  const folds = Array.from({ length: 5000 }, (_, i) => (i % 2 ? '\t y' : '   \t')).join('\r\n');
+  const r = parseDatagram(Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nSubject: a \r\n${folds}\r\n x\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n`));
+  t.true(r.ok);
+  if (r.ok) t.is(getHeader(r.message, 'subject'), ['a', ...Array.from({ length: 2500 }, () => 'y'), 'x'].join(' '));
+});
