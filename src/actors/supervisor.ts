@@ -7,6 +7,7 @@ import { messageInfo, type MessageInfo } from '../sip/info.js';
 import { getHeader, getHeaderValues, type SipMessage, type SipRequest, type SipResponse } from '../sip/message.js';
 import { buildResponse } from '../sip/build.js';
 import { parseNameAddr, tagOf } from '../sip/nameAddr.js';
+import { getParam } from '../sip/params.js';
 import { aorOf, parseUri } from '../sip/uri.js';
 import { parseVia, type Via } from '../sip/via.js';
 import { inviteServerTransaction } from '../machines/inviteServerTransaction.js';
@@ -24,7 +25,7 @@ import { checkMaxForwards } from '../proxy/maxForwards.js';
 import { preprocessRoute, routedByUs } from '../proxy/routePreprocess.js';
 import { buildForwardedRequest, isDialogCreating } from '../proxy/forward.js';
 import { destinationOf, nextHopOf, type Destination } from '../proxy/nextHop.js';
-import { loopHash, newBranch, newTag, statelessBranch } from '../proxy/branch.js';
+import { loopHash, newBranch, newTag, statelessBranch, statelessTag } from '../proxy/branch.js';
 import { stripOwnVia } from '../proxy/responses.js';
 import { optionsResponse } from '../proxy/options.js';
 import { handleRegister } from './registrarActor.js';
@@ -264,12 +265,14 @@ export class Supervisor {
   private rejectStatelessly(req: SipRequest, source: Address, status: number, reason?: string): void {
     if (req.method === 'ACK') return;
     const viaText = getHeaderValues(req, 'via')[0];
-    if (!viaText || !parseVia(viaText)) return;
+    const via = viaText ? parseVia(viaText) : null;
+    if (!via) return;
     const stamped = stampTopVia(req, source);
     const to = responseAddressOf(stamped);
     if (!to) return;
     const phrase = reason?.replace(/[\r\n]/g, ' ').slice(0, 120);
-    this.sendResponse(buildResponse(stamped, status, { toTag: newTag(), ...(phrase ? { reason: phrase } : {}) }), to);
+    const toTag = statelessTag(getHeader(req, 'call-id') ?? '', tagOf(getHeader(req, 'from')), getParam(via.params, 'branch') ?? null);
+    this.sendResponse(buildResponse(stamped, status, { toTag, ...(phrase ? { reason: phrase } : {}) }), to);
   }
 
   // ---- responses (§16.7, §17.1.3) ----
@@ -314,6 +317,8 @@ export class Supervisor {
       st.actor.send({ type: 'ack' });
       return;
     }
+    // The ACK of an INVITE we rejected with no transaction (rejectStatelessly) ends here.
+    if (info.toTag !== null && info.toTag.startsWith('sl') && info.toTag === statelessTag(info.callId, info.fromTag, info.branch)) return;
     // §16.3 step 3 as for any request passed on, but an ACK is never answered: dropped.
     const hops = checkMaxForwards(req);
     if (hops) {

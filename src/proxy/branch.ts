@@ -47,3 +47,13 @@ export function loopPartOf(branch: string | null): string | null {
 export function newTag(): string {
   return unique();
 }
+
+/**
+ * The To tag of a response sent with no transaction (a request too broken for one): the same for
+ * every retransmission of the request, as §8.2.6.2 asks, and recognisable in the ACK of an
+ * INVITE's rejection (its Call-ID, From tag and top Via branch are the INVITE's, §17.1.1.3), which
+ * then ends here. `sl` cannot start the hex tags `newTag` makes.
+ */
+export function statelessTag(callId: string, fromTag: string | null, branch: string | null): string {
+  return `sl${fnv1a(`${callId}|${fromTag ?? ''}|${branch ?? ''}`)}`;
+}

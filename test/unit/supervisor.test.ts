@@ -544,6 +544,26 @@ test('past maxCalls open calls a new INVITE is 503; once one ends there is room 
   t.is(c.sup.stats().calls, 2);
 });
 
+test('a request rejected with no transaction gets the same To tag on every retransmission, and the ACK of its 400 ends at the proxy', async (t) => {
+  const c = setup(t);
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  const via = 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-broken-1;rport';
+  const broken = wire('INVITE sip:bob@10.0.0.9 SIP/2.0', [`Via: ${via}`, 'Max-Forwards: 70', '"Alice" <sip:alice@10.0.0.9>;tag=a-tag', 'From: "Alice" <sip:alice@10.0.0.9>;tag=a-tag', 'To: <sip:bob@10.0.0.9>', 'Call-ID: broken-1', 'CSeq: 1 INVITE', 'ThisLineHasNoColon']);
+  c.from(ALICE, broken);
+  c.from(ALICE, broken);
+  const [first, again] = c.net.take(ALICE).map(asResponse);
+  t.is(first!.status, 400);
+  const tag = tagOf(getHeader(first!, 'to'));
+  t.truthy(tag);
+  t.is(tagOf(getHeader(again!, 'to')), tag, 'the retransmission gets the same To tag (§8.2.6.2)');
+  c.from(ALICE, req({ method: 'ACK', uri: 'sip:bob@10.0.0.9', via, from: '"Alice" <sip:alice@10.0.0.9>;tag=a-tag', to: `<sip:bob@10.0.0.9>;tag=${tag}`, callId: 'broken-1', cseq: 1 }));
+  t.deepEqual(c.net.take(BOB), [], 'the ACK is not passed on to the phone');
+  // The REGISTER's transaction lingers its Timer J; the broken INVITE left nothing.
+  for (const until = Date.now() + 3000; Date.now() < until && c.sup.stats().serverTransactions > 0; ) await sleep(20);
+  t.deepEqual(counts(c.sup.stats()), NOTHING, 'no state kept for them');
+  t.is(c.sup.stats().badMessages, 2);
+});
+
 // ---- 5. CANCEL (§16.10, §9.1) ----
 
 test('CANCEL for no transaction gets 481', async (t) => {
