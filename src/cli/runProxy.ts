@@ -3,6 +3,7 @@ import { LocationService } from '../actors/locationService.js';
 import { LocalIdentity } from '../proxy/localIdentity.js';
 import { UdpTransport } from '../transport/udp.js';
 import { Logger } from '../util/logger.js';
+import { PeerLogger } from '../util/peerLogger.js';
 import cluster from 'node:cluster';
 import { parseProxyArgs, USAGE } from './args.js';
 import { startAdmin } from './admin.js';
@@ -31,10 +32,12 @@ export async function runProxy(argv: string[]): Promise<void> {
   const host = pickHost(settings, log);
 
   const inspector = settings.inspectPort !== null ? await startInspector(settings.inspectPort) : null;
+  // What peers cause (bad datagrams, unresolvable hosts, bans) is limited; the proxy's own trouble is not.
+  const peerLog = new PeerLogger(settings.logLevel);
   let supervisor: Supervisor | null = null;
   const transport = new UdpTransport(
     (d) => supervisor?.receive(d.data, { host: d.host, port: d.port }),
-    (e) => log.warn(`socket: ${e.message}`),
+    (e) => peerLog.warn(`socket: ${e.message}`),
   );
   let bound: { host: string; port: number };
   try {
@@ -50,13 +53,13 @@ export async function runProxy(argv: string[]): Promise<void> {
   const { recovery, journal, callLog } = openJournal(settings, log);
   const location = new LocationService((e) => journalBindingEvent(journal, e));
   const guard = newGuard(settings, {
-    banned: (source, reason, until) => journalBan(journal, log, source, reason, until),
-    released: (source) => journalRelease(journal, log, source),
+    banned: (source, reason, until) => journalBan(journal, peerLog, source, reason, until),
+    released: (source) => journalRelease(journal, peerLog, source),
   });
   for (const b of recovery.bans) guard.restoreBan(b.source, b.until);
   restoreLocation(location, recovery);
   supervisor = new Supervisor(transport, {
-    ...supervisorOptions(settings, { identity, location, guard, auth, phrases, log, onLifecycle: (e) => journalCallEvent(journal, e) }),
+    ...supervisorOptions(settings, { identity, location, guard, auth, phrases, log: peerLog, onLifecycle: (e) => journalCallEvent(journal, e) }),
     ...(inspector ? { inspect: inspector.inspect } : {}),
   });
   const sup = supervisor;
@@ -80,4 +83,5 @@ export async function runProxy(argv: string[]): Promise<void> {
   callLog.close();
   admin?.close();
   inspector?.stop();
+  peerLog.close();
 }

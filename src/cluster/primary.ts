@@ -4,6 +4,7 @@ import { journalBindingEvent, journalCallEvent } from '../actors/journalBridge.j
 import { LocalIdentity } from '../proxy/localIdentity.js';
 import { loadPhraseTable } from '../proxy/reasonPhrases.js';
 import type { Logger } from '../util/logger.js';
+import { PeerLogger } from '../util/peerLogger.js';
 import type { ProxySettings } from '../cli/args.js';
 import { startAdmin } from '../cli/admin.js';
 import { startAuthentication } from '../cli/authentication.js';
@@ -34,6 +35,8 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   const bans = new Map<string, number>();
   for (const b of recovery.bans) bans.set(b.source, b.until);
   const restored = restoredCalls(recovery.history, journal);
+  // Bans are what peers cause: limited, unlike the proxy's own trouble.
+  const peerLog = new PeerLogger(settings.logLevel);
 
   const count = settings.workers;
   const slots: Array<{ worker: Worker; busPort: number | null }> = [];
@@ -77,7 +80,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
     const held = bans.get(source);
     if (held !== undefined && until - held < SAME_BAN_MS) return;
     bans.set(source, until);
-    journalBan(journal, log, source, reason, until);
+    journalBan(journal, peerLog, source, reason, until);
     for (const s of slots) if (s.worker !== from) toWorker(s.worker, { t: 'banned', source, until });
   };
   // Every holder of a ban releases it at the same moment: journaled once, and only for the ban
@@ -85,7 +88,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   const released = (source: string, until: number) => {
     if (bans.get(source) !== until) return;
     bans.delete(source);
-    journalRelease(journal, log, source);
+    journalRelease(journal, peerLog, source);
   };
   // Failed authentications of the whole proxy, counted in one place (src/cluster/workerGuard.ts).
   const authGuard = newGuard(settings, {
@@ -213,6 +216,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   journal.close();
   callLog.close();
   admin?.close();
+  peerLog.close();
 }
 
 /**

@@ -4,6 +4,7 @@ import { LocalIdentity } from '../proxy/localIdentity.js';
 import { UdpTransport } from '../transport/udp.js';
 import { loadPhraseTable } from '../proxy/reasonPhrases.js';
 import { Logger } from '../util/logger.js';
+import { PeerLogger } from '../util/peerLogger.js';
 import type { ProxySettings } from '../cli/args.js';
 import { startAuthentication } from '../cli/authentication.js';
 import { guardPolicy, listenError, supervisorOptions, startWarmUp, warmingUp, yieldThreads, type RunningWarmUp } from '../cli/proxyParts.js';
@@ -25,6 +26,8 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   const host = process.env.SIPSTATE_HOST ?? '127.0.0.1';
   const workers = settings.workers;
   const log = new Logger(settings.logLevel, `worker ${index}: `);
+  // What peers cause (bad datagrams, unresolvable hosts) is limited; the worker's own trouble is not.
+  const peerLog = new PeerLogger(settings.logLevel, `worker ${index}: `);
   const tell = (m: FromWorker, done?: () => void) => {
     // With a callback, a failed write (the primary gone) is not an uncaught error event.
     if (process.connected) process.send!(m, undefined, undefined, () => done?.());
@@ -55,7 +58,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
     // finds it back; handled here, the call would be split over two workers).
     if (owner >= 0 && owner !== index) bus.forward(owner, d.data, source);
     else supervisor?.receive(d.data, source);
-  }, (e) => log.warn(`socket: ${e.message}`));
+  }, (e) => peerLog.warn(`socket: ${e.message}`));
   let bound: { host: string; port: number };
   try {
     bound = await transport.listen(host, settings.port);
@@ -84,6 +87,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
     auth?.close();
     await transport.close();
     bus.close();
+    peerLog.close();
     // Everything sent before this reaches the primary first (one ordered channel).
     facts.flush(() => tell({ t: 'stopped' }, () => process.exit(0)));
   };
@@ -97,7 +101,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
         for (const b of m.bans) guard.restoreBan(b.source, b.until);
         for (const l of m.locks) guard.restoreLock(l.user, l.until);
         supervisor = new Supervisor(transport, supervisorOptions(settings, {
-          identity, location, guard, auth, phrases, log,
+          identity, location, guard, auth, phrases, log: peerLog,
           onLifecycle: (event) => facts.add({ t: 'lifecycle', event }),
         }));
         for (const c of m.calls) supervisor.restoreCall(c);
