@@ -129,7 +129,8 @@ test('a flood of bad datagrams writes a bounded log: 10 lines a second, a summar
   t.is(written + suppressed, sent, `${written} written, ${suppressed} summarized`);
 
   t.false(/[\x00-\x09\x0b-\x1f\x7f\u2028]/.test(stderr), 'nothing but printable text and the newlines ending lines');
-  t.true(lines.includes(`warn: bad message from 127.0.0.1:${clientPort}: malformed request line: GARBAGE\\x1b[2J\\x00 \\u2028 ${PER_ROUND}`), stderr.slice(0, 2000));
+  // The parser already names a bad line in %HH (src/sip/excerpt.ts); the log keeps it as it is.
+  t.true(lines.includes(`warn: bad message from 127.0.0.1:${clientPort}: malformed request line: GARBAGE%1B[2J%00 %E2%80%A8 ${PER_ROUND}`), stderr.slice(0, 2000));
   for (const l of lines) t.true(l.length <= 'warn: '.length + LINE_MAX + '… (99999 chars)'.length, `a line of ${l.length} chars`);
   t.regex(stderr, /^warn: socket: getaddrinfo \w+ h+… \(\d+ chars\)$/m, 'the unresolvable host named, cut');
 });
