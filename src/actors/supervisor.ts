@@ -15,6 +15,7 @@ import { nonInviteServerTransaction } from '../machines/nonInviteServerTransacti
 import { inviteClientTransaction } from '../machines/inviteClientTransaction.js';
 import { nonInviteClientTransaction } from '../machines/nonInviteClientTransaction.js';
 import { callMachine, type CallEmitted } from '../machines/call.js';
+import type { RestoredCall } from '../cluster/ipc.js';
 import { relayMachine, type RelayEmitted } from '../machines/relay.js';
 import type { TransactionEmitted } from '../machines/events.js';
 import type { CallLifecycleEvent } from '../machines/lifecycle.js';
@@ -109,6 +110,8 @@ export class Supervisor {
   private readonly clientTx = new ShardedMap<ClientTxRecord>();
   private readonly owners = new Map<string, OwnerRecord>();
   private readonly dialogs = new Map<string, string>();
+  /** Restored calls that were ringing, by owner key: they wait for their INVITE's final response (restart recovery). */
+  private readonly recovering = new Set<string>();
   private readonly me: LocalIdentity;
   private readonly timers: TransactionTimers;
   private readonly timerCMs: number;
@@ -177,13 +180,14 @@ export class Supervisor {
   }
 
   /**
-   * Restart recovery: a call answered before the restart (known from the journal) is open again,
-   * so the BYE that ends it completes its call-log entry.
+   * Restart recovery: a call open before the restart (known from the journal) is open again. An
+   * answered one waits for the BYE that completes its call-log entry; a ringing one for the
+   * final response its callee may still send (onResponse), at most Timer C (§16.8).
    */
-  restoreCall(call: { callId: string; fromTag: string; toTag: string; from: string; to: string; answeredAt: number }): void {
-    const key = `restored|${call.callId}|${call.fromTag}`;
-    const d = dialogKey(call.callId, call.fromTag, call.toTag);
+  restoreCall(call: RestoredCall): void {
+    const key = restoredKey(call.callId, call.fromTag);
     const request: SipRequest = { kind: 'request', method: 'INVITE', uri: call.to, headers: [], body: Buffer.alloc(0) };
+    const answered = call.phase === 'answered';
     this.spawnOwner(key, 'call', callMachine, {
       request,
       callId: call.callId,
@@ -191,16 +195,22 @@ export class Supervisor {
       from: call.from,
       to: call.to,
       branches: [],
-      toTag: call.toTag,
+      toTag: answered ? call.toTag : '',
       maxDurationMs: this.maxCallMs,
       lifecycle: true,
-      restored: { answeredAt: call.answeredAt, toTag: call.toTag },
+      restored: answered
+        ? { phase: 'answered', answeredAt: call.answeredAt, toTag: call.toTag }
+        : { phase: 'ringing', timerCMs: this.timerCMs, reason: call.reason },
     });
     const owner = this.owners.get(key);
-    if (owner && owner.actor.getSnapshot().status === 'active') {
-      this.dialogs.set(d, key);
-      owner.dialogs.push(d);
+    if (!owner || owner.actor.getSnapshot().status !== 'active') return;
+    if (!answered) {
+      this.recovering.add(key);
+      return;
     }
+    const d = dialogKey(call.callId, call.fromTag, call.toTag);
+    this.dialogs.set(d, key);
+    owner.dialogs.push(d);
   }
 
   /** One datagram in. Nothing a peer sends may throw out of here. */
@@ -285,11 +295,21 @@ export class Supervisor {
     }
     // No transaction (e.g. a 2xx retransmission after it ended): forward statelessly if the top Via is ours (§16.11).
     if (!this.me.isOwnSentBy(info.topVia.host, info.topVia.port)) return;
+    // Restart recovery: the final response of an INVITE an earlier process forwarded, shown to
+    // its restored call first (its outcome is journaled before the response goes on).
+    if (this.recovering.size > 0 && res.status >= 200 && info.cseq.method === 'INVITE') this.toRecovering(res, info);
     const up = stripOwnVia(res);
     const to = responseAddressOf(up);
     // Our own address next: no transaction of ours waits for it (they keep 64*T1 for the 2xx
     // retransmissions, RFC 6026), and a response stacked with our Vias would come back once a Via.
     if (to && !this.me.isOwnAddress(to.host, to.port)) this.sendResponse(up, to);
+  }
+
+  /** A ringing restored call's first final response decides its outcome; later ones (2xx retransmissions) only pass on. */
+  private toRecovering(res: SipResponse, info: MessageInfo): void {
+    const key = restoredKey(info.callId, info.fromTag ?? '');
+    if (!this.recovering.delete(key)) return;
+    this.owners.get(key)?.actor.send({ type: 'stateless.final', response: res });
   }
 
   // ---- requests ----
@@ -594,6 +614,7 @@ export class Supervisor {
     done: (record) => {
       if (record.kind === 'call') this.liveCalls--;
       const key = record.serverKey;
+      if (this.recovering.size > 0) this.recovering.delete(key);
       if (!dropIfCurrent(this.owners, key, record)) return;
       for (const d of record.dialogs) if (this.dialogs.get(d) === key) this.dialogs.delete(d);
     },
@@ -638,6 +659,11 @@ function dropIfCurrent<R>(map: Pick<Map<string, R>, 'get' | 'delete'>, key: stri
   if (map.get(key) !== record) return false;
   map.delete(key);
   return true;
+}
+
+/** A restored call's owner key: no server transaction has it (theirs are branch-based, §17.2.3). */
+function restoredKey(callId: string, fromTag: string): string {
+  return `restored|${callId}|${fromTag}`;
 }
 
 function decodeUser(user: string): string {

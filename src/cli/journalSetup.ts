@@ -45,23 +45,22 @@ export function journalRelease(journal: JournalWriter, log: Logger, source: stri
 
 /**
  * Calls the journal shows answered but not ended are open again (a BYE after the restart ends
- * them); calls that were only ringing died with the old process: they are journaled as failed.
- * `owns` picks the calls of one worker when only that worker was started again.
+ * them); calls that were only ringing are open again too, as the callee may still answer: their
+ * final response passes the new process statelessly, and without one they fail for `reason`
+ * after Timer C (src/machines/call.ts, 'recovering'). `owns` picks the calls of one worker when
+ * only that worker was started again.
  */
 export function restoredCalls(
   history: CallHistory,
-  journal: JournalWriter,
   reason = 'proxy restarted',
   owns: (callId: string) => boolean = () => true,
 ): RestoredCall[] {
   const open: RestoredCall[] = [];
   for (const c of history.openCalls()) {
     if (!owns(c.callId)) continue;
-    if (c.answeredAt && c.toTag !== undefined) {
-      open.push({ callId: c.callId, fromTag: c.fromTag, toTag: c.toTag, from: c.from, to: c.to, answeredAt: Date.parse(c.answeredAt) });
-    } else if (!c.answeredAt) {
-      journal.append({ type: 'call.failed', callId: c.callId, fromTag: c.fromTag, from: c.from, to: c.to, reason });
-    }
+    const call = { callId: c.callId, fromTag: c.fromTag, from: c.from, to: c.to };
+    if (c.answeredAt && c.toTag !== undefined) open.push({ ...call, phase: 'answered', toTag: c.toTag, answeredAt: Date.parse(c.answeredAt) });
+    else if (!c.answeredAt) open.push({ ...call, phase: 'ringing', reason });
   }
   return open;
 }

@@ -63,7 +63,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     ...(inspector ? { inspect: inspector.inspect } : {}),
   });
   const sup = supervisor;
-  for (const c of restoredCalls(recovery.history, journal)) sup.restoreCall(c);
+  for (const c of restoredCalls(recovery.history)) sup.restoreCall(c);
   let warm: RunningWarmUp | null = null;
   const admin = settings.adminPort !== null ? await startAdmin(settings.adminPort, () => ({ ...sup.stats(), warmingUp: warmingUp(warm) })) : null;
 

@@ -4,15 +4,15 @@ import type { BindingEvent } from '../actors/locationService.js';
 import type { Binding } from '../proxy/registrar.js';
 import type { SupervisorStats } from '../actors/supervisor.js';
 
-/** An answered call from the journal that its owner worker opens again (restart recovery). */
-export interface RestoredCall {
-  callId: string;
-  fromTag: string;
-  toTag: string;
-  from: string;
-  to: string;
-  answeredAt: number;
-}
+/**
+ * A call the journal shows open, which its owner worker opens again (restart recovery): answered
+ * (it waits for its BYE), or ringing (it waits for the final response, at most Timer C, then
+ * fails for `reason`).
+ */
+export type RestoredCall = { callId: string; fromTag: string; from: string; to: string } & (
+  | { phase: 'answered'; toTag: string; answeredAt: number }
+  | { phase: 'ringing'; reason: string }
+);
 
 /** An AOR with its bindings, as the primary hands its location table to a (re)started worker. */
 export interface AorSnapshot {

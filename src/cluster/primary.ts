@@ -22,7 +22,7 @@ const SAME_BAN_MS = 1000;
  * workers, which share one UDP socket, and is the one writer of the journal and log.txt. It
  * keeps the location table every worker copies: a binding change from one worker is journaled
  * here and passed to the others; expiries are journaled from this copy alone. A worker that
- * dies is forked again and gets the table, the bans and its answered calls back.
+ * dies is forked again and gets the table, the bans and its open calls back.
  */
 export async function runPrimary(settings: ProxySettings, log: Logger): Promise<void> {
   const host = pickHost(settings, log);
@@ -34,7 +34,7 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   restoreLocation(location, recovery);
   const bans = new Map<string, number>();
   for (const b of recovery.bans) bans.set(b.source, b.until);
-  const restored = restoredCalls(recovery.history, journal);
+  const restored = restoredCalls(recovery.history);
   // Bans are what peers cause: limited, unlike the proxy's own trouble.
   const peerLog = new PeerLogger(settings.logLevel);
 
@@ -112,9 +112,9 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
           for (const [i, s] of slots.entries()) toWorker(s.worker, start(restored.filter((c) => owner(c.callId) === i)));
           readyAll();
         } else {
-          // A worker forked again: its answered calls reopen and its ringing ones have failed, as
-          // after a restart (the call history is the journal's, kept current by log.txt's writer).
-          toWorker(w, start(restoredCalls(recovery.history, journal, 'worker restarted', (id) => owner(id) === index)));
+          // A worker forked again: its answered and ringing calls reopen, as after a restart (the
+          // call history is the journal's, kept current by log.txt's writer).
+          toWorker(w, start(restoredCalls(recovery.history, 'worker restarted', (id) => owner(id) === index)));
           others(w, { t: 'peers', peers: peers() });
         }
         return;

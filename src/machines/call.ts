@@ -25,10 +25,20 @@ export interface CallInput {
   maxDurationMs: number;
   /** False for a re-INVITE: it only relays, the dialog's own call machine holds the lifecycle. */
   lifecycle: boolean;
-  /** Restart recovery: a call answered before the restart resumes confirmed, its deadline re-armed. */
-  restored?: { answeredAt: number; toTag: string };
+  /** Restart recovery: what the journal says of a call still open when the proxy (or its worker) died. */
+  restored?: RestoredCallState;
   now?: () => number;
 }
+
+/**
+ * A call the journal shows open at a restart. Answered: it resumes confirmed, its deadline
+ * re-armed. Ringing: the callee may still answer, so it waits in 'recovering' for the INVITE's
+ * final response, which the new process relays statelessly (§16.7, no client transaction), for
+ * at most Timer C (§16.8), then fails for `reason`.
+ */
+export type RestoredCallState =
+  | { phase: 'answered'; answeredAt: number; toTag: string }
+  | { phase: 'ringing'; timerCMs: number; reason: string };
 
 interface Context extends Omit<CallInput, 'request'> {
   /** Needed for responses generated here, until the call is answered or over. */
@@ -46,7 +56,9 @@ type Event =
   /** The caller CANCELled the INVITE (§16.10). */
   | { type: 'cancel' }
   /** An in-dialog BYE of this dialog reached the proxy: the session is over (§15.1). */
-  | { type: 'bye' };
+  | { type: 'bye' }
+  /** Restart recovery: a final response to a ringing restored call's INVITE, relayed statelessly by the supervisor. */
+  | { type: 'stateless.final'; response: SipResponse };
 
 export type CallEmitted =
   | { type: 'respond'; response: SipResponse }
@@ -58,7 +70,7 @@ export type CallEmitted =
 /** What a confirmed call lets go of: the INVITE and the branches' answers (never mutated, so shared). */
 const RELEASED: Pick<Context, 'request' | 'finals' | 'branches'> = { request: null, finals: [], branches: [] };
 
-const statusOf = (e: Event) => (e.type === 'branch.response' ? e.response.status : 0);
+const statusOf = (e: Event) => (e.type === 'branch.response' || e.type === 'stateless.final' ? e.response.status : 0);
 
 /**
  * One call: the response context of a dialog-creating INVITE (RFC 3261 §16.7: forwarding
@@ -76,15 +88,20 @@ export const callMachine = setup({
   delays: {
     // Absolute: counted from the answer, so a restored call keeps its original deadline.
     maxDuration: ({ context }) => Math.max(0, (context.answeredAt ?? clock(context)()) + context.maxDurationMs - clock(context)()),
+    // §16.8: a proxy gives up on an INVITE after Timer C; counted from the restart, as the old
+    // process's Timer C died with it.
+    timerC: ({ context }) => (context.restored?.phase === 'ringing' ? context.restored.timerCMs : 0),
   },
   guards: {
     noBranches: ({ context }) => context.branches.length === 0,
     restored: ({ context }) => context.restored !== undefined,
+    answeredBeforeRestart: ({ context }) => context.restored?.phase === 'answered',
     is100: ({ event }) => statusOf(event) === 100,
     // A branch already final for us (timed out, or cancelled after a 6xx) only matters with a 2xx.
     settledBranch: ({ context, event }) => 'branch' in event && !context.pending.includes(event.branch) && !(statusOf(event) >= 200 && statusOf(event) < 300),
     provisional: ({ event }) => statusOf(event) > 100 && statusOf(event) < 200,
     success: ({ event }) => statusOf(event) >= 200 && statusOf(event) < 300,
+    failure: ({ event }) => statusOf(event) >= 300,
     lastPending: ({ context, event }) =>
       'branch' in event && context.pending.length === 1 && context.pending[0] === event.branch,
     successInDialog: ({ context, event }) => !context.lifecycle && statusOf(event) >= 200 && statusOf(event) < 300,
@@ -142,8 +159,18 @@ export const callMachine = setup({
       enqueue.assign({ cancelledByCaller: true });
       if (context.pending.length) enqueue.emit({ type: 'cancelBranches', branches: context.pending });
     }),
-    // A restored call only waits for its BYE (an answered one forgets in 'answered').
+    // A restored call has no INVITE nor branches of its own (an answered one forgets in 'answered').
     forget: assign(RELEASED),
+    // A ringing restored call's final response, already on its way to the caller: its outcome as
+    // sendBest would log it. The supervisor forwards the response itself.
+    recoveredFinal: enqueueActions(({ context, event, enqueue }) => {
+      const s = statusOf(event);
+      if (logsAsCall(s)) enqueue.emit({ type: 'lifecycle', event: finalFact(context, s) });
+    }),
+    failedUnanswered: emit(({ context }) => ({
+      type: 'lifecycle',
+      event: fact(context, 'call.failed', { reason: context.restored?.phase === 'ringing' ? context.restored.reason : 'proxy restarted' }),
+    }) as const),
     ended: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended') }) as const),
     endedByTimeout: emit(({ context }) => ({ type: 'lifecycle', event: fact(context, 'call.ended', { reason: 'max-duration' }) }) as const),
   },
@@ -168,16 +195,34 @@ export const callMachine = setup({
     finals: [],
     cancelledByCaller: false,
     ringing: false,
-    answeredAt: input.restored?.answeredAt ?? null,
+    answeredAt: input.restored?.phase === 'answered' ? input.restored.answeredAt : null,
   }),
   initial: 'routing',
   states: {
     routing: {
       always: [
-        { guard: 'restored', target: 'confirmed', actions: 'forget' },
+        { guard: 'restored', target: 'restored', actions: 'forget' },
         { guard: 'noBranches', target: 'terminated', actions: 'sendLocalFinal' },
         { target: 'proceeding' },
       ],
+    },
+    // Restart recovery: the journal decides where a restored call resumes (a state of its own,
+    // so a new call's routing checks one guard, as before).
+    restored: {
+      always: [{ guard: 'answeredBeforeRestart', target: 'confirmed' }, { target: 'recovering' }],
+    },
+    // Ringing when the proxy died: the callee may still answer. The answer reaches the caller
+    // through the new process statelessly (§16.7: no client transaction); the supervisor shows
+    // it here so the call's outcome is journaled as any call's.
+    recovering: {
+      after: { timerC: { target: 'terminated', actions: 'failedUnanswered' } },
+      on: {
+        'stateless.final': [
+          // The fact and the dialog's index before the 2xx goes on (as 'answered' for any call).
+          { guard: 'success', target: 'confirmed', actions: 'answered' },
+          { guard: 'failure', target: 'terminated', actions: 'recoveredFinal' },
+        ],
+      },
     },
     proceeding: {
       on: {

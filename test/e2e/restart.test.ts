@@ -1,7 +1,7 @@
 // Issue "Event-sourced journal", restart recovery: the proxy is stopped and started again on the
 // same port and journal while SIPp phones carry on, as a phone on a LAN would across a restart.
 import test, { type ExecutionContext } from 'ava';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startProxy, type RunningProxy } from '../helpers/proxy.js';
 import { freePort } from '../helpers/ports.js';
@@ -23,13 +23,13 @@ async function restart(proxy: RunningProxy, t: ExecutionContext, extra: string[]
  * A proxy on its own journal and call log, with bob (a SIPp callee that answers) registered: its
  * scenario's only REGISTER, after which it waits for the INVITE of the call `callId`.
  */
-async function registeredCallee(t: ExecutionContext, name: string, extra: string[]) {
+async function registeredCallee(t: ExecutionContext, name: string, extra: string[], scenario = 'callee-answer.xml') {
   t.timeout(40_000);
   const { journal, callLog } = workspace(t, 'restart');
   const first = await startProxy({ port: await freePort(), args: [...TIMERS, ...extra], journal, callLog });
   t.teardown(() => first.stop());
   const callId = newCallId(name);
-  const bob = await startSipp({ scenario: 'callee-answer.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, timeoutMs: 30_000, label: 'bob' });
+  const bob = await startSipp({ scenario, remote: `127.0.0.1:${first.port}`, service: 'bob', callId, timeoutMs: 30_000, label: 'bob' });
   t.teardown(() => bob.stop());
   await waitForBindings(first, 1, [bob]);
   return { first, bob, callId, journal, callLog };
@@ -74,3 +74,31 @@ for (const extra of [[], ['--workers', '2']]) {
     await assertIdle(t, proxy);
   });
 }
+
+/** Every journal segment's text, in order. */
+const journalText = (journal: string) =>
+  readdirSync(journal).sort().map((f) => readFileSync(path.join(journal, f), 'utf8')).join('');
+
+test('a call ringing when the proxy is killed (SIGKILL) and started again on its journal completes: log.txt has it answered, with its end', async (t) => {
+  // Bob rings 3 s before he answers; the proxy dies meanwhile, without a word (no SIGTERM).
+  const { first, bob, callId, journal, callLog } = await registeredCallee(t, 'restart-ring', [], 'callee-ring-answer.xml');
+  const alice = await startSipp({ scenario: 'caller-call.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, timeoutMs: 25_000, label: 'alice' });
+  t.teardown(() => alice.stop());
+  const ringing = Date.now() + 5000;
+  while (!journalText(journal).includes('"call.ringing"')) {
+    if (Date.now() > ringing) return t.fail(`the call did not ring:\n${first.output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  first.process.kill('SIGKILL');
+  t.is(await first.stop(), null, 'killed, not stopped');
+
+  const proxy = await startProxy({ port: first.port, args: TIMERS, journal, callLog });
+  t.teardown(() => proxy.stop());
+  t.is((await proxy.status()).calls, 1, 'the ringing call is open again, waiting for its answer');
+  assertOk(t, await alice.done, proxy);
+  assertOk(t, await bob.done, proxy);
+  t.regex(await callLogEntry(callLog), ANSWERED);
+  const facts = journalText(journal).split('\n').filter((l) => l.includes(callId)).map((l) => JSON.parse(l).type).filter((type) => type.startsWith('call.'));
+  t.deepEqual(facts, ['call.ringing', 'call.answered', 'call.ended']);
+  await assertIdle(t, proxy);
+});

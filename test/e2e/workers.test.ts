@@ -22,6 +22,7 @@ interface WorkerStatus {
   received: number;
   forwarded: number;
   bindings: number;
+  calls: number;
 }
 
 async function workersOf(proxy: Awaited<ReturnType<typeof proxyFor>>): Promise<WorkerStatus[]> {
@@ -91,8 +92,9 @@ function ownedBy(w: number, name: string): string {
   }
 }
 
-test('--workers 2: a worker killed with SIGKILL is forked again with the bindings, its ringing call is journaled failed, and calls through both go on', async (t) => {
-  const proxy = await proxyFor(t, ['--workers', '2'], { timeoutMs: 90_000 });
+test('--workers 2: a worker killed with SIGKILL is forked again with the bindings, its ringing call waits for an answer and is journaled failed after Timer C, and calls through both go on', async (t) => {
+  // Timer C of 4 s: the ringing call's new worker gives up on it during the test.
+  const proxy = await proxyFor(t, ['--workers', '2', '--timer-c', '4000'], { timeoutMs: 90_000 });
   const calls = 20;
   const bob = await callee(t, proxy, { scenario: UAS, calls, timeoutMs: 40_000, label: 'callee' });
   await registerContact(proxy, 'callee', bob.port);
@@ -116,8 +118,8 @@ test('--workers 2: a worker killed with SIGKILL is forked again with the binding
   ].join('\r\n'), proxy.port);
   await alice.waitFor(/^SIP\/2\.0 180 /, 5000);
   const journalText = () => readdirSync(proxy.journal).map((f) => readFileSync(path.join(proxy.journal, f), 'utf8')).join('');
-  const journaled = async (re: RegExp, what: string) => {
-    const deadline = Date.now() + 5000;
+  const journaled = async (re: RegExp, what: string, ms = 5000) => {
+    const deadline = Date.now() + ms;
     while (!re.test(journalText())) {
       if (Date.now() > deadline) return t.fail(`${what} not journaled:\n${journalText().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -131,12 +133,17 @@ test('--workers 2: a worker killed with SIGKILL is forked again with the binding
   t.not(after[0]!.pid, before[0]!.pid, `worker 0 was not started again:\n${tail(proxy.output())}`);
   t.is(after[0]!.bindings, 2, 'the new worker got the location table');
   t.regex(proxy.output(), /worker 0 \(pid \d+\) ended \(SIGKILL\)/);
-  await journaled(new RegExp(`"call\\.failed".*"${ringing}".*"worker restarted"`), 'the ringing call\'s end');
+  // Carol may still answer: the call is open again in the new worker, not failed at once.
+  const failed = new RegExp(`"call\\.failed".*"${ringing}".*"worker restarted"`);
+  t.is(after[0]!.calls, 1, 'the ringing call is open again in the new worker');
+  t.notRegex(journalText(), failed, 'not failed at once');
 
   const a = await caller(proxy, { scenario: UAC, service: 'callee', calls, args: ['-r', '20'], timeoutMs: 30_000, label: 'callers' });
   assertOk(t, a, proxy);
   assertOk(t, await bob.done, proxy);
   for (const w of await workersOf(proxy)) t.true(w.received > 0, `worker ${w.worker} got no call`);
+  // No final response from carol: the new worker's Timer C (§16.8) ends the call.
+  await journaled(failed, 'the ringing call\'s end after Timer C', 10_000);
   await assertIdle(t, proxy);
 });
 

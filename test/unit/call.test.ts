@@ -103,3 +103,49 @@ test('relay: a lone 503 goes upstream as 500 (§16.7 step 6)', (t) => {
   b.actor.send({ type: 'branch.response', branch: 'b1', response: response(503, 'Service Unavailable', 'MESSAGE') });
   t.deepEqual(b.of('respond').map((e) => e.event.response.status), [500]);
 });
+
+// Restart recovery: a call the journal shows ringing is restored to wait for its INVITE's final
+// response, which the new process relays statelessly (src/actors/supervisor.ts onResponse).
+const ringing = { ...base, request: invite(), branches: [], toTag: '', restored: { phase: 'ringing', timerCMs: 3000, reason: 'proxy restarted' } };
+const facts = (m: ReturnType<typeof run>) => m.of('lifecycle').map((e) => e.event.event);
+
+test('restored ringing call: a 2xx relayed statelessly is journaled answered, indexes the dialog, and the BYE ends it', (t) => {
+  const m = run(callMachine, ringing);
+  t.is(m.state(), 'recovering');
+  m.actor.send({ type: 'stateless.final', response: response(200, 'OK') });
+  t.like(facts(m)[0], { name: 'call.answered', status: 200, toTag: 'b1', reason: undefined });
+  t.is(m.of('dialog').length, 1);
+  t.deepEqual(sent(m), [], 'the supervisor forwards the 2xx, not the call');
+  t.is(m.state(), 'confirmed');
+  m.advance(5000);
+  t.is(m.state(), 'confirmed', 'Timer C no longer runs once answered');
+  m.actor.send({ type: 'bye' });
+  t.deepEqual(lifecycle(m), ['call.answered', 'call.ended']);
+  t.is(m.status(), 'done');
+});
+
+test('restored ringing call: a 486 relayed statelessly is journaled busy with its status', (t) => {
+  const m = run(callMachine, ringing);
+  m.actor.send({ type: 'stateless.final', response: response(486, 'Busy Here') });
+  t.deepEqual(facts(m).map((f) => [f.name, f.status]), [['call.busy', 486]]);
+  t.deepEqual(sent(m), []);
+  t.is(m.status(), 'done');
+});
+
+test('restored ringing call: with no final response it is journaled failed for its reason after Timer C (§16.8)', (t) => {
+  const m = run(callMachine, { ...ringing, restored: { phase: 'ringing', timerCMs: 3000, reason: 'worker restarted' } });
+  m.advance(2999);
+  t.deepEqual(lifecycle(m), []);
+  t.is(m.state(), 'recovering');
+  m.advance(1);
+  t.deepEqual(facts(m).map((f) => [f.name, f.reason]), [['call.failed', 'worker restarted']]);
+  t.is(m.status(), 'done');
+});
+
+test('restored answered call: it resumes confirmed and the BYE ends it', (t) => {
+  const m = run(callMachine, { ...base, branches: [], toTag: 'b1', restored: { phase: 'answered', answeredAt: 500, toTag: 'b1' } });
+  t.is(m.state(), 'confirmed');
+  m.actor.send({ type: 'bye' });
+  t.deepEqual(lifecycle(m), ['call.ended']);
+  t.is(m.status(), 'done');
+});

@@ -120,11 +120,14 @@ const cases: Case[] = [
     inputs: [
       ...[['b1'], ['b1', 'b2'], []].map((branches) => ({ request: invite(), callId: 'call-1', fromTag: 'a1', from: 'sip:alice@proxy', to: 'sip:bob@proxy', branches, toTag: 'px', maxDurationMs: 60_000, lifecycle: true, now })),
       { request: invite(), callId: 'call-1', fromTag: 'a1', from: 'a', to: 'b', branches: ['b1'], toTag: 'px', maxDurationMs: 60_000, lifecycle: false, now },
-      { request: invite(), callId: 'call-1', fromTag: 'a1', from: 'a', to: 'b', branches: [], toTag: 'px', maxDurationMs: 60_000, lifecycle: true, restored: { answeredAt: 500, toTag: 'b1' }, now },
+      { request: invite(), callId: 'call-1', fromTag: 'a1', from: 'a', to: 'b', branches: [], toTag: 'px', maxDurationMs: 60_000, lifecycle: true, restored: { phase: 'answered', answeredAt: 500, toTag: 'b1' }, now },
+      { request: invite(), callId: 'call-1', fromTag: 'a1', from: 'a', to: 'b', branches: [], toTag: '', maxDurationMs: 60_000, lifecycle: true, restored: { phase: 'ringing', timerCMs: 2_000, reason: 'proxy restarted' }, now },
     ],
     steps: fc.oneof(
       fire,
       ev({ type: 'cancel' }, { type: 'bye' }, { type: 'branch.timeout', branch: 'b1' }, { type: 'branch.timeout', branch: 'b2' }),
+      // Restart recovery: a final response relayed statelessly, shown to a ringing restored call.
+      ev(...inviteResponses.map((response) => ({ type: 'stateless.final', response }))),
       fc.tuple(fc.constantFrom('b1', 'b2'), fc.constantFrom(...inviteResponses)).map(([branch, response]): Step => ({ kind: 'event', event: { type: 'branch.response', branch, response } })),
     ),
   },

@@ -810,3 +810,76 @@ test('with authentication on, an ACK for a 2xx goes on without our realm\'s cred
   }));
   t.deepEqual(c.net.take({ host: '203.0.113.5', port: 5060 }), []);
 });
+
+// ---- 11. restart recovery: a call ringing when the proxy died (§16.7 step 3, §16.8) ----
+
+/** A call the journal shows ringing, restored in a new process: alice called bob through the old one. */
+function restoreRinging(c: Ctx, reason = 'proxy restarted'): void {
+  c.sup.restoreCall({ phase: 'ringing', callId: 'call-1', fromTag: 'a-tag', from: 'sip:alice@10.0.0.9', to: 'sip:bob@10.0.0.9', reason });
+}
+
+/** Bob's response to the INVITE the old process forwarded: our Via on top, with a branch no transaction here knows. */
+function bobToOldInvite(status: number, cseq = '1 INVITE'): Buffer {
+  return wire(`SIP/2.0 ${status} ${rfcReasonPhrase(status)}`, [
+    'Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bK-old-process',
+    'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-a-inv-call-1;received=10.0.0.1;rport=5060',
+    'From: "Alice" <sip:alice@10.0.0.9>;tag=a-tag',
+    'To: <sip:bob@10.0.0.9>;tag=b-tag',
+    'Call-ID: call-1',
+    `CSeq: ${cseq}`,
+    status >= 200 && status < 300 && `Record-Route: ${OUR_ROUTE}`,
+    status >= 200 && status < 300 && `Contact: <${BOB_CONTACT}>`,
+  ]);
+}
+
+for (const engine of ['xstate', 'lean'] as const) {
+  test(`restored ringing call (${engine}): its 2xx passes statelessly, is journaled answered, and the BYE ends the call`, async (t) => {
+    const c = setup(t, { engine });
+    register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+    restoreRinging(c);
+    t.is(c.sup.stats().calls, 1);
+    // A response to another method of the call is not the INVITE's final.
+    c.from(BOB, bobToOldInvite(200, '1 OPTIONS'));
+    only(t, c.net.take(ALICE), 200);
+    t.deepEqual(c.events, []);
+    c.from(BOB, bobToOldInvite(200));
+    const ok = asResponse(only(t, c.net.take(ALICE), 200));
+    t.deepEqual(vias(ok), ['SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-a-inv-call-1;received=10.0.0.1;rport=5060'], 'forwarded once, our Via removed');
+    t.like(c.events[0], { name: 'call.answered', callId: 'call-1', fromTag: 'a-tag', status: 200, toTag: 'b-tag' });
+    // The 2xx retransmitted: forwarded again, not a second answer.
+    c.from(BOB, bobToOldInvite(200));
+    only(t, c.net.take(ALICE), 200);
+    t.deepEqual(names(c.events), ['call.answered']);
+    c.from(ALICE, aliceCall().inDialog('BYE', 2, 'z9hG4bK-a-bye'));
+    const bye = asRequest(only(t, c.net.take(BOB), 'BYE'));
+    t.deepEqual(names(c.events), ['call.answered', 'call.ended']);
+    c.from(BOB, answer(bye, 200));
+    only(t, c.net.take(ALICE), 200);
+    await settle(t, c);
+  });
+
+  test(`restored ringing call (${engine}): a 486 passes statelessly and is journaled busy`, async (t) => {
+    const c = setup(t, { engine });
+    restoreRinging(c);
+    c.from(BOB, bobToOldInvite(180));
+    only(t, c.net.take(ALICE), 180);
+    c.from(BOB, bobToOldInvite(486));
+    only(t, c.net.take(ALICE), 486);
+    t.deepEqual(c.events.map((e) => [e.name, e.status]), [['call.busy', 486]]);
+    await settle(t, c);
+  });
+
+  test(`restored ringing call (${engine}): with no final response it is journaled failed for its reason after Timer C`, async (t) => {
+    const c = setup(t, { engine });
+    restoreRinging(c, 'worker restarted');
+    await sleep(150);
+    t.deepEqual(c.events, [], 'not before Timer C (300 ms here)');
+    t.is(c.sup.stats().calls, 1);
+    await settle(t, c);
+    t.deepEqual(c.events.map((e) => [e.name, e.reason]), [['call.failed', 'worker restarted']]);
+    // A final response after that is forwarded as any stray response, journaling nothing.
+    c.from(BOB, bobToOldInvite(200));
+    only(t, c.net.take(ALICE), 200);
+    t.is(c.events.length, 1);
+  });
+}
