@@ -27,7 +27,7 @@ import { preprocessRoute, routedByUs } from '../proxy/routePreprocess.js';
 import { buildForwardedRequest, isDialogCreating } from '../proxy/forward.js';
 import { destinationOf, nextHopOf, type Destination } from '../proxy/nextHop.js';
 import { loopHash, newBranch, newTag, statelessBranch, statelessTag } from '../proxy/branch.js';
-import { stripOwnVia } from '../proxy/responses.js';
+import { chooseBestResponse, stripOwnVia } from '../proxy/responses.js';
 import { optionsResponse } from '../proxy/options.js';
 import { handleRegister } from './registrarActor.js';
 import type { RegistrarPolicy } from '../proxy/registrar.js';
@@ -529,7 +529,10 @@ export class Supervisor {
     if (event.type === 'branch.timeout') {
       if (st?.request) this.respond(st, this.localResponse(st, 408));
     } else {
-      const up = stripOwnVia(event.response);
+      // §16.7 step 6 for a lone branch too: its 503 goes up as 500 (the caller must not take it
+      // for this proxy being unavailable), its challenge as any (chooseBestResponse).
+      const stripped = stripOwnVia(event.response);
+      const up = status >= 300 ? (chooseBestResponse([stripped]) ?? stripped) : stripped;
       if (st) this.respond(st, up);
       else if (status < 300) {
         const to = responseAddressOf(up);

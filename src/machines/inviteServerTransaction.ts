@@ -107,11 +107,14 @@ export const inviteServerTransaction = setup({
       on: {
         request: { actions: 'transmitLast' },
         ack: 'confirmed',
+        // §16.7 step 10: a 2xx from a branch after our non-2xx final is still forwarded at once
+        // (the caller ACKs and BYEs it, §13.2.2.4); it is not kept for retransmission.
+        respond: { guard: 'success', actions: 'transmitEvent' },
         transportError: 'terminated',
       },
     },
     // Timer I absorbs ACK retransmissions (§17.2.1).
-    confirmed: { entry: 'forget', after: { I: 'terminated' } },
+    confirmed: { entry: 'forget', after: { I: 'terminated' }, on: { respond: { guard: 'success', actions: 'transmitEvent' } } },
     terminated: { type: 'final' },
   },
 });

@@ -26,7 +26,9 @@ export function preprocessRoute(req: SipRequest, me: LocalIdentity): SipRequest 
     const top = getHeaderValues(out, 'route')[0];
     if (top === undefined) break;
     const na = parseNameAddr(top);
-    if (!(na?.uri && me.isOwnRecordRouteUri(na.uri))) break;
+    // A Route "indicates this proxy" by its host and port (§16.4); a user part, which some
+    // elements write into the Record-Route they copy, changes nothing.
+    if (!(na?.uri && me.isOwnUri(na.uri))) break;
     out = { ...out, headers: withoutFirstValue(out.headers, 'route') };
   }
   return out;

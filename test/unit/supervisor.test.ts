@@ -564,6 +564,49 @@ test('a request rejected with no transaction gets the same To tag on every retra
   t.is(c.sup.stats().badMessages, 2);
 });
 
+test('a 2xx from the branch after the proxy sent its non-2xx final (Timer C\'s 408) is still forwarded to the caller (§16.7 step 10)', async (t) => {
+  const c = setup(t);
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  const call = aliceCall({ callId: 'late-2xx' });
+  c.from(ALICE, call.invite);
+  only(t, c.net.take(ALICE), 100);
+  const inv = only(t, c.net.take(BOB), 'INVITE');
+  c.from(BOB, answer(inv, 180, { toTag: 'b-late' }));
+  only(t, c.net.take(ALICE), 180);
+  // Timer C (300 ms here) runs out: CANCEL downstream, 408 upstream.
+  let final: SipResponse | undefined;
+  for (const until = Date.now() + 2000; Date.now() < until && !final; ) {
+    await sleep(20);
+    final = c.net.take(ALICE).map(asResponse).find((r) => r.status >= 300);
+  }
+  t.is(final?.status, 408);
+  // Bob answers at that moment, before the CANCEL reached him.
+  c.from(BOB, answer(inv, 200, { toTag: 'b-late', contact: BOB_CONTACT }));
+  t.true(c.net.take(ALICE).some((m) => m.kind === 'response' && m.status === 200), 'the 200 reaches alice');
+});
+
+test('a lone branch\'s 503 to a non-INVITE goes up as 500 (§16.7 step 6)', async (t) => {
+  const c = setup(t);
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  c.from(ALICE, req({ method: 'MESSAGE', uri: 'sip:bob@10.0.0.9', via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-m503;rport', from: '<sip:alice@10.0.0.9>;tag=m5', to: '<sip:bob@10.0.0.9>', callId: 'msg-503', cseq: 1 }));
+  const m = only(t, c.net.take(BOB), 'MESSAGE');
+  c.from(BOB, answer(m, 503, { toTag: 'b-503' }));
+  t.is(asResponse(only(t, c.net.take(ALICE), 500)).status, 500);
+  await settle(t, c);
+});
+
+test('a Route naming the proxy with a user part is still ours: removed, and the request goes on (§16.4)', async (t) => {
+  const c = setup(t);
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  c.from(ALICE, req({ method: 'MESSAGE', uri: 'sip:bob@10.0.0.9', route: `<sip:proxy@${PROXY.host}:${PROXY.port};lr>`, via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-mru;rport', from: '<sip:alice@10.0.0.9>;tag=mr', to: '<sip:bob@10.0.0.9>', callId: 'msg-route-user', cseq: 1 }));
+  const m = asRequest(only(t, c.net.take(BOB), 'MESSAGE'));
+  t.deepEqual(getHeaderValues(m, 'route'), []);
+  t.deepEqual(c.net.take(PROXY), []);
+  c.from(BOB, answer(m, 200, { toTag: 'b-mr' }));
+  only(t, c.net.take(ALICE), 200);
+  await settle(t, c);
+});
+
 // ---- 5. CANCEL (§16.10, §9.1) ----
 
 test('CANCEL for no transaction gets 481', async (t) => {
