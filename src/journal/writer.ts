@@ -200,8 +200,10 @@ export class JournalWriter {
     const batch = this.unsynced;
     this.unsynced = [];
     this.syncing = batch;
-    fdatasync(this.fd, (err) => {
-      if (err) this.tell(`journal: fdatasync failed (${describe(err)}); the events written may not survive a power loss`);
+    const fd = this.fd;
+    fdatasync(fd, (err) => {
+      // A segment rotated meanwhile was synced and closed by rotate(): an error on its old fd says nothing.
+      if (err && fd === this.fd) this.tell(`journal: fdatasync failed (${describe(err)}); the events written may not survive a power loss`);
       // close() may have synced and published this batch already.
       if (this.syncing !== batch) return;
       this.syncing = null;
