@@ -110,14 +110,12 @@ export class Supervisor {
   private readonly clientTx = new ShardedMap<ClientTxRecord>();
   private readonly owners = new Map<string, OwnerRecord>();
   private readonly dialogs = new Map<string, string>();
-  /** Restored calls that were ringing, by owner key: they wait for their INVITE's final response (restart recovery). */
-  private readonly recovering = new Set<string>();
   private readonly me: LocalIdentity;
   private readonly timers: TransactionTimers;
   private readonly timerCMs: number;
   private readonly maxCallMs: number;
   private readonly maxCalls: number;
-  /** Call actors alive now (what maxCalls bounds). */
+  /** Call actors alive now (what maxCalls bounds, and what stats() reports). */
   private liveCalls = 0;
   private readonly registrarPolicy: RegistrarPolicy;
   private readonly limits: ParseLimits;
@@ -160,14 +158,11 @@ export class Supervisor {
   }
 
   stats(): SupervisorStats {
-    let calls = 0;
-    let relays = 0;
-    for (const o of this.owners.values()) o.kind === 'call' ? calls++ : relays++;
     return {
       serverTransactions: this.serverTx.size,
       clientTransactions: this.clientTx.size,
-      calls,
-      relays,
+      calls: this.liveCalls,
+      relays: this.owners.size - this.liveCalls,
       dialogs: this.dialogs.size,
       bindings: this.location.bindingCount,
       received: this.received,
@@ -203,11 +198,8 @@ export class Supervisor {
         : { phase: 'ringing', timerCMs: this.timerCMs, reason: call.reason },
     });
     const owner = this.owners.get(key);
-    if (!owner || owner.actor.getSnapshot().status !== 'active') return;
-    if (!answered) {
-      this.recovering.add(key);
-      return;
-    }
+    // A ringing one waits in its machine's 'recovering' state (onResponse shows it its answer).
+    if (!answered || !owner || owner.actor.getSnapshot().status !== 'active') return;
     const d = dialogKey(call.callId, call.fromTag, call.toTag);
     this.dialogs.set(d, key);
     owner.dialogs.push(d);
@@ -297,19 +289,13 @@ export class Supervisor {
     if (!this.me.isOwnSentBy(info.topVia.host, info.topVia.port)) return;
     // Restart recovery: the final response of an INVITE an earlier process forwarded, shown to
     // its restored call first (its outcome is journaled before the response goes on).
-    if (this.recovering.size > 0 && res.status >= 200 && info.cseq.method === 'INVITE') this.toRecovering(res, info);
+    // Only a call in 'recovering' takes it; a 2xx retransmission finds it confirmed, where it passes.
+    if (res.status >= 200 && info.cseq.method === 'INVITE') this.owners.get(restoredKey(info.callId, info.fromTag ?? ''))?.actor.send({ type: 'stateless.final', response: res });
     const up = stripOwnVia(res);
     const to = responseAddressOf(up);
     // Our own address next: no transaction of ours waits for it (they keep 64*T1 for the 2xx
     // retransmissions, RFC 6026), and a response stacked with our Vias would come back once a Via.
     if (to && !this.me.isOwnAddress(to.host, to.port)) this.sendResponse(up, to);
-  }
-
-  /** A ringing restored call's first final response decides its outcome; later ones (2xx retransmissions) only pass on. */
-  private toRecovering(res: SipResponse, info: MessageInfo): void {
-    const key = restoredKey(info.callId, info.fromTag ?? '');
-    if (!this.recovering.delete(key)) return;
-    this.owners.get(key)?.actor.send({ type: 'stateless.final', response: res });
   }
 
   // ---- requests ----
@@ -617,7 +603,6 @@ export class Supervisor {
     done: (record) => {
       if (record.kind === 'call') this.liveCalls--;
       const key = record.serverKey;
-      if (this.recovering.size > 0) this.recovering.delete(key);
       if (!dropIfCurrent(this.owners, key, record)) return;
       for (const d of record.dialogs) if (this.dialogs.get(d) === key) this.dialogs.delete(d);
     },

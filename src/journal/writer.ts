@@ -156,7 +156,7 @@ export class JournalWriter {
     try {
       fdatasyncSync(this.fd);
     } catch (err) {
-      this.tell(`journal: fdatasync failed (${describe(err)}); the events written may not survive a power loss`);
+      this.syncFailed(err);
     }
   }
 
@@ -203,7 +203,7 @@ export class JournalWriter {
     const fd = this.fd;
     fdatasync(fd, (err) => {
       // A segment rotated meanwhile was synced and closed by rotate(): an error on its old fd says nothing.
-      if (err && fd === this.fd) this.tell(`journal: fdatasync failed (${describe(err)}); the events written may not survive a power loss`);
+      if (err && fd === this.fd) this.syncFailed(err);
       // close() may have synced and published this batch already.
       if (this.syncing !== batch) return;
       this.syncing = null;
@@ -275,6 +275,10 @@ export class JournalWriter {
     this.segment++;
     this.size = 0;
     this.partialLine = false;
+  }
+
+  private syncFailed(err: unknown): void {
+    this.tell(`journal: fdatasync failed (${describe(err)}); the events written may not survive a power loss`);
   }
 
   private tell(message: string): void {
