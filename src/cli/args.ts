@@ -59,7 +59,8 @@ export const USAGE = `Usage: sipstate [options]
   --t1 MS --t2 MS --t4 MS  transaction timers (defaults 500, 4000, 5000; RFC 3261 §17)
   --timer-c MS           proxy INVITE Timer C (default 180000; §16.8)
   --max-call-seconds N   end a call kept open this long without BYE (default 43200)
-  --max-calls N          calls open at once; a new INVITE past it gets 503 (default 100000)
+  --max-calls N          calls open at once in the whole proxy; a new INVITE past it gets 503
+                         (default 100000; with --workers, each worker has its share of it)
   --min-expires N --default-expires N --max-expires N   registrar (defaults 60, 3600, 7200)
   --admin-port N         serve GET /status (live actor counts) on 127.0.0.1:N
   --inspect [PORT]       relay every machine to the Stately inspector (local server, default port 8080)
@@ -155,7 +156,7 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
   if (values.help) return 'help';
   const level = (values['log-level'] ?? 'info') as LogLevel;
   if (!['error', 'warn', 'info', 'debug'].includes(level)) throw new Error(`--log-level must be error, warn, info or debug`);
-  return {
+  const settings: ProxySettings = {
     host: values.host ?? null,
     port: int('port', values.port, 5060, 0, 65535),
     domains: values.domain ?? [],
@@ -190,6 +191,9 @@ export function parseProxyArgs(argv: string[]): ProxySettings | 'help' {
     backgroundThreads: backgroundThreads(values['background-threads']),
     warmUpCalls: int('warm-up', values['warm-up'], DEFAULT_WARM_UP_CALLS, 0, 1_000_000),
   };
+  // A worker whose share of the limit is no call would refuse every call it owns (src/cluster/callShare.ts).
+  if (settings.maxCalls < settings.workers) throw new Error(`--max-calls ${settings.maxCalls} is fewer than --workers ${settings.workers}: each worker needs a share of at least one call`);
+  return settings;
 }
 
 /** `--auth-algorithms sha-256,md5`: names in any case, each once, in order of preference (RFC 8760 §2.3). */

@@ -9,6 +9,7 @@ import type { ProxySettings } from '../cli/args.js';
 import { startAuthentication } from '../cli/authentication.js';
 import { guardPolicy, listenError, supervisorOptions, startWarmUp, warmingUp, yieldThreads, type RunningWarmUp } from '../cli/proxyParts.js';
 import { WorkerGuard } from './workerGuard.js';
+import { callShare } from './callShare.js';
 import { ownerOf } from './callIdOwner.js';
 import { WorkerBus } from './workerBus.js';
 import { FactBatch } from './factBatch.js';
@@ -100,10 +101,13 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
         location.restoreSnapshot(m.aors);
         for (const b of m.bans) guard.restoreBan(b.source, b.until);
         for (const l of m.locks) guard.restoreLock(l.user, l.until);
-        supervisor = new Supervisor(transport, supervisorOptions(settings, {
-          identity, location, guard, auth, phrases, log: peerLog,
-          onLifecycle: (event) => facts.add({ t: 'lifecycle', event }),
-        }));
+        supervisor = new Supervisor(transport, {
+          ...supervisorOptions(settings, {
+            identity, location, guard, auth, phrases, log: peerLog,
+            onLifecycle: (event) => facts.add({ t: 'lifecycle', event }),
+          }),
+          maxCalls: callShare(settings.maxCalls, workers, index),
+        });
         for (const c of m.calls) supervisor.restoreCall(c);
         break;
       }

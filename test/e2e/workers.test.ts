@@ -1,8 +1,9 @@
 // `--workers N` (docs/design.md "Across cores"): worker processes sharing the UDP port, each
 // owning the calls whose Call-ID hashes to it, the primary writing the one journal. Real SIPp
 // callers and callee over loopback against the real proxy process.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -165,4 +166,59 @@ test('--workers 3: two workers killed at once are both started again and answer 
     ].join('\r\n'), proxy.port);
     t.regex(await c.waitFor(new RegExp(`CSeq: ${w + 1} OPTIONS`), 3000), /^SIP\/2\.0 200 /, `worker ${w} answers its Call-IDs`);
   }
+});
+
+/** A callee on loopback that rings for every INVITE and says nothing more: its calls stay open (Timer C is 180 s). */
+async function ringingCallee(t: ExecutionContext): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  t.teardown(() => s.close());
+  s.on('message', (m, from) => {
+    const head = m.toString('utf8').split('\r\n\r\n')[0]!.split('\r\n');
+    if (!head[0]!.startsWith('INVITE ')) return;
+    const to = head.find((l) => /^To:/i.test(l));
+    const copied = head.filter((l) => /^(Via|From|Call-ID|CSeq):/i.test(l));
+    s.send(['SIP/2.0 180 Ringing', ...copied, `${to};tag=rings`, 'Content-Length: 0', '', ''].join('\r\n'), from.port, from.address);
+  });
+  return s.address().port;
+}
+
+test('--workers 2 --max-calls 4: the proxy holds 4 ringing calls in all, 2 on each worker, and the next INVITE on either worker gets 503 Too many calls', async (t) => {
+  const proxy = await proxyFor(t, ['--workers', '2', '--max-calls', '4']);
+  const bob = await ringingCallee(t);
+  await registerContact(proxy, 'bob', bob);
+  // Each worker's copy has the binding (the other one's through the primary) before any call.
+  const deadline = Date.now() + 5000;
+  while ((await workersOf(proxy)).some((w) => w.bindings !== 1)) {
+    if (Date.now() > deadline) return t.fail(`binding not in every worker: ${JSON.stringify(await workersOf(proxy))}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const alice = await UdpClient.open();
+  t.teardown(() => alice.close());
+  const invite = async (callId: string): Promise<string> => {
+    const branch = `z9hG4bK-${callId.slice(0, callId.indexOf('@'))}`;
+    const via = `Via: SIP/2.0/UDP 127.0.0.1:${alice.port};branch=${branch};rport`;
+    await alice.send([
+      `INVITE sip:bob@127.0.0.1:${proxy.port} SIP/2.0`, via, 'Max-Forwards: 70', 'From: <sip:alice@127.0.0.1>;tag=a1', 'To: <sip:bob@127.0.0.1>',
+      `Call-ID: ${callId}`, 'CSeq: 1 INVITE', `Contact: <sip:alice@127.0.0.1:${alice.port}>`, 'Content-Length: 0', '', '',
+    ].join('\r\n'), proxy.port);
+    const answer = await alice.waitFor(new RegExp(`^SIP/2\\.0 [1-6]\\d\\d (?!Trying)[\\s\\S]*Call-ID: ${callId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\r\n`), 5000);
+    const toTag = /^To:.*;tag=([^;\r\n]+)/im.exec(answer)?.[1];
+    // The ACK of a final non-2xx response ends at the proxy (§17.1.1.3).
+    if (/^SIP\/2\.0 [3-6]/.test(answer)) {
+      await alice.send([
+        `ACK sip:bob@127.0.0.1:${proxy.port} SIP/2.0`, via, 'Max-Forwards: 70', 'From: <sip:alice@127.0.0.1>;tag=a1', `To: <sip:bob@127.0.0.1>;tag=${toTag}`,
+        `Call-ID: ${callId}`, 'CSeq: 1 ACK', 'Content-Length: 0', '', '',
+      ].join('\r\n'), proxy.port);
+    }
+    return answer.split('\r\n')[0]!;
+  };
+
+  for (const w of [0, 1]) {
+    for (const k of [1, 2]) t.is(await invite(ownedBy(w, `held${w}${k}`)), 'SIP/2.0 180 Ringing', `call ${k} on worker ${w}`);
+  }
+  for (const w of [0, 1]) t.is(await invite(ownedBy(w, `over${w}`)), 'SIP/2.0 503 Too many calls', `worker ${w} is full`);
+  const status = await proxy.status();
+  t.is(status.calls, 4, 'the whole proxy\'s calls');
+  t.deepEqual((await workersOf(proxy)).map((w) => w.calls), [2, 2]);
 });

@@ -1,5 +1,5 @@
-// The pieces of `--workers N` (src/cluster) that decide where a datagram goes and what a worker's
-// copy of the location service holds.
+// The pieces of `--workers N` (src/cluster) that decide where a datagram goes, what a worker's
+// copy of the location service holds and its share of `--max-calls`.
 import test from 'ava';
 import fc from 'fast-check';
 import { createSocket } from 'node:dgram';
@@ -14,6 +14,8 @@ import { parseDatagram } from '../../src/sip/parser.js';
 import { getHeader } from '../../src/sip/message.js';
 import { msg } from '../helpers/messages.js';
 import type { FromWorker } from '../../src/cluster/ipc.js';
+import { callShare } from '../../src/cluster/callShare.js';
+import { parseProxyArgs, type ProxySettings } from '../../src/cli/args.js';
 
 const request = (callIdLine: string, start = 'INVITE sip:bob@10.0.0.9 SIP/2.0') =>
   Buffer.from(`${start}\r\nVia: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:bob@x>\r\n${callIdLine}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`);
@@ -160,4 +162,18 @@ test('facts are sent together a few milliseconds later, in order, and at once on
   t.deepEqual(sent.at(-1), { t: 'batch', items: [fact(3)] } as never);
   batch.flush();
   t.is(sent.length, 2, 'nothing pending: nothing sent');
+});
+
+test('the workers\' shares of --max-calls add up to it, none more than one apart; fewer calls than workers is refused', (t) => {
+  t.deepEqual([0, 1].map((i) => callShare(4, 2, i)), [2, 2]);
+  t.deepEqual([0, 1, 2].map((i) => callShare(1000, 3, i)), [334, 333, 333]);
+  t.deepEqual([0, 1, 2, 3].map((i) => callShare(5, 4, i)), [2, 1, 1, 1]);
+  t.is(callShare(100_000, 1, 0), 100_000, 'one process: the whole limit');
+  fc.assert(fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 1_000_000 }), (workers, extra) => {
+    const maxCalls = workers + extra;
+    const shares = Array.from({ length: workers }, (_, i) => callShare(maxCalls, workers, i));
+    return shares.reduce((a, b) => a + b, 0) === maxCalls && Math.max(...shares) - Math.min(...shares) <= 1 && Math.min(...shares) >= 1;
+  }));
+  t.is((parseProxyArgs(['--workers', '4', '--max-calls', '4']) as ProxySettings).maxCalls, 4);
+  t.throws(() => parseProxyArgs(['--workers', '4', '--max-calls', '3']), { message: /--max-calls 3 is fewer than --workers 4/ });
 });
