@@ -263,8 +263,11 @@ export class Supervisor {
     this.onRequest(topVia === info.info.topVia ? msg : withTopVia(msg, topVia), info.info, source, topVia);
   }
 
-  /** A 400 for a request too broken for a transaction, if its top Via lets us answer at all (§16.3). */
-  private rejectStatelessly(req: SipRequest, source: Address, status: number, reason?: string): void {
+  /**
+   * An answer with no transaction, if the top Via lets us answer at all: a 400 for a request too
+   * broken for one (§16.3), or what a CANCEL without its INVITE gets when it is not forwarded (onCancel).
+   */
+  private rejectStatelessly(req: SipRequest, source: Address, status: number, reason?: string, headers?: Array<[string, string]>): void {
     if (req.method === 'ACK') return;
     const viaText = getHeaderValues(req, 'via')[0];
     const via = viaText ? parseVia(viaText) : null;
@@ -274,7 +277,7 @@ export class Supervisor {
     if (!to) return;
     const phrase = reason?.replace(/[\r\n]/g, ' ').slice(0, 120);
     const toTag = statelessTag(getHeader(req, 'call-id') ?? '', tagOf(getHeader(req, 'from')), getParam(via.params, 'branch') ?? null);
-    this.sendResponse(buildResponse(stamped, status, { toTag, ...(phrase ? { reason: phrase } : {}) }), to);
+    this.sendResponse(buildResponse(stamped, status, { toTag, ...(phrase ? { reason: phrase } : {}), ...(headers ? { headers } : {}) }), to);
   }
 
   // ---- responses (§16.7, §17.1.3) ----
@@ -311,7 +314,7 @@ export class Supervisor {
     }
     // Where this transaction's responses go (§18.2.2, RFC 3581 §4).
     const replyTo = responseAddress(topVia);
-    if (req.method === 'CANCEL') return this.onCancel(req, info, key, replyTo);
+    if (req.method === 'CANCEL') return this.onCancel(req, info, key, replyTo, source);
     const st = this.createServerTransaction(key, req, replyTo);
     this.route(req, info, key, st, source);
   }
@@ -331,14 +334,48 @@ export class Supervisor {
       if (hops.status === 400) this.log.warn(`dropped an ACK sent by ${info.topVia.host}: ${hops.reason}`);
       return;
     }
+    this.forwardStatelessly(req, info);
+  }
+
+  /**
+   * CANCEL (§16.10). With the INVITE's server transaction here: 200 at once, then the call cancels
+   * its pending branches. Without one there is no response context, and the proxy "MUST statelessly
+   * forward" it (it may have forwarded the INVITE statelessly, §16.11): no transaction of its own, so
+   * a CANCEL flood leaves nothing behind; each retransmission is validated and forwarded again with
+   * the same branch, and the answers come back as stray responses with our Via on top (onResponse).
+   * With nowhere to send it, nothing here or beyond can hold the INVITE: 481, as a UAS answers a
+   * CANCEL matching no transaction (§9.2), sent statelessly so that retransmissions get it again.
+   */
+  private onCancel(req: SipRequest, info: MessageInfo, key: string, replyTo: Address, source: Address): void {
+    const invite = this.serverTx.get(serverTransactionKey(req, info, 'INVITE'));
+    if (invite) {
+      const st = this.createServerTransaction(key, req, replyTo);
+      this.respond(st, this.localResponse(st, 200));
+      const owner = invite.owner ? this.owners.get(invite.owner) : undefined;
+      if (owner?.kind === 'call') owner.actor.send({ type: 'cancel' });
+      return;
+    }
+    // §16.11: a stateless proxy validates as §16.3 asks (Max-Forwards, loops) before forwarding.
+    const rejection = validateRequest(req, info, this.me);
+    if (rejection) return this.rejectStatelessly(req, source, rejection.status, rejection.reason, rejection.headers);
+    if (!this.forwardStatelessly(req, info)) this.rejectStatelessly(req, source, 481);
+  }
+
+  /**
+   * Passes on a request that has no transaction here (§16.11): an ACK for a 2xx, a CANCEL without
+   * its INVITE. Route processing (§16.4), one target (statelessTarget), our Via with a branch each
+   * retransmission gets again; a CANCEL hashes as its INVITE does (CSeq number, not method), so it
+   * gets the branch a stateless forward of that INVITE would have. False when nothing was sent.
+   */
+  private forwardStatelessly(req: SipRequest, info: MessageInfo): boolean {
     const preprocessed = preprocessRoute(req, this.me);
-    const target = this.inDialogTarget(preprocessed);
-    if (!target) return;
-    // With authentication on, an ACK goes on only inside a dialog we Record-Routed or to one of
-    // our users (no relaying for strangers), and without our realm's credentials (§13.2.2.4 has
-    // the ACK repeat the INVITE's; they are for us, §22.3).
+    const target = this.statelessTarget(preprocessed);
+    if (!target) return false;
+    // With authentication on, it goes on only through a Route we put in a dialog or to one of our
+    // users (no relaying for strangers), and without our realm's credentials (an ACK repeats the
+    // INVITE's, §13.2.2.4; they are for us, §22.3). Neither is challenged (§22.1).
     const auth = this.authenticator;
-    if (auth && target.uri === undefined && !routedByUs(req, this.me)) return;
+    if (auth && target.uri === undefined && !routedByUs(req, this.me)) return false;
     const routed = auth ? auth.consumeCredentials(preprocessed, 'proxy') : preprocessed;
     const fwd = buildForwardedRequest(routed, this.me, {
       target: target.uri,
@@ -346,19 +383,7 @@ export class Supervisor {
       recordRoute: false,
     });
     this.transport.send(serialize(fwd), target.destination.host, target.destination.port);
-  }
-
-  /** CANCEL (§16.10): answer it at once, then cancel the pending branches of the INVITE it names. */
-  private onCancel(req: SipRequest, info: MessageInfo, key: string, replyTo: Address): void {
-    const st = this.createServerTransaction(key, req, replyTo);
-    const invite = this.serverTx.get(serverTransactionKey(req, info, 'INVITE'));
-    if (!invite) {
-      this.respond(st, this.localResponse(st, 481));
-      return;
-    }
-    this.respond(st, this.localResponse(st, 200));
-    const owner = invite.owner ? this.owners.get(invite.owner) : undefined;
-    if (owner?.kind === 'call') owner.actor.send({ type: 'cancel' });
+    return true;
   }
 
   /** Validation, Route preprocessing, authorization and the target set (§16.3-§16.5, §22), then forwarding (§16.6). */
@@ -456,19 +481,26 @@ export class Supervisor {
     }
   }
 
-  /** Where an in-dialog request without a server transaction (ACK for 2xx) goes: Route, else Request-URI, else location. */
-  private inDialogTarget(req: SipRequest): { uri?: string; destination: Destination } | null {
-    if (getHeaderValues(req, 'route').length > 0) {
-      const d = nextHopOf(req);
-      return d ? { destination: d } : null;
+  /**
+   * The one target of a request passed on with no transaction (§16.11: a stateless proxy picks one,
+   * from the message and what does not change with time): Route, else a Request-URI elsewhere,
+   * else the first binding of its AOR. Never the proxy itself: it would come back, once a hop
+   * until Max-Forwards runs out.
+   */
+  private statelessTarget(req: SipRequest): { uri?: string; destination: Destination } | null {
+    const routed = getHeaderValues(req, 'route').length > 0;
+    const ruri = routed ? null : parseUri(req.uri);
+    if (ruri && this.me.isLocalDomain(ruri)) {
+      if (ruri.user === null) return null;
+      for (const b of this.location.lookup(decodeUser(ruri.user)).bindings) {
+        const u = parseUri(b.contact);
+        const d = u ? destinationOf(u) : null;
+        if (d && !this.me.isOwnAddress(d.host, d.port)) return { uri: b.contact, destination: d };
+      }
+      return null;
     }
-    const ruri = parseUri(req.uri);
-    if (!ruri) return null;
-    if (!this.me.isLocalDomain(ruri)) return { destination: destinationOf(ruri) };
-    if (ruri.user === null) return null;
-    const b = this.location.lookup(decodeUser(ruri.user)).bindings[0];
-    const u = b ? parseUri(b.contact) : null;
-    return b && u ? { uri: b.contact, destination: destinationOf(u) } : null;
+    const destination = routed ? nextHopOf(req) : ruri ? destinationOf(ruri) : null;
+    return destination && !this.me.isOwnAddress(destination.host, destination.port) ? { destination } : null;
   }
 
   // ---- actors ----

@@ -53,6 +53,24 @@ test('cancelled: caller CANCELs after 180, callee gets CANCEL and answers 487', 
   await assertIdle(t, proxy);
 });
 
+test('a CANCEL for an INVITE the proxy never saw is forwarded statelessly, its retransmission on the same branch, and the 200 comes back (RFC 3261 §16.10, §16.11)', async (t) => {
+  const proxy = await proxyFor(t);
+  const callId = newCallId('lone-cancel');
+  // -nr on both: the caller's copy is the retransmission, and the callee must see it.
+  const bob = await callee(t, proxy, { scenario: 'callee-lone-cancel.xml', service: 'bob', callId, args: ['-nr'] });
+  await waitForBindings(proxy, 1, [bob]);
+  const a = await caller(proxy, { scenario: 'caller-lone-cancel.xml', service: 'bob', callId, args: ['-nr'] });
+  const b = await bob.done;
+  assertOk(t, a, proxy);
+  assertOk(t, b, proxy);
+  const cancels = received(b, 'CANCEL');
+  t.is(cancels.length, 2, `callee saw the CANCEL ${cancels.length} times`);
+  const tops = cancels.map((m) => headers(m, 'Via')[0] ?? '');
+  t.true(tops[0]!.includes(`${proxy.host}:${proxy.port};branch=z9hG4bK`), `the CANCEL did not come through the proxy:\n${cancels[0]?.text}`);
+  t.is(tops[1], tops[0], 'the retransmission has the same top Via (branch)');
+  await assertIdle(t, proxy);
+});
+
 test('busy: 486 reaches the caller', async (t) => {
   const proxy = await proxyFor(t);
   const callId = newCallId('busy');

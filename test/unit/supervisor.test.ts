@@ -609,12 +609,74 @@ test('a Route naming the proxy with a user part is still ours: removed, and the 
 
 // ---- 5. CANCEL (§16.10, §9.1) ----
 
-test('CANCEL for no transaction gets 481', async (t) => {
+test('a CANCEL with no INVITE transaction here is forwarded statelessly to the binding, on the same branch when retransmitted, and its 200 reaches the caller (§16.10, §16.11)', async (t) => {
   const c = setup(t);
-  c.from(ALICE, aliceCall().cancel());
-  const r = asResponse(only(t, c.net.take(ALICE), 481));
-  t.is(getHeader(r, 'cseq'), '1 CANCEL');
-  t.is(c.net.sent.length, 1, 'nothing sent anywhere else');
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  // Alice behind a NAT; the INVITE this CANCEL names never passed this proxy's transactions.
+  const natted = { host: '10.0.0.1', port: 40000 };
+  const call = aliceCall({ via: (b) => `SIP/2.0/UDP 192.168.1.50:5062;branch=${b};rport`, callId: 'lone-cancel' });
+  c.from(natted, call.cancel());
+  t.deepEqual(c.net.take(natted), [], 'not answered by the proxy itself');
+  const out = asRequest(only(t, c.net.take(BOB), 'CANCEL'));
+  t.is(out.uri, BOB_CONTACT, 'routed as its INVITE would be: the registered contact (§16.5)');
+  t.regex(vias(out)[0]!, OUR_VIA);
+  t.deepEqual(vias(out).slice(1), ['SIP/2.0/UDP 192.168.1.50:5062;branch=z9hG4bK-a-inv-lone-cancel;rport=40000;received=10.0.0.1']);
+  t.is(getHeader(out, 'max-forwards'), '69');
+  t.deepEqual(getHeaderValues(out, 'record-route'), []);
+  t.is(getHeader(out, 'cseq'), '1 CANCEL');
+  t.deepEqual(counts(c.sup.stats()), { ...NOTHING, serverTransactions: 1 }, 'no transaction for the CANCEL (the one left is the REGISTER\'s)');
+
+  // §16.11: a retransmission goes out again with the same branch, so bob's transaction absorbs it.
+  c.from(natted, call.cancel());
+  t.deepEqual(c.net.take(natted), []);
+  t.deepEqual(vias(asRequest(only(t, c.net.take(BOB), 'CANCEL'))), vias(out));
+  // Another CANCEL (another INVITE's branch) gets another branch.
+  c.from(natted, aliceCall({ callId: 'lone-cancel-2' }).cancel());
+  t.notDeepEqual(vias(asRequest(only(t, c.net.take(BOB), 'CANCEL')))[0], vias(out)[0]);
+
+  // Bob's 200 has our Via on top and no client transaction: passed upstream statelessly (§16.7, §18.2.2, RFC 3581).
+  c.from(BOB, answer(out, 200, { toTag: 'b-lone' }));
+  const ok = asResponse(only(t, c.net.take(natted), 200));
+  t.deepEqual(vias(ok), vias(out).slice(1), 'our Via removed, sent to received:rport');
+  t.is(getHeader(ok, 'cseq'), '1 CANCEL');
+  t.deepEqual(c.net.take({ host: '192.168.1.50', port: 5062 }), []);
+  // To a foreign domain, its Request-URI is the target.
+  c.from(ALICE, aliceCall({ uri: 'sip:carol@10.0.0.7', callId: 'lone-cancel-3' }).cancel());
+  t.is(asRequest(only(t, c.net.take(NEXT), 'CANCEL')).uri, 'sip:carol@10.0.0.7');
+  t.deepEqual(c.net.take(ALICE), []);
+  await settle(t, c);
+});
+
+test('a CANCEL with no INVITE transaction and nowhere to go gets 481 with no transaction; Max-Forwards and the proxy itself still stop it (§16.10, §9.2, §16.3)', async (t) => {
+  const c = setup(t);
+  const expectStateless = (status: number, cancel: Buffer): SipResponse => {
+    c.from(ALICE, cancel);
+    c.from(ALICE, cancel);
+    const [first, again] = c.net.take(ALICE).map(asResponse);
+    t.is(first?.status, status);
+    t.is(getHeader(first!, 'cseq'), '1 CANCEL');
+    t.regex(tagOf(getHeader(first!, 'to')) ?? '', /^sl/, 'a stateless To tag');
+    t.is(getHeader(again!, 'to'), getHeader(first!, 'to'), 'the retransmission gets the same answer (§8.2.6.2)');
+    t.is(c.sup.stats().serverTransactions, 0, 'no transaction kept for it');
+    return first!;
+  };
+  // An AOR never registered: nothing here or beyond can hold the INVITE.
+  expectStateless(481, aliceCall({ uri: 'sip:dave@10.0.0.9', callId: 'c-dave' }).cancel());
+  // The Request-URI is the proxy itself.
+  expectStateless(481, aliceCall({ uri: 'sip:10.0.0.9', callId: 'c-self' }).cancel());
+  // Every binding is the proxy (as an older journal may leave it): not sent to ourselves.
+  c.sup.location.restore('g1', 'sip:g1@10.0.0.9', { contact: `sip:g1@${PROXY.host}:${PROXY.port}`, key: 'k', q: 1, expiresAt: Date.now() + 60_000, callId: 'x', cseq: 1, source: '10.0.0.3:5060' });
+  expectStateless(481, aliceCall({ uri: 'sip:g1@10.0.0.9', callId: 'c-g1' }).cancel());
+  // Another domain's Request-URI whose maddr is this proxy.
+  expectStateless(481, aliceCall({ uri: `sip:x@example.org;maddr=${PROXY.host}`, callId: 'c-own' }).cancel());
+  t.deepEqual(c.net.take(PROXY), [], 'nothing sent to the proxy itself');
+
+  // §16.3 step 3 applies as to any request passed on: out of hops is 483, not forwarded.
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  for (const until = Date.now() + 3000; Date.now() < until && c.sup.stats().serverTransactions > 0; ) await sleep(20);
+  const tired = Buffer.from(aliceCall({ callId: 'c-mf0' }).cancel().toString().replace('Max-Forwards: 70', 'Max-Forwards: 0'));
+  expectStateless(483, tired);
+  t.deepEqual(c.net.take(BOB), []);
   await settle(t, c);
 });
 
