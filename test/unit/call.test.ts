@@ -62,6 +62,31 @@ test('CANCEL from the caller cancels pending branches and the 487 logs as cancel
   t.deepEqual(lifecycle(m), ['call.ringing', 'call.cancelled']);
 });
 
+test('a caller who cancelled is logged as cancelled whatever the best response: a fork\'s 486 (§16.7 step 6), a 408 of a branch that never rang (§9.1)', (t) => {
+  const forked = run(callMachine, { ...base, branches: ['b1', 'b2'] });
+  forked.actor.send({ type: 'branch.response', branch: 'b2', response: response(180, 'Ringing', 'INVITE', 'z9hG4bKtest1', 'b2') });
+  forked.actor.send({ type: 'branch.response', branch: 'b1', response: response(486, 'Busy Here') });
+  forked.actor.send({ type: 'cancel' });
+  forked.actor.send({ type: 'branch.response', branch: 'b2', response: response(487, 'Request Terminated', 'INVITE', 'z9hG4bKtest1', 'b2') });
+  t.deepEqual(sent(forked), [180, 486]);
+  t.deepEqual(lifecycle(forked), ['call.ringing', 'call.cancelled']);
+
+  const silent = run(callMachine, { ...base, branches: ['b1'] });
+  silent.actor.send({ type: 'cancel' });
+  silent.actor.send({ type: 'branch.timeout', branch: 'b1' });
+  t.deepEqual(sent(silent), [408]);
+  t.deepEqual(lifecycle(silent), ['call.cancelled']);
+  t.is(silent.of('lifecycle')[0]!.event.event.status, 408);
+});
+
+test('a 2xx that crosses the caller\'s CANCEL still answers the call', (t) => {
+  const m = run(callMachine, { ...base, branches: ['b1'] });
+  m.actor.send({ type: 'branch.response', branch: 'b1', response: response(180, 'Ringing') });
+  m.actor.send({ type: 'cancel' });
+  m.actor.send({ type: 'branch.response', branch: 'b1', response: response(200, 'OK') });
+  t.deepEqual(lifecycle(m), ['call.ringing', 'call.answered']);
+});
+
 test('no branch: the local final response (404/480) is sent and logged as failed', (t) => {
   const m = run(callMachine, { ...base, branches: [], localFinal: { status: 480 } });
   t.deepEqual(sent(m), [480]);
