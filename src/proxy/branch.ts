@@ -2,7 +2,7 @@ import { customAlphabet } from 'nanoid';
 import { getHeader, type SipRequest } from '../sip/message.js';
 import type { MessageInfo } from '../sip/info.js';
 import { MAGIC_COOKIE } from '../sip/via.js';
-import { fnv1a } from './hash.js';
+import { FNV1A_OFFSET, fnv1a, fnv1aFold, fnv1aFoldListLine, fnv1aHex } from './hash.js';
 
 /**
  * The random part of tags and branches: 48 bits (§19.3 asks at least 32 for a tag), in lower-case
@@ -15,15 +15,28 @@ import { fnv1a } from './hash.js';
 const unique = customAlphabet('0123456789abcdef', 12);
 
 /**
- * The loop-detection part of a branch (§16.6 step 8, §16.3 step 4): a hash of what stays the same
- * when a request comes back to us unchanged — Request-URI as received, From/To tags, Call-ID,
- * CSeq number, Proxy-Require and Proxy-Authorization. A spiral (changed Request-URI) hashes apart.
+ * The loop-detection part of a branch (§16.6 step 8, §16.3 step 4): a hash of all that decides how
+ * we process the request — Request-URI, From/To tags, Call-ID, CSeq number, the Route set,
+ * Proxy-Require, Proxy-Authorization. Back with one of them changed, a request is a spiral and
+ * hashes apart; back unchanged, a loop. Route counts: a call that passed us twice with another
+ * record-routing hop between has the route set <us>,<hop>,<us>, and its in-dialog requests come
+ * back from the hop with the same Request-URI and only <us> left — a spiral, not a loop.
+ * As received, before §16.4 takes our Route off: the check (§16.3 step 4) sees the request as
+ * received, so forwarding hashes that too. Our own Route, there on one pass and not on the next
+ * (taken off, or put in front by a hop), delays a true loop's 482 by one pass; what hashes alike
+ * is processed alike, so it never makes a false one.
+ * Not the topmost Via (§16.6 step 8 suggests it): a looped request comes back under the Vias of
+ * the hops it passed, which would hide every loop. Not the method: a CANCEL, with its INVITE's
+ * Route set (§9.1), hashes as its INVITE (§16.11).
  */
 export function loopHash(req: SipRequest, info: MessageInfo): string {
-  return fnv1a(
+  let h = fnv1aFold(FNV1A_OFFSET,
     [req.uri, info.fromTag ?? '', info.toTag ?? '', info.callId, String(info.cseq.seq),
-      getHeader(req, 'proxy-require') ?? '', getHeader(req, 'proxy-authorization') ?? ''].join('\n'),
-  );
+      getHeader(req, 'proxy-require') ?? '', getHeader(req, 'proxy-authorization') ?? ''].join('\n'));
+  // Route lines folded onto the hash, not joined: a request without Route costs what it did.
+  const hs = req.headers;
+  for (let i = 0; i < hs.length; i++) if (hs[i]!.key === 'route') h = fnv1aFoldListLine(h, hs[i]!.value);
+  return fnv1aHex(h);
 }
 
 /** A new branch for a forwarded request: magic cookie, loop hash, then a unique part (§8.1.1.7). */

@@ -6,7 +6,8 @@ import { preprocessRoute } from '../../src/proxy/routePreprocess.js';
 import { buildForwardedRequest } from '../../src/proxy/forward.js';
 import { nextHopOf } from '../../src/proxy/nextHop.js';
 import { loopHash, newBranch, newTag } from '../../src/proxy/branch.js';
-import { getHeader, getHeaderValues, type SipRequest } from '../../src/sip/message.js';
+import { getHeader, getHeaderValues, header, type SipRequest } from '../../src/sip/message.js';
+import { serialize } from '../../src/sip/serializer.js';
 import { messageInfo } from '../../src/sip/info.js';
 import { stampTopVia, stampedVia, responseAddress, responseAddressOf } from '../../src/transport/viaAddressing.js';
 import { msg } from '../helpers/messages.js';
@@ -16,6 +17,7 @@ const me = new LocalIdentity({ host: '10.0.0.9', port: 5060, domains: ['example.
 function req(lines: string): SipRequest {
   return msg(lines) as SipRequest;
 }
+const msgText = (r: SipRequest) => serialize(r).toString('latin1');
 function info(r: SipRequest) {
   const i = messageInfo(r);
   if (!i.ok) throw new Error(i.error);
@@ -63,6 +65,36 @@ test('loop detection: our own Via with the same loop hash is a loop, a changed R
   t.is(validateRequest(fwd, info(fwd), me)?.status, 482);
   const spiral = { ...fwd, uri: 'sip:bob@10.0.0.50:5060' };
   t.is(validateRequest(spiral, info(spiral), me), null);
+});
+
+test('loop detection: the Route set is part of the loop hash, so a request routed back with fewer Routes is a spiral (§16.6 step 8)', (t) => {
+  // Passed on to a record-routing hop between two passes of ours: the hop sends it back with only our Route.
+  const r = base('Route: <sip:10.0.0.9:5060;lr>, <sip:10.0.0.5;lr>, <sip:10.0.0.9:5060;lr>\n', 'sip:carol@10.0.0.3');
+  const fwd = buildForwardedRequest(preprocessRoute(r, me), me, { branch: newBranch(loopHash(r, info(r))), recordRoute: false });
+  t.deepEqual(getHeaderValues(fwd, 'route'), ['<sip:10.0.0.5;lr>', '<sip:10.0.0.9:5060;lr>']);
+  const viaHop = (routes: string[]) => ({ ...fwd, headers: [...fwd.headers.filter((h) => h.key !== 'route'), ...routes.map((v) => header('Route', v))] });
+  const spiral = viaHop(['<sip:10.0.0.9:5060;lr>']);
+  t.is(validateRequest(spiral, info(spiral), me), null);
+  // Back with the Route set it came with: a loop. Back as sent, without our Route: hashed as
+  // received, that is one more pass (caught on the next, see test/unit/supervisor.test.ts).
+  t.is(validateRequest(fwd, info(fwd), me), null);
+  const same = viaHop(['<sip:10.0.0.9:5060;lr>', '<sip:10.0.0.5;lr>', '<sip:10.0.0.9:5060;lr>']);
+  t.is(validateRequest(same, info(same), me)?.status, 482);
+});
+
+test('loop hash: one Route set hashes alike on one line or several and whatever the spaces; a CANCEL as its INVITE; the topmost Via does not count', (t) => {
+  const h = (r: SipRequest) => loopHash(r, info(r));
+  const oneLine = base('Route: <sip:10.0.0.9:5060;lr>, <sip:10.0.0.5;lr>\n');
+  t.is(h(base('Route: <sip:10.0.0.9:5060;lr>\nRoute: <sip:10.0.0.5;lr>\n')), h(oneLine));
+  t.is(h(base('Route: <sip:10.0.0.9:5060;lr>,<sip:10.0.0.5;lr>\n')), h(oneLine));
+  t.not(h(base('Route: <sip:10.0.0.5;lr>\n')), h(oneLine));
+  t.not(h(base('Route: <sip:10.0.0.5;lr>, <sip:10.0.0.9:5060;lr>\n')), h(oneLine), 'order counts');
+  t.not(h(base()), h(oneLine));
+  const cancel = req(msgText(oneLine).replace('INVITE sip:', 'CANCEL sip:').replace('1 INVITE', '1 CANCEL'));
+  t.is(h(cancel), h(oneLine), '§9.1, §16.11: no method in the hash');
+  const otherVia = req(msgText(oneLine).replace('10.0.0.1:5062;branch=z9hG4bKa', '10.0.0.7;branch=z9hG4bKb'));
+  t.is(h(otherVia), h(oneLine));
+  t.not(h(base('Proxy-Require: foo\nRoute: <sip:10.0.0.5;lr>\n')), h(base('Route: <sip:10.0.0.5;lr>\n')));
 });
 
 test('forwarding: Request-URI, Max-Forwards - 1, Record-Route with lr, our Via on top, the rest untouched (§16.6)', (t) => {

@@ -386,6 +386,132 @@ test('in a spiralled dialog (our Record-Route twice) the BYE reaches the callee'
   only(t, c.net.take(ALICE), 200);
 });
 
+// A PBX (or call forwarder) registered as bob record-routes and sends the call back to us for
+// carol: the call passes us twice with the PBX between, so the route set is <us>,<pbx>,<us>.
+// An in-dialog request goes us -> PBX -> us with the same Request-URI and only <us> left: a
+// spiral, which the Route set in the loop hash tells apart from a loop (§16.6 step 8).
+const PBX = { host: '10.0.0.5', port: 5060 };
+const PBX_ROUTE = '<sip:10.0.0.5:5060;lr>';
+const CAROL_CONTACT = 'sip:carol@10.0.0.3:5060';
+
+/** The PBX forwards what we sent it (§16.4, §16.6): its Route off the top, its Via on top, a Record-Route on a new dialog. */
+function pbxForwards(m: SipMessage, branch: string, uri?: string): Buffer {
+  const r = asRequest(m);
+  const routes = getHeaderValues(r, 'route');
+  if (routes[0] === PBX_ROUTE) routes.shift();
+  const lines = [`Via: SIP/2.0/UDP 10.0.0.5:5060;branch=${branch}`];
+  if (r.method === 'INVITE' && tagOf(getHeader(r, 'to')!) === null) lines.push(`Record-Route: ${PBX_ROUTE}`);
+  for (const h of r.headers) if (h.key !== 'route' && h.key !== 'content-length') lines.push(`${h.name}: ${h.value}`);
+  if (routes.length > 0) lines.push(`Route: ${routes.join(', ')}`);
+  return wire(`${r.method} ${uri ?? r.uri} SIP/2.0`, lines, r.body.toString());
+}
+
+/** The PBX passes a response on (§16.7 step 9): its own Via off the top. */
+function pbxRelays(t: ExecutionContext, c: Ctx, m: SipMessage): Buffer {
+  const text = c.net.bytesOf(m).toString('latin1');
+  const out = text.replace(/^Via: SIP\/2\.0\/UDP 10\.0\.0\.5:5060;[^\r]*\r\n/m, '');
+  t.not(out, text, 'the PBX\'s Via was on top');
+  return Buffer.from(out, 'latin1');
+}
+test('a call spiralled through a record-routing PBX: the in-dialog requests the PBX sends back reach the callee, not 482 (§16.6 step 8)', async (t) => {
+  const c = setup(t);
+  register(c, PBX, 'bob', ['<sip:bob@10.0.0.5:5060>']);
+  register(c, CAROL, 'carol', [`<${CAROL_CONTACT}>`]);
+  const call = aliceCall();
+  c.from(ALICE, call.invite);
+  only(t, c.net.take(ALICE), 100);
+  const toPbx = only(t, c.net.take(PBX), 'INVITE');
+  c.from(PBX, pbxForwards(toPbx, 'z9hG4bK-pbx-inv', 'sip:carol@10.0.0.9'));
+  only(t, c.net.take(PBX), 100);
+  const inv = asRequest(only(t, c.net.take(CAROL), 'INVITE'));
+  t.is(inv.uri, CAROL_CONTACT);
+  t.deepEqual(getHeaderValues(inv, 'record-route'), [OUR_ROUTE, PBX_ROUTE, OUR_ROUTE]);
+
+  c.from(CAROL, answer(inv, 200, { toTag: 'c-tag', contact: CAROL_CONTACT, body: SDP }));
+  c.from(PBX, pbxRelays(t, c, only(t, c.net.take(PBX), 200)));
+  const ok = asResponse(only(t, c.net.take(ALICE), 200));
+  const routeSet = getHeaderValues(ok, 'record-route').reverse();
+  t.deepEqual(routeSet, [OUR_ROUTE, PBX_ROUTE, OUR_ROUTE]);
+  // Alice's in-dialog requests (§12.2.1.1): Request-URI carol's Contact, Route the route set.
+  const inDialog = (method: string, cseq: number) => req({
+    method, uri: CAROL_CONTACT, route: routeSet.join(', '), via: `SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-a-${method}-${cseq};rport`,
+    from: '"Alice" <sip:alice@10.0.0.9>;tag=a-tag', to: '<sip:bob@10.0.0.9>;tag=c-tag', callId: call.callId, cseq,
+  });
+  c.from(ALICE, inDialog('ACK', 1));
+  c.from(PBX, pbxForwards(only(t, c.net.take(PBX), 'ACK'), 'z9hG4bK-pbx-ack'));
+  only(t, c.net.take(CAROL), 'ACK');
+
+  for (const [method, cseq] of [['INFO', 2], ['BYE', 3]] as const) {
+    c.from(ALICE, inDialog(method, cseq));
+    const first = asRequest(only(t, c.net.take(PBX), method));
+    t.deepEqual(getHeaderValues(first, 'route'), [PBX_ROUTE, OUR_ROUTE], 'our top Route consumed (§16.4)');
+    c.from(PBX, pbxForwards(first, `z9hG4bK-pbx-${method}`));
+    t.deepEqual(c.net.take(PBX), [], `${method}: no 482 for the spiral`);
+    const got = asRequest(only(t, c.net.take(CAROL), method));
+    t.is(got.uri, CAROL_CONTACT);
+    t.deepEqual(getHeaderValues(got, 'route'), []);
+    t.is(vias(got).length, 4, 'through us, the PBX and us again');
+    c.from(CAROL, answer(got, 200));
+    c.from(PBX, pbxRelays(t, c, only(t, c.net.take(PBX), 200)));
+    t.is(getHeader(asResponse(only(t, c.net.take(ALICE), 200)), 'cseq'), `${cseq} ${method}`);
+  }
+  t.deepEqual(names(c.events), ['call.answered', 'call.ended']);
+  await settle(t, c);
+});
+
+// A true loop still gets 482: the request comes back with the Request-URI and Route set it was
+// sent with. ALIAS is this proxy under an address it does not know as its own (a NAT's public
+// address, another name): what is sent there comes back to us.
+const ALIAS = { host: '10.0.0.8', port: 5060 };
+
+/** What the proxy sends to ALIAS comes back to it from ALIAS; returns how many times each method went there. */
+function echoAlias(c: Ctx): Record<string, number> {
+  const sent: Record<string, number> = {};
+  for (let got = c.net.take(ALIAS), rounds = 0; got.length && rounds < 20; got = c.net.take(ALIAS), rounds++) {
+    for (const m of got) {
+      const what = m.kind === 'request' ? m.method : String(m.status);
+      sent[what] = (sent[what] ?? 0) + 1;
+      c.from(ALIAS, c.net.bytesOf(m));
+    }
+  }
+  return sent;
+}
+
+test('a binding that is the proxy under another address: the INVITE spirals once (new Request-URI), then loops: 482 to the caller', async (t) => {
+  const c = setup(t);
+  register(c, BOB, 'bob', ['<sip:bob@10.0.0.8:5060>']);
+  const call = aliceCall();
+  c.from(ALICE, call.invite);
+  const sent = echoAlias(c);
+  t.is(sent.INVITE, 2, 'sip:bob@10.0.0.9 retargeted to the binding, then the binding unchanged: a loop');
+  t.is(sent['482'], 2, 'the 482 goes back through the spiral\'s pass');
+  const up = c.net.take(ALICE);
+  t.deepEqual(kinds(up), [100, 482]);
+  c.from(ALICE, call.ackNon2xx(tagOf(getHeader(asResponse(up[1]), 'to'))!));
+  echoAlias(c);
+  t.deepEqual(c.events.map((e) => [e.name, e.status]), [['call.failed', 482]]);
+  await settle(t, c);
+});
+
+// The Route set is hashed as received (§16.3 step 4 runs before §16.4), so a request that lost
+// our Route on the way out hashes apart the first time it returns: a loop of in-dialog requests
+// is caught one pass later than the Route set it entered with would say, and is still caught.
+test('an in-dialog request whose remote target is the proxy under another address: 482 on its second return', async (t) => {
+  const c = setup(t);
+  const call = aliceCall();
+  answeredCall(t, c, call);
+  c.from(ALICE, req({
+    method: 'INFO', uri: 'sip:bob@10.0.0.8:5060', route: OUR_ROUTE, via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-a-info-loop;rport',
+    from: '"Alice" <sip:alice@10.0.0.9>;tag=a-tag', to: '<sip:bob@10.0.0.9>;tag=b-tag', callId: call.callId, cseq: 2,
+  }));
+  const sent = echoAlias(c);
+  t.is(sent.INFO, 2, 'back without our Route: a spiral; back unchanged again: a loop');
+  t.is(sent['482'], 2);
+  t.is(getHeader(asResponse(only(t, c.net.take(ALICE), 482)), 'cseq'), '2 INFO');
+  t.deepEqual(c.net.take(BOB), []);
+  await settle(t, c, { ...NOTHING, calls: 1, dialogs: 1 });
+});
+
 // ---- 3. in-dialog routing (§16.4, §16.6, §12.2) ----
 
 const hangUp = test.macro({
