@@ -28,6 +28,9 @@ export function validateRequest(req: SipRequest, info: MessageInfo, me: LocalIde
     if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(req.uri) && !/^sips?:/i.test(req.uri)) return { status: 416 };
     return { status: 400, reason: 'Bad Request-URI' };
   }
+  // A SIPS Request-URI asks for TLS on every hop (§19.1, §26.2.2); this proxy has no TLS transport,
+  // so it must not pass one on in the clear: 416, upon which the client may retry with sip: (§8.1.3.5).
+  if (uri.scheme === 'sips') return { status: 416 };
   // §8.1.1.5: the CSeq method matches the request method.
   if (info.cseq.method !== req.method) return { status: 400, reason: 'CSeq method does not match' };
   // §16.3 step 3: Max-Forwards.

@@ -43,7 +43,7 @@ test('local domain: our address or a --domain, without a port or with ours', (t)
   t.false(me.isLocalDomain(u('10.0.0.8')));
 });
 
-test('validation: 483 at Max-Forwards 0, 420 for Proxy-Require, 416 for tel:, 400 for a CSeq method mismatch', (t) => {
+test('validation: 483 at Max-Forwards 0, 420 for Proxy-Require, 416 for tel: and sips:, 400 for a CSeq method mismatch', (t) => {
   const mf0 = base().headers.map((h) => (h.key === 'max-forwards' ? { ...h, value: '0' } : h));
   const r0 = { ...base(), headers: mf0 };
   t.is(validateRequest(r0, info(r0), me)?.status, 483);
@@ -53,6 +53,9 @@ test('validation: 483 at Max-Forwards 0, 420 for Proxy-Require, 416 for tel:, 40
   t.deepEqual(rej?.headers, [['Unsupported', 'foo']]);
   const tel = { ...base(), uri: 'tel:+123' };
   t.is(validateRequest(tel, info(tel), me)?.status, 416);
+  // No TLS here: a SIPS Request-URI is not passed on in the clear (§26.2.2).
+  const sips = { ...base(), uri: 'sips:bob@10.0.0.9' };
+  t.is(validateRequest(sips, info(sips), me)?.status, 416);
   const cseq = base().headers.map((h) => (h.key === 'cseq' ? { ...h, value: '1 BYE' } : h));
   const rc = { ...base(), headers: cseq };
   t.is(validateRequest(rc, info(rc), me)?.status, 400);
