@@ -467,11 +467,7 @@ export class Supervisor {
     }
     // A forked non-INVITE needs a response context to pick the best answer; one branch relays directly.
     if (req.method !== 'INVITE' && branches.length > 1) {
-      this.spawnOwner(ownerKey, 'relay', relayMachine, {
-        request: req,
-        branches: branches.map((b) => clientTransactionKey(b.branch, req.method)),
-        toTag: st.toTag,
-      });
+      this.spawnOwner(ownerKey, 'relay', relayMachine, { branches: branches.map((b) => clientTransactionKey(b.branch, req.method)) });
     }
     st.owner = ownerKey;
     const recordRoute = !inDialog && isDialogCreating(req.method);
@@ -530,7 +526,9 @@ export class Supervisor {
    * A branch's news to its response context. 100 Trying stops here (hop by hop, §16.7 step 5).
    * Without a context actor the branch relays straight to its server transaction: a single-branch
    * non-INVITE request (nothing to choose between), or an INVITE whose call has ended, of which
-   * only 2xx retransmissions still go upstream (§16.7 step 10).
+   * only 2xx retransmissions still go upstream (§16.7 step 10). A non-INVITE branch that times out
+   * is answered with nothing: RFC 4320 §4.2 forbids the 408, and the server transaction ends
+   * without a response (expireServerTransaction).
    */
   private toOwner(tx: ClientTxRecord, event: { type: 'branch.response'; branch: string; response: SipResponse } | { type: 'branch.timeout'; branch: string }): void {
     if (event.type === 'branch.response' && event.response.status === 100) return;
@@ -545,7 +543,7 @@ export class Supervisor {
     const status = event.type === 'branch.timeout' ? 408 : event.response.status;
     if (invite && (status < 200 || status >= 300)) return;
     if (event.type === 'branch.timeout') {
-      if (st?.request) this.respond(st, this.localResponse(st, 408));
+      if (st) this.expireServerTransaction(st);
     } else {
       // §16.7 step 6 for a lone branch too: its 503 goes up as 500 (the caller must not take it
       // for this proxy being unavailable), its challenge as any (chooseBestResponse).
@@ -618,6 +616,11 @@ export class Supervisor {
         case 'respond':
           this.respondTo(key, e.response);
           break;
+        case 'expire': {
+          const st = this.serverTx.get(key);
+          if (st) this.expireServerTransaction(st);
+          break;
+        }
         case 'cancelBranches':
           for (const b of e.branches) this.clientTx.get(b)?.actor.send({ type: 'cancel' });
           break;
@@ -652,6 +655,18 @@ export class Supervisor {
     if (response.status >= 200) st.request = null;
     const out = this.rewriteResponse ? this.rewriteResponse(response) : response;
     st.actor.send({ type: 'respond', response: packResponse(out) });
+  }
+
+  /**
+   * A non-INVITE request no branch answered before its client transactions expired (Timer F): no
+   * 408, no response at all (RFC 4320 §4.2); the server transaction ends now and its record goes.
+   * A retransmission after that is a new transaction, forwarded again: with the sender's T1 as
+   * ours that does not happen, since its Timer F started before ours and fires first; with a
+   * longer T1 each new transaction still ends by our Timer F, and the sender stops at its own.
+   */
+  private expireServerTransaction(st: ServerTxRecord): void {
+    st.request = null;
+    st.actor.send({ type: 'expire' });
   }
 
   private respondTo(serverKey: string, response: SipResponse): void {

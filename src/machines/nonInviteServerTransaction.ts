@@ -19,6 +19,11 @@ interface Context {
 type Event =
   | { type: 'request' }
   | { type: 'respond'; response: OutgoingResponse }
+  /**
+   * Its TU can give no final response before the transaction expires (every branch timed out):
+   * RFC 4320 §4.2 forbids a 408 to a non-INVITE request, so it ends without sending one.
+   */
+  | { type: 'expire' }
   | { type: 'transportError' };
 
 /** Non-INVITE server transaction (RFC 3261 §17.2.2, Figure 8). */
@@ -52,6 +57,7 @@ export const nonInviteServerTransaction = setup({
           { guard: 'provisional', target: 'proceeding', actions: ['record', 'transmitLast'] },
           { target: 'completed', actions: ['record', 'transmitLast'] },
         ],
+        expire: 'terminated',
         transportError: 'terminated',
       },
     },
@@ -62,6 +68,7 @@ export const nonInviteServerTransaction = setup({
           { guard: 'provisional', actions: ['record', 'transmitLast'] },
           { target: 'completed', actions: ['record', 'transmitLast'] },
         ],
+        expire: 'terminated',
         transportError: 'terminated',
       },
     },

@@ -1,12 +1,10 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
-import type { SipRequest, SipResponse } from '../sip/message.js';
-import { buildResponse } from '../sip/build.js';
+import type { SipResponse } from '../sip/message.js';
 import { chooseBestResponse, stripOwnVia } from '../proxy/responses.js';
 
 export interface RelayInput {
-  request: SipRequest;
+  /** The branches' client transaction keys. */
   branches: string[];
-  toTag: string;
 }
 
 interface Context extends RelayInput {
@@ -18,14 +16,19 @@ type Event =
   | { type: 'branch.response'; branch: string; response: SipResponse }
   | { type: 'branch.timeout'; branch: string };
 
-export type RelayEmitted = { type: 'respond'; response: SipResponse };
+export type RelayEmitted =
+  | { type: 'respond'; response: SipResponse }
+  /** No branch answered: the server transaction ends without a response (RFC 4320 §4.2). */
+  | { type: 'expire' };
 
 const statusOf = (e: Event) => (e.type === 'branch.response' ? e.response.status : 0);
 
 /**
  * The response context of a forwarded non-INVITE request (RFC 3261 §16.7): provisional responses
  * other than 100 go up at once, the first 2xx ends it, otherwise the best final response of all
- * branches is sent when the last one completes.
+ * branches is sent when the last one completes. A branch that times out contributes nothing: the
+ * 408 §16.7 step 2 would count for it must not be sent to a non-INVITE request (RFC 4320 §4.2),
+ * so with no answer at all nothing is sent.
  */
 export const relayMachine = setup({
   types: {
@@ -44,13 +47,11 @@ export const relayMachine = setup({
     forward: emit(({ event }) => ({ type: 'respond', response: stripOwnVia((event as { response: SipResponse }).response) }) as const),
     recordFinal: assign(({ context, event }) => ({
       pending: context.pending.filter((b) => b !== event.branch),
-      finals: [
-        ...context.finals,
-        event.type === 'branch.response' ? stripOwnVia(event.response) : buildResponse(context.request, 408, { toTag: context.toTag }),
-      ],
+      finals: event.type === 'branch.response' ? [...context.finals, stripOwnVia(event.response)] : context.finals,
     })),
     sendBest: enqueueActions(({ context, enqueue }) => {
-      enqueue.emit({ type: 'respond', response: chooseBestResponse(context.finals) ?? buildResponse(context.request, 408, { toTag: context.toTag }) });
+      const best = chooseBestResponse(context.finals);
+      enqueue.emit(best ? { type: 'respond', response: best } : { type: 'expire' });
     }),
   },
 }).createMachine({

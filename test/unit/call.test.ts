@@ -1,7 +1,7 @@
 import test from 'ava';
 import { callMachine } from '../../src/machines/call.js';
 import { relayMachine } from '../../src/machines/relay.js';
-import { invite, request, response } from '../helpers/messages.js';
+import { invite, response } from '../helpers/messages.js';
 import { run } from '../helpers/simulated.js';
 import { getHeaderValues } from '../../src/sip/message.js';
 
@@ -113,18 +113,46 @@ test('a confirmed call without BYE ends at its maximum duration', (t) => {
 });
 
 test('relay: first 2xx ends it; otherwise the best final response after all branches', (t) => {
-  const a = run(relayMachine, { request: request('MESSAGE'), branches: ['b1', 'b2'], toTag: 'x' });
+  const a = run(relayMachine, { branches: ['b1', 'b2'] });
   a.actor.send({ type: 'branch.response', branch: 'b1', response: response(200, 'OK', 'MESSAGE') });
   t.deepEqual(a.of('respond').map((e) => e.event.response.status), [200]);
   t.is(a.status(), 'done');
-  const b = run(relayMachine, { request: request('MESSAGE'), branches: ['b1', 'b2'], toTag: 'x' });
-  b.actor.send({ type: 'branch.response', branch: 'b1', response: response(503, 'Service Unavailable', 'MESSAGE') });
+  const b = run(relayMachine, { branches: ['b1', 'b2'] });
+  b.actor.send({ type: 'branch.response', branch: 'b1', response: response(404, 'Not Found', 'MESSAGE') });
+  b.actor.send({ type: 'branch.response', branch: 'b2', response: response(486, 'Busy Here', 'MESSAGE') });
+  t.deepEqual(b.of('respond').map((e) => e.event.response.status), [404]);
+  t.is(b.status(), 'done');
+});
+
+// RFC 4320 §4.2: no 408 to a non-INVITE request, so a timed-out branch is no answer at all.
+test('relay: a timed-out branch contributes nothing; the best answer received goes up (RFC 4320 §4.2)', (t) => {
+  for (const [status, reason, up] of [[404, 'Not Found', 404], [503, 'Service Unavailable', 500]] as const) {
+    for (const timeoutFirst of [false, true]) {
+      const b = run(relayMachine, { branches: ['b1', 'b2'] });
+      const answer = () => b.actor.send({ type: 'branch.response', branch: 'b1', response: response(status, reason, 'MESSAGE') });
+      if (!timeoutFirst) answer();
+      b.actor.send({ type: 'branch.timeout', branch: 'b2' });
+      if (timeoutFirst) answer();
+      t.deepEqual(b.of('respond').map((e) => e.event.response.status), [up], `${status}, timeout ${timeoutFirst ? 'first' : 'last'}: not 408`);
+      t.deepEqual(b.of('expire'), []);
+      t.is(b.status(), 'done');
+    }
+  }
+});
+
+test('relay: when every branch times out nothing is sent, and the server transaction is told to expire (RFC 4320 §4.2)', (t) => {
+  const b = run(relayMachine, { branches: ['b1', 'b2'] });
+  b.actor.send({ type: 'branch.response', branch: 'b1', response: response(180, 'Ringing', 'MESSAGE') });
+  b.actor.send({ type: 'branch.timeout', branch: 'b1' });
+  t.is(b.status(), 'active', 'b2 is still pending');
   b.actor.send({ type: 'branch.timeout', branch: 'b2' });
-  t.deepEqual(b.of('respond').map((e) => e.event.response.status), [408]);
+  t.deepEqual(b.of('respond').map((e) => e.event.response.status), [180], 'only the provisional, no final response');
+  t.is(b.of('expire').length, 1);
+  t.is(b.status(), 'done');
 });
 
 test('relay: a lone 503 goes upstream as 500 (§16.7 step 6)', (t) => {
-  const b = run(relayMachine, { request: request('MESSAGE'), branches: ['b1'], toTag: 'x' });
+  const b = run(relayMachine, { branches: ['b1'] });
   b.actor.send({ type: 'branch.response', branch: 'b1', response: response(503, 'Service Unavailable', 'MESSAGE') });
   t.deepEqual(b.of('respond').map((e) => e.event.response.status), [500]);
 });

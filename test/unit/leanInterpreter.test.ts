@@ -106,7 +106,7 @@ const cases: Case[] = [
     name: 'non-INVITE server transaction',
     machine: nonInviteServerTransaction,
     inputs: [{ request: request('BYE'), timers: DEFAULT_TIMERS, reliable: false }, { request: request('BYE'), timers: DEFAULT_TIMERS, reliable: true }],
-    steps: fc.oneof(fire, ev({ type: 'request' }, { type: 'transportError' }, ...[100, 200, 404].map((s) => ({ type: 'respond', response: resp(s, 'BYE') })))),
+    steps: fc.oneof(fire, ev({ type: 'request' }, { type: 'expire' }, { type: 'transportError' }, ...[100, 200, 404].map((s) => ({ type: 'respond', response: resp(s, 'BYE') })))),
   },
   {
     name: 'non-INVITE client transaction',
@@ -134,7 +134,7 @@ const cases: Case[] = [
   {
     name: 'relay',
     machine: relayMachine,
-    inputs: [['b1'], ['b1', 'b2']].map((branches) => ({ request: request('MESSAGE'), branches, toTag: 'px' })),
+    inputs: [['b1'], ['b1', 'b2']].map((branches) => ({ branches })),
     steps: fc.oneof(
       ev({ type: 'branch.timeout', branch: 'b1' }, { type: 'branch.timeout', branch: 'b2' }),
       fc.tuple(fc.constantFrom('b1', 'b2'), fc.constantFrom(...[100, 180, 200, 404, 503].map((s) => resp(s, 'MESSAGE')))).map(([branch, response]): Step => ({ kind: 'event', event: { type: 'branch.response', branch, response } })),

@@ -947,6 +947,106 @@ test('a retransmitted MESSAGE gets the same final response again, its reason phr
   await settle(t, c);
 });
 
+// RFC 4320 §4.2: a transaction-stateful element MUST NOT send 408 to a non-INVITE request; one
+// that cannot answer before the transaction expires sends no final response at all.
+
+/** Bob's second phone, for forked requests. */
+const BOB2 = { host: '10.0.0.2', port: 5062 };
+
+function aliceMessage(callId: string, branch = `z9hG4bK-${callId}`): Buffer {
+  return req({
+    method: 'MESSAGE', uri: 'sip:bob@10.0.0.9', via: `SIP/2.0/UDP 10.0.0.1:5060;branch=${branch};rport`,
+    from: '<sip:alice@10.0.0.9>;tag=m4320', to: '<sip:bob@10.0.0.9>', callId, cseq: 1,
+    headers: ['Content-Type: text/plain'], body: 'anyone there?',
+  });
+}
+
+/** Waits (bounded) until `done` holds; false if it never did. */
+async function until(done: () => boolean, ms = 3000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(5)) if (done()) return true;
+  return done();
+}
+
+/** Waits out the REGISTER's Timer J, so that the server transactions counted are the MESSAGE's. */
+async function registered(t: ExecutionContext, c: Ctx, contacts: string[]): Promise<void> {
+  register(c, BOB, 'bob', contacts);
+  t.true(await until(() => c.sup.stats().serverTransactions === 0), 'the REGISTER transaction is gone');
+}
+
+test('a MESSAGE to a binding that never answers gets no 408, no response at all; its server transaction ends with Timer F (RFC 4320 §4.2)', async (t) => {
+  const c = setup(t);
+  await registered(t, c, [`<${BOB_CONTACT}>`]);
+  const message = aliceMessage('msg-dead');
+  c.from(ALICE, message);
+  only(t, c.net.take(BOB), 'MESSAGE');
+  t.like(c.sup.stats(), { serverTransactions: 1, clientTransactions: 1, relays: 0 });
+  // The caller's Timer E: absorbed in Trying, nothing to resend yet (§17.2.2).
+  await sleep(50);
+  c.from(ALICE, message);
+  t.deepEqual(c.net.take(ALICE), []);
+  // Timer F (64*T1 = 640 ms) ends the client transaction, and the server transaction with it:
+  // there is no final response for Timer J to keep.
+  t.true(await until(() => c.sup.stats().clientTransactions === 0), 'Timer F fired');
+  t.is(c.sup.stats().serverTransactions, 0, 'the server transaction ended at once, not after Timer J');
+  t.true(c.net.take(BOB).length > 1, 'the MESSAGE was retransmitted downstream until Timer F (§17.1.2.2)');
+  await sleep(100);
+  t.deepEqual(kinds(c.net.take(ALICE)), [], 'nothing reached the caller');
+  t.deepEqual(c.net.take(BOB), [], 'nothing more downstream');
+  await settle(t, c);
+  t.is(c.sup.stats().internalErrors, 0);
+});
+
+test('a MESSAGE retransmitted after its server transaction expired is a new transaction, forwarded again, and also ends unanswered (RFC 4320 §4.2)', async (t) => {
+  const c = setup(t);
+  await registered(t, c, [`<${BOB_CONTACT}>`]);
+  const message = aliceMessage('msg-late-retransmission');
+  c.from(ALICE, message);
+  const first = asRequest(c.net.take(BOB)[0]);
+  t.true(await until(() => c.sup.stats().clientTransactions === 0 && c.sup.stats().serverTransactions === 0));
+  c.net.take(BOB); // the first transaction's retransmissions
+  // A sender with a longer T1 than ours still retransmits: nothing remembers the request now.
+  c.from(ALICE, message);
+  const again = asRequest(only(t, c.net.take(BOB), 'MESSAGE'));
+  t.not(vias(again)[0], vias(first)[0], 'a new client transaction, with a branch of its own');
+  await settle(t, c);
+  t.deepEqual(c.net.take(ALICE), [], 'no 408 either time');
+});
+
+test('a forked MESSAGE where every branch times out gets no response; no relay or transaction is left (RFC 4320 §4.2)', async (t) => {
+  const c = setup(t);
+  await registered(t, c, [`<${BOB_CONTACT}>`, `<sip:bob@${BOB2.host}:${BOB2.port}>`]);
+  c.from(ALICE, aliceMessage('msg-fork-dead'));
+  only(t, c.net.take(BOB), 'MESSAGE');
+  only(t, c.net.take(BOB2), 'MESSAGE');
+  t.like(c.sup.stats(), { serverTransactions: 1, clientTransactions: 2, relays: 1 });
+  t.true(await until(() => c.sup.stats().clientTransactions === 0), 'Timer F fired on both branches');
+  t.like(c.sup.stats(), { serverTransactions: 0, relays: 0 });
+  await sleep(100);
+  t.deepEqual(c.net.take(ALICE), [], 'nothing reached the caller');
+  await settle(t, c);
+});
+
+const forkedAnswerAndTimeout = test.macro({
+  async exec(t, status: number, up: number) {
+    const c = setup(t);
+    await registered(t, c, [`<${BOB_CONTACT}>`, `<sip:bob@${BOB2.host}:${BOB2.port}>`]);
+    c.from(ALICE, aliceMessage(`msg-fork-${status}`));
+    const m = only(t, c.net.take(BOB), 'MESSAGE');
+    only(t, c.net.take(BOB2), 'MESSAGE');
+    c.from(BOB, answer(m, status, { toTag: 'b-fork' }));
+    t.deepEqual(c.net.take(ALICE), [], 'the relay waits for the other branch (§16.7 step 6)');
+    // Bob's second phone never answers: its Timer F ends the response context.
+    t.true(await until(() => c.net.all(ALICE).length > 0), 'a response reached the caller');
+    const final = asResponse(only(t, c.net.take(ALICE), up));
+    t.is(tagOf(getHeader(final, 'to')), 'b-fork', "the phone's own answer, not one made here");
+    await settle(t, c);
+    t.deepEqual(c.net.take(ALICE), [], 'nothing more reached the caller');
+  },
+  title: (_, status: number, up: number) => `a forked MESSAGE where one branch answers ${status} and the other times out: the caller gets ${up}, not 408 (RFC 4320 §4.2, §16.7 step 6)`,
+});
+test(forkedAnswerAndTimeout, 404, 404);
+test(forkedAnswerAndTimeout, 503, 500);
+
 // ---- 8. REGISTER (§10.3) ----
 
 test('REGISTER: the 200 lists every binding of the AOR with its expires', async (t) => {

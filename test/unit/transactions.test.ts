@@ -167,6 +167,30 @@ test('non-INVITE server: absorbs retransmissions in Trying, answers them in Comp
   t.is(m.status(), 'done');
 });
 
+test('non-INVITE server: expire ends it without sending anything, from Trying or Proceeding (RFC 4320 §4.2)', (t) => {
+  const m = run(nonInviteServerTransaction, { request: request('MESSAGE'), timers, reliable: false });
+  m.actor.send({ type: 'request' });
+  m.actor.send({ type: 'expire' });
+  t.is(m.status(), 'done', 'over at once: no Timer J, nothing held');
+  t.deepEqual(m.emitted, [], 'no 408, no response at all');
+  const p = run(nonInviteServerTransaction, { request: request('MESSAGE'), timers, reliable: false });
+  p.actor.send({ type: 'respond', response: response(180, 'Ringing', 'MESSAGE') });
+  p.actor.send({ type: 'expire' });
+  t.is(p.status(), 'done');
+  t.deepEqual(p.of('transmit').map((e) => e.event.message.status), [180], 'only the provisional it had been given');
+});
+
+test('non-INVITE server: expire after the final response changes nothing; Timer J still ends it (§17.2.2)', (t) => {
+  const m = run(nonInviteServerTransaction, { request: request('MESSAGE'), timers, reliable: false });
+  m.actor.send({ type: 'respond', response: response(404, 'Not Found', 'MESSAGE') });
+  m.actor.send({ type: 'expire' });
+  t.is(m.status(), 'active');
+  m.actor.send({ type: 'request' });
+  t.deepEqual(m.of('transmit').map((e) => e.event.message.status), [404, 404]);
+  m.advance(32_000);
+  t.is(m.status(), 'done');
+});
+
 test('reliable transports skip retransmissions and linger timers', (t) => {
   const m = run(nonInviteClientTransaction, { request: request('BYE'), timers, reliable: true });
   m.advance(10_000);
