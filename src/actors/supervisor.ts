@@ -26,7 +26,7 @@ import { checkMaxForwards } from '../proxy/maxForwards.js';
 import { preprocessRoute, routedByUs } from '../proxy/routePreprocess.js';
 import { buildForwardedRequest, isDialogCreating } from '../proxy/forward.js';
 import { destinationOf, nextHopOf, type Destination } from '../proxy/nextHop.js';
-import { loopHash, newBranch, newTag, statelessBranch, statelessTag } from '../proxy/branch.js';
+import { isStatelessBranch, loopHash, newBranch, newTag, statelessBranch, statelessTag } from '../proxy/branch.js';
 import { chooseBestResponse, stripOwnVia } from '../proxy/responses.js';
 import { optionsResponse } from '../proxy/options.js';
 import { handleRegister } from './registrarActor.js';
@@ -290,6 +290,10 @@ export class Supervisor {
     }
     // No transaction (e.g. a 2xx retransmission after it ended): forward statelessly if the top Via is ours (§16.11).
     if (!this.me.isOwnSentBy(info.topVia.host, info.topVia.port)) return;
+    // RFC 4320 §4.3: no non-INVITE response goes on without its server transaction, so a late one
+    // (its client transaction gone) stops here; only what we passed on statelessly (a CANCEL with no
+    // INVITE here, §16.10) has its responses forwarded this way.
+    if (info.cseq.method !== 'INVITE' && !(info.branch !== null && isStatelessBranch(info.branch))) return;
     // Restart recovery: the final response of an INVITE an earlier process forwarded, shown to
     // its restored call first (its outcome is journaled before the response goes on).
     // Only a call in 'recovering' takes it; a 2xx retransmission finds it confirmed, where it passes.

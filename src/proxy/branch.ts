@@ -49,6 +49,14 @@ export function statelessBranch(loop: string, receivedBranch: string | null): st
   return `${MAGIC_COOKIE}-${loop}-s${fnv1a(receivedBranch ?? '')}`;
 }
 
+/** Whether one of our branches was made by statelessBranch (a request passed on with no client transaction), not newBranch. */
+export function isStatelessBranch(branch: string): boolean {
+  if (!branch.startsWith(`${MAGIC_COOKIE}-`)) return false;
+  const end = branch.indexOf('-', MAGIC_COOKIE.length + 1);
+  // newBranch's unique part is lower-case hex: never an 's'.
+  return end >= 0 && branch.charCodeAt(end + 1) === 0x73;
+}
+
 /** The loop hash inside one of our own branches, or null when the branch is not of our making. */
 export function loopPartOf(branch: string | null): string | null {
   if (!branch || !branch.startsWith(`${MAGIC_COOKIE}-`)) return null;

@@ -5,7 +5,7 @@ import { checkSanity, DEFAULT_SANITY_LIMITS } from '../../src/proxy/sanity.js';
 import { preprocessRoute } from '../../src/proxy/routePreprocess.js';
 import { buildForwardedRequest } from '../../src/proxy/forward.js';
 import { nextHopOf } from '../../src/proxy/nextHop.js';
-import { loopHash, newBranch, newTag } from '../../src/proxy/branch.js';
+import { isStatelessBranch, loopHash, newBranch, newTag, statelessBranch } from '../../src/proxy/branch.js';
 import { getHeader, getHeaderValues, header, type SipRequest } from '../../src/sip/message.js';
 import { serialize } from '../../src/sip/serializer.js';
 import { messageInfo } from '../../src/sip/info.js';
@@ -216,4 +216,15 @@ test('a server transaction\'s reply address from the parsed top Via stamped (sta
       t.deepEqual(responseAddress(stampedVia(i.topVia, source)), responseAddressOf(stampTopVia(r, source)), `${via} from ${source.host}`);
     }
   }
+});
+
+test('a branch made for a stateless forward is told from one made for a client transaction, and from other elements\' branches', (t) => {
+  const r = base();
+  const loop = loopHash(r, info(r));
+  for (let i = 0; i < 200; i++) t.false(isStatelessBranch(newBranch(loop)));
+  t.true(isStatelessBranch(statelessBranch(loop, 'z9hG4bK-a-1')));
+  t.true(isStatelessBranch(statelessBranch(loop, null)));
+  t.false(isStatelessBranch('z9hG4bK-14028-40-1'), 'SIPp\'s');
+  t.false(isStatelessBranch('z9hG4bKstray'));
+  t.false(isStatelessBranch(''));
 });

@@ -1095,7 +1095,7 @@ test('REGISTER: Contact * with Expires 0 removes every binding', async (t) => {
 
 // ---- 10. stateless forwarding of stray responses (§16.7 step 3 / §16.11, §18.2.2, RFC 3581) ----
 
-test('a late 200 that matches no transaction but has our Via on top is forwarded to received/rport', async (t) => {
+test('a late 200 for an INVITE that matches no transaction but has our Via on top is forwarded to received/rport; a late non-INVITE response is not (RFC 4320 §4.3)', async (t) => {
   const c = setup(t);
   // Alice behind a NAT: she writes her private address, the packet comes from the public one.
   const natted = { host: '10.0.0.1', port: 40000 };
@@ -1115,6 +1115,10 @@ test('a late 200 that matches no transaction but has our Via on top is forwarded
   t.deepEqual(vias(late), [vias(inv)[1]], 'our Via removed, sent to received:rport');
   t.is(getHeader(late, 'cseq'), '1 INVITE');
   t.deepEqual(c.net.take({ host: '192.168.1.50', port: 5062 }), [], 'not to the private sent-by');
+  // Bob's 200 for the BYE once more: a late non-INVITE response, its transactions gone, is not
+  // forwarded by a transaction-stateful proxy (RFC 4320 §4.3).
+  c.from(BOB, answer(bye, 200));
+  t.deepEqual(c.net.take(natted), [], 'a late 200 for the BYE stops at the proxy');
   // A response whose top Via is not ours is dropped.
   const before = c.net.sent.length;
   c.from(BOB, wire('SIP/2.0 200 OK', ['Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-stray', 'From: <sip:alice@10.0.0.9>;tag=x', 'To: <sip:bob@10.0.0.9>;tag=y', 'Call-ID: stray', 'CSeq: 1 OPTIONS']));
@@ -1169,9 +1173,10 @@ for (const engine of ['xstate', 'lean'] as const) {
     register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
     restoreRinging(c);
     t.is(c.sup.stats().calls, 1);
-    // A response to another method of the call is not the INVITE's final.
+    // A response to another method of the call is not the INVITE's final; with no transaction of
+    // this process for it, it is not forwarded either (RFC 4320 §4.3).
     c.from(BOB, bobToOldInvite(200, '1 OPTIONS'));
-    only(t, c.net.take(ALICE), 200);
+    t.deepEqual(c.net.take(ALICE), []);
     t.deepEqual(c.events, []);
     c.from(BOB, bobToOldInvite(200));
     const ok = asResponse(only(t, c.net.take(ALICE), 200));
