@@ -26,7 +26,7 @@ import { checkMaxForwards } from '../proxy/maxForwards.js';
 import { preprocessRoute, routedByUs } from '../proxy/routePreprocess.js';
 import { buildForwardedRequest, isDialogCreating } from '../proxy/forward.js';
 import { destinationOf, nextHopOf, type Destination } from '../proxy/nextHop.js';
-import { isStatelessBranch, loopHash, newBranch, newTag, statelessBranch, statelessTag } from '../proxy/branch.js';
+import { inviteBranch, isStatelessBranch, loopHash, newBranch, newTag, statelessBranch, statelessTag } from '../proxy/branch.js';
 import { chooseBestResponse, stripOwnVia } from '../proxy/responses.js';
 import { optionsResponse } from '../proxy/options.js';
 import { handleRegister } from './registrarActor.js';
@@ -362,7 +362,10 @@ export class Supervisor {
     // §16.11: a stateless proxy validates as §16.3 asks (Max-Forwards, loops) before forwarding.
     const rejection = validateRequest(req, info, this.me);
     if (rejection) return this.rejectStatelessly(req, source, rejection.status, rejection.reason, rejection.headers);
-    if (!this.forwardStatelessly(req, info)) this.rejectStatelessly(req, source, 481);
+    if (!this.forwardStatelessly(req, info)) return this.rejectStatelessly(req, source, 481);
+    // A call restored ringing after a restart has no INVITE transaction here: the CANCEL went on, on
+    // its INVITE's branch (inviteBranch), and the call learns that its caller hung up.
+    this.owners.get(restoredKey(info.callId, info.fromTag ?? ''))?.actor.send({ type: 'cancel' });
   }
 
   /**
@@ -442,7 +445,7 @@ export class Supervisor {
     // and never hangs up must not grow the proxy without bound.
     if (req.method === 'INVITE' && !inDialog && this.liveCalls >= this.maxCalls) return this.reject(st, { status: 503, reason: 'Too many calls' });
     const loop = loopHash(req, info);
-    const branches = targets.map((t) => ({ ...t, branch: newBranch(loop) }));
+    const branches = targets.map((t, i) => ({ ...t, branch: req.method === 'INVITE' ? this.inviteBranchOf(loop, info.branch, i) : newBranch(loop) }));
     const ownerKey = key;
     if (req.method === 'INVITE') {
       const from = parseNameAddr(getHeader(req, 'from') ?? '')?.uri;
@@ -513,6 +516,15 @@ export class Supervisor {
     this.serverTx.set(key, record);
     record.actor.start();
     return record;
+  }
+
+  /**
+   * inviteBranch, unless a client transaction of an earlier forward of this INVITE still lingers on
+   * it (its server transaction ended first, then a retransmission came): then a branch of its own.
+   */
+  private inviteBranchOf(loop: string, received: string | null, index: number): string {
+    const branch = inviteBranch(loop, received, index);
+    return this.clientTx.get(clientTransactionKey(branch, 'INVITE')) ? newBranch(loop) : branch;
   }
 
   private createClientTransaction(key: string, req: SipRequest, destination: Destination, owner: string | null): void {

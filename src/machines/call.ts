@@ -217,6 +217,9 @@ export const callMachine = setup({
     recovering: {
       after: { timerC: { target: 'terminated', actions: 'failedUnanswered' } },
       on: {
+        // The caller's CANCEL, passed on statelessly by the supervisor (§16.10): its outcome is
+        // then 'cancelled', as for any call.
+        cancel: { actions: 'cancelPending' },
         'stateless.final': [
           // The fact and the dialog's index before the 2xx goes on (as 'answered' for any call).
           { guard: 'success', target: 'confirmed', actions: 'answered' },

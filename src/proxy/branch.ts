@@ -44,6 +44,19 @@ export function newBranch(loop: string): string {
   return `${MAGIC_COOKIE}-${loop}-${unique()}`;
 }
 
+/**
+ * The branch of an INVITE's i-th target: for the first, the branch a stateless forward of this
+ * INVITE would get (statelessBranch), so that a CANCEL for it that finds no transaction here — the
+ * proxy restarted while the phone rang — is passed on (§16.10, §16.11) on the very branch the phone's
+ * INVITE server transaction knows (§9.2), and cancels it; the other targets that one and `.i`. Unique
+ * (§8.1.1.7) as the received branch is, so only when that is an RFC 3261 one; else newBranch.
+ */
+export function inviteBranch(loop: string, receivedBranch: string | null, index: number): string {
+  if (receivedBranch === null || !receivedBranch.startsWith(MAGIC_COOKIE)) return newBranch(loop);
+  const first = statelessBranch(loop, receivedBranch);
+  return index === 0 ? first : `${first}.${index}`;
+}
+
 /** A branch that is the same for every retransmission of a statelessly forwarded request (§16.11). */
 export function statelessBranch(loop: string, receivedBranch: string | null): string {
   return `${MAGIC_COOKIE}-${loop}-s${fnv1a(receivedBranch ?? '')}`;

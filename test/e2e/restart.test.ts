@@ -79,26 +79,55 @@ for (const extra of [[], ['--workers', '2']]) {
 const journalText = (journal: string) =>
   readdirSync(journal).sort().map((f) => readFileSync(path.join(journal, f), 'utf8')).join('');
 
+/**
+ * Waits (bounded) for the call's ringing in the journal, kills `first` with SIGKILL (no word to
+ * anyone) and starts a new process on its port, journal and call log; null (the test failed) when
+ * the call did not ring.
+ */
+async function killWhileRinging(t: ExecutionContext, first: RunningProxy, journal: string, callLog: string): Promise<RunningProxy | null> {
+  const ringing = Date.now() + 5000;
+  while (!journalText(journal).includes('"call.ringing"')) {
+    if (Date.now() > ringing) {
+      t.fail(`the call did not ring:\n${first.output()}`);
+      return null;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  first.process.kill('SIGKILL');
+  t.is(await first.stop(), null, 'killed, not stopped');
+  const proxy = await startProxy({ port: first.port, args: TIMERS, journal, callLog });
+  t.teardown(() => proxy.stop());
+  return proxy;
+}
+
 test('a call ringing when the proxy is killed (SIGKILL) and started again on its journal completes: log.txt has it answered, with its end', async (t) => {
   // Bob rings 3 s before he answers; the proxy dies meanwhile, without a word (no SIGTERM).
   const { first, bob, callId, journal, callLog } = await registeredCallee(t, 'restart-ring', [], 'callee-ring-answer.xml');
   const alice = await startSipp({ scenario: 'caller-call.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, timeoutMs: 25_000, label: 'alice' });
   t.teardown(() => alice.stop());
-  const ringing = Date.now() + 5000;
-  while (!journalText(journal).includes('"call.ringing"')) {
-    if (Date.now() > ringing) return t.fail(`the call did not ring:\n${first.output()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  first.process.kill('SIGKILL');
-  t.is(await first.stop(), null, 'killed, not stopped');
-
-  const proxy = await startProxy({ port: first.port, args: TIMERS, journal, callLog });
-  t.teardown(() => proxy.stop());
+  const proxy = await killWhileRinging(t, first, journal, callLog);
+  if (!proxy) return;
   t.is((await proxy.status()).calls, 1, 'the ringing call is open again, waiting for its answer');
   assertOk(t, await alice.done, proxy);
   assertOk(t, await bob.done, proxy);
   t.regex(await callLogEntry(callLog), ANSWERED);
   const facts = journalText(journal).split('\n').filter((l) => l.includes(callId)).map((l) => JSON.parse(l).type).filter((type) => type.startsWith('call.'));
   t.deepEqual(facts, ['call.ringing', 'call.answered', 'call.ended']);
+  await assertIdle(t, proxy);
+});
+
+test('a call ringing when the proxy is killed (SIGKILL): after the restart the caller\'s CANCEL reaches the phone on its INVITE\'s branch, which ends the ringing; log.txt has it cancelled', async (t) => {
+  // Bob matches a CANCEL to his INVITE by its branch, as phones do (§9.2), and answers 481 otherwise.
+  const { first, bob, callId, journal, callLog } = await registeredCallee(t, 'restart-cancel', [], 'callee-ring-cancel-branch.xml');
+  // Alice hangs up 3 s after the 180: the proxy is killed and started again meanwhile.
+  const alice = await startSipp({ scenario: 'caller-cancel.xml', remote: `127.0.0.1:${first.port}`, service: 'bob', callId, timeoutMs: 25_000, label: 'alice', args: ['-d', '3000'] });
+  t.teardown(() => alice.stop());
+  const proxy = await killWhileRinging(t, first, journal, callLog);
+  if (!proxy) return;
+  assertOk(t, await alice.done, proxy);
+  assertOk(t, await bob.done, proxy);
+  t.regex(await callLogEntry(callLog), new RegExp(`^-----\\nfrom: sip:alice@127\\.0\\.0\\.1\\nto: sip:bob@127\\.0\\.0\\.1\\nringing: ${HMS}\\nrequest terminated: ${HMS}\\n$`));
+  const facts = journalText(journal).split('\n').filter((l) => l.includes(callId)).map((l) => JSON.parse(l).type).filter((type) => type.startsWith('call.'));
+  t.deepEqual(facts, ['call.ringing', 'call.cancelled']);
   await assertIdle(t, proxy);
 });

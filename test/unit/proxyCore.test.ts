@@ -5,7 +5,7 @@ import { checkSanity, DEFAULT_SANITY_LIMITS } from '../../src/proxy/sanity.js';
 import { preprocessRoute } from '../../src/proxy/routePreprocess.js';
 import { buildForwardedRequest } from '../../src/proxy/forward.js';
 import { nextHopOf } from '../../src/proxy/nextHop.js';
-import { isStatelessBranch, loopHash, newBranch, newTag, statelessBranch } from '../../src/proxy/branch.js';
+import { inviteBranch, isStatelessBranch, loopHash, newBranch, newTag, statelessBranch } from '../../src/proxy/branch.js';
 import { getHeader, getHeaderValues, header, type SipRequest } from '../../src/sip/message.js';
 import { serialize } from '../../src/sip/serializer.js';
 import { messageInfo } from '../../src/sip/info.js';
@@ -227,4 +227,16 @@ test('a branch made for a stateless forward is told from one made for a client t
   t.false(isStatelessBranch('z9hG4bK-14028-40-1'), 'SIPp\'s');
   t.false(isStatelessBranch('z9hG4bKstray'));
   t.false(isStatelessBranch(''));
+});
+
+test('an INVITE\'s first target gets the branch a stateless forward of it would (a CANCEL finding no transaction after a restart is passed on on it); the others that and .i; an RFC 2543 branch a new one', (t) => {
+  const r = base();
+  const loop = loopHash(r, info(r));
+  t.is(inviteBranch(loop, 'z9hG4bK-a-1', 0), statelessBranch(loop, 'z9hG4bK-a-1'));
+  t.is(inviteBranch(loop, 'z9hG4bK-a-1', 2), `${statelessBranch(loop, 'z9hG4bK-a-1')}.2`);
+  t.not(inviteBranch(loop, 'z9hG4bK-a-1', 0), inviteBranch(loop, 'z9hG4bK-a-2', 0), 'another INVITE of the same call, another branch');
+  const old1 = inviteBranch(loop, '1234', 0);
+  const old2 = inviteBranch(loop, '1234', 0);
+  t.not(old1, old2, 'a branch without the magic cookie need not be unique: ours is');
+  t.not(inviteBranch(loop, null, 0), inviteBranch(loop, null, 0));
 });

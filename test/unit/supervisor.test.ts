@@ -1167,6 +1167,35 @@ function bobToOldInvite(status: number, cseq = '1 INVITE'): Buffer {
   ]);
 }
 
+test('after a restart, the caller\'s CANCEL of a call that was ringing reaches the phone on its INVITE\'s branch, and the call is logged cancelled (§16.10, §9.2)', async (t) => {
+  const before = setup(t);
+  register(before, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  const call = aliceCall();
+  before.from(ALICE, call.invite);
+  only(t, before.net.take(ALICE), 100);
+  const inv = asRequest(only(t, before.net.take(BOB), 'INVITE'));
+  before.from(BOB, answer(inv, 180, { toTag: 'b-tag' }));
+  only(t, before.net.take(ALICE), 180);
+  before.sup.stop();
+
+  // The new process: the binding and the ringing call restored from the journal, no transaction.
+  const after = setup(t);
+  register(after, BOB, 'bob', [`<${BOB_CONTACT}>`]);
+  restoreRinging(after);
+  after.from(ALICE, call.cancel());
+  const cancel = asRequest(only(t, after.net.take(BOB), 'CANCEL'));
+  t.is(vias(cancel)[0], vias(inv)[0], 'the branch of the INVITE bob\'s server transaction holds');
+  t.is(cancel.uri, inv.uri);
+  after.from(BOB, answer(cancel, 200));
+  t.is(getHeader(asResponse(only(t, after.net.take(ALICE), 200)), 'cseq'), '1 CANCEL');
+  after.from(BOB, answer(inv, 487, { toTag: 'b-tag' }));
+  only(t, after.net.take(ALICE), 487);
+  t.deepEqual(after.events.map((e) => [e.name, e.status]), [['call.cancelled', 487]]);
+  after.from(ALICE, call.ackNon2xx('b-tag'));
+  after.net.take(BOB);
+  await settle(t, after);
+});
+
 for (const engine of ['xstate', 'lean'] as const) {
   test(`restored ringing call (${engine}): its 2xx passes statelessly, is journaled answered, and the BYE ends the call`, async (t) => {
     const c = setup(t, { engine });
