@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import { MachineActor, MachineSystem } from './machineActor.js';
 import type { MachineEngine } from './leanInterpreter.js';
@@ -26,6 +27,7 @@ import { checkMaxForwards } from '../proxy/maxForwards.js';
 import { preprocessRoute, routedByUs } from '../proxy/routePreprocess.js';
 import { buildForwardedRequest, isDialogCreating } from '../proxy/forward.js';
 import { destinationOf, nextHopOf, type Destination } from '../proxy/nextHop.js';
+import { NameResolver } from '../transport/nameResolver.js';
 import { inviteBranch, isStatelessBranch, loopHash, newBranch, newTag, statelessBranch, statelessTag } from '../proxy/branch.js';
 import { chooseBestResponse, stripOwnVia } from '../proxy/responses.js';
 import { optionsResponse } from '../proxy/options.js';
@@ -79,6 +81,8 @@ export interface SupervisorOptions {
   /** Digest authentication (RFC 3261 §22; src/proxy/authorize.ts); none: the proxy is open to all. */
   authenticator?: Authenticator;
   logger?: Logger;
+  /** Next hops named by a host name, resolved before forwarding (default: the system resolver, cached). */
+  resolver?: NameResolver;
 }
 
 export interface SupervisorStats {
@@ -138,8 +142,11 @@ export class Supervisor {
   private readonly onLifecycle: ((e: CallLifecycleEvent) => void) | undefined;
   private readonly rewriteResponse: ((r: SipResponse) => SipResponse) | undefined;
 
+  private readonly resolver: NameResolver;
+
   constructor(private readonly transport: Transport, opts: SupervisorOptions) {
     this.me = opts.identity;
+    this.resolver = opts.resolver ?? new NameResolver();
     this.timers = opts.timers ?? DEFAULT_TIMERS;
     this.timerCMs = opts.timerCMs ?? DEFAULT_TIMER_C_MS;
     this.maxCallMs = opts.maxCallMs ?? 12 * 3600_000;
@@ -425,6 +432,7 @@ export class Supervisor {
     if (hasRoute || !local) {
       const destination = nextHopOf(routed);
       if (!destination) return this.reject(st, { status: 416 });
+      if (isIP(destination.host) === 0) return this.forwardToName(req, routed, info, key, st, destination);
       targets = [{ destination }];
     } else {
       const found = this.location.lookup(decodeUser(ruri.user!));
@@ -438,7 +446,28 @@ export class Supervisor {
       if (!found.known) localFinal = { status: 404 };
       else if (targets.length === 0) localFinal = { status: 480 };
     }
+    this.forward(req, routed, info, key, st, targets, localFinal);
+  }
 
+  /**
+   * A next hop named by a host name: resolved first (NameResolver), then forwarded to its address.
+   * A name with no address is a transport error before any datagram: as if the branch got a 503
+   * (§16.9), which goes up as 500 (§16.7 step 6), at once rather than after Timer B or F. The server
+   * transaction absorbs retransmissions meanwhile; gone by the answer (stop()), nothing is done.
+   */
+  private forwardToName(req: SipRequest, routed: SipRequest, info: MessageInfo, key: string, st: ServerTxRecord, next: Destination): void {
+    void this.resolver.resolve(next.host).then((address) => {
+      if (this.serverTx.get(key) !== st) return;
+      if (address === null) {
+        this.log.warn(`${req.method} to ${next.host}: the name does not resolve; answered 500`);
+        return this.forward(req, routed, info, key, st, [], { status: 500, reason: 'Unresolvable destination' });
+      }
+      this.forward(req, routed, info, key, st, [{ destination: { ...next, host: address } }], undefined);
+    });
+  }
+
+  /** Forwarding (§16.6): the response context (call or relay actor) and one client transaction a target. */
+  private forward(req: SipRequest, routed: SipRequest, info: MessageInfo, key: string, st: ServerTxRecord, targets: Array<{ uri?: string; destination: Destination }>, localFinal: { status: number; reason?: string } | undefined): void {
     const inDialog = info.toTag !== null;
     if (localFinal && (req.method !== 'INVITE' || inDialog)) return this.reject(st, localFinal);
     // Each open call holds a call actor until its BYE (or --max-call-seconds): a peer that answers

@@ -14,6 +14,7 @@ import type { CallLifecycleEvent } from '../../src/machines/lifecycle.js';
 import { FakeTransport, type Address } from '../helpers/fakeTransport.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { makeUserEntry } from '../../src/auth/users.js';
+import { NameResolver } from '../../src/transport/nameResolver.js';
 
 // ---- the network: the proxy, two phones, and another proxy for a foreign domain ----
 
@@ -1248,3 +1249,64 @@ for (const engine of ['xstate', 'lean'] as const) {
     t.is(c.events.length, 1);
   });
 }
+
+// ---- next hops named by a host name (§16.9, RFC 3263) ----
+
+/** A resolver that knows one name, counting what it was asked. */
+function fakeResolver(asked: string[]): NameResolver {
+  return new NameResolver({
+    lookup: (name) => {
+      asked.push(name);
+      return name === 'example.test' ? Promise.resolve(NEXT.host) : Promise.reject(new Error(`getaddrinfo ENOTFOUND ${name}`));
+    },
+  });
+}
+
+test('a next hop named by a host name is resolved, then forwarded to its address; the answer is cached', async (t) => {
+  const asked: string[] = [];
+  const c = setup(t, { resolver: fakeResolver(asked) });
+  const call = aliceCall({ uri: 'sip:carol@example.test', callId: 'named-hop' });
+  c.from(ALICE, call.invite);
+  t.true(await until(() => c.net.all(NEXT).length > 0), 'forwarded once the name resolved');
+  const inv = asRequest(only(t, c.net.take(NEXT), 'INVITE'));
+  t.is(inv.uri, 'sip:carol@example.test', 'the Request-URI is left as it was');
+  c.from(NEXT, answer(inv, 486, { toTag: 'c-tag' }));
+  t.deepEqual(kinds(c.net.take(ALICE)), [100, 486]);
+  c.net.take(NEXT);
+  c.from(ALICE, call.ackNon2xx('c-tag'));
+  // Another INVITE to the name (any case, §19.1.4): no second lookup.
+  const again = aliceCall({ uri: 'sip:carol@EXAMPLE.test', callId: 'named-hop-2' });
+  c.from(ALICE, again.invite);
+  t.true(await until(() => c.net.all(NEXT).length > 2));
+  t.deepEqual(asked, ['example.test']);
+  const second = asRequest(only(t, c.net.take(NEXT), 'INVITE'));
+  c.from(NEXT, answer(second, 486, { toTag: 'c-tag' }));
+  t.deepEqual(kinds(c.net.take(ALICE)), [100, 486]);
+  c.from(ALICE, again.ackNon2xx('c-tag'));
+  c.net.take(NEXT);
+  await settle(t, c);
+});
+
+test('a next hop whose name does not resolve is answered 500 at once (§16.9: as a 503; §16.7 step 6), a call logged failed; nothing is sent', async (t) => {
+  const asked: string[] = [];
+  const c = setup(t, { resolver: fakeResolver(asked) });
+  const call = aliceCall({ uri: 'sip:carol@nowhere.test', callId: 'no-such-name' });
+  c.from(ALICE, call.invite);
+  t.true(await until(() => c.net.all(ALICE).length > 1, 1000), 'answered before any timer');
+  const [, final] = c.net.take(ALICE).map(asResponse);
+  t.is(final!.status, 500);
+  t.is(final!.reason, 'Unresolvable destination');
+  t.deepEqual(c.events.map((e) => [e.name, e.status]), [['call.failed', 500]]);
+  c.from(ALICE, call.ackNon2xx(tagOf(getHeader(final!, 'to')!)!));
+  const message = req({
+    method: 'MESSAGE', uri: 'sip:carol@nowhere.test', via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-m-nowhere;rport',
+    from: '<sip:alice@10.0.0.9>;tag=m1', to: '<sip:carol@nowhere.test>', callId: 'no-such-name-m', cseq: 1,
+    headers: ['Content-Type: text/plain'], body: 'hi',
+  });
+  c.from(ALICE, message);
+  t.true(await until(() => c.net.all(ALICE).length > 2, 1000));
+  t.is(asResponse(only(t, c.net.take(ALICE), 500)).reason, 'Unresolvable destination');
+  t.deepEqual(asked, ['nowhere.test'], 'the failure is cached too');
+  t.is(c.net.sent.filter((x) => x.to.host !== ALICE.host).length, 0, 'nothing went anywhere else');
+  await settle(t, c);
+});
