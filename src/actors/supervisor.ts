@@ -309,7 +309,10 @@ export class Supervisor {
     const to = responseAddressOf(up);
     // Our own address next: no transaction of ours waits for it (they keep 64*T1 for the 2xx
     // retransmissions, RFC 6026), and a response stacked with our Vias would come back once a Via.
-    if (to && !this.me.isOwnAddress(to.host, to.port)) this.sendResponse(up, to);
+    // And to an address as a request's packet gave it: every Via we forward a request under has its
+    // received (§18.2.1), so a name there is a forged response's, which would cost a lookup and
+    // could name this proxy under another name, to come back once a Via.
+    if (to && isIP(to.host) !== 0 && !this.me.isOwnAddress(to.host, to.port)) this.sendResponse(up, to);
   }
 
   // ---- requests ----
@@ -369,7 +372,10 @@ export class Supervisor {
     // §16.11: a stateless proxy validates as §16.3 asks (Max-Forwards, loops) before forwarding.
     const rejection = validateRequest(req, info, this.me);
     if (rejection) return this.rejectStatelessly(req, source, rejection.status, rejection.reason, rejection.headers);
-    if (!this.forwardStatelessly(req, info)) return this.rejectStatelessly(req, source, 481);
+    // Only to a phone registered here, the INVITE's own target when this proxy forwarded it (a
+    // restart lost its transaction): along a Route or to another domain a CANCEL of nothing known
+    // would be a relay for anyone, and one naming this proxy under other names spiralled.
+    if (!this.forwardStatelessly(req, info, true)) return this.rejectStatelessly(req, source, 481);
     // A call restored ringing after a restart has no INVITE transaction here: the CANCEL went on, on
     // its INVITE's branch (inviteBranch), and the call learns that its caller hung up.
     this.owners.get(restoredKey(info.callId, info.fromTag ?? ''))?.actor.send({ type: 'cancel' });
@@ -381,9 +387,9 @@ export class Supervisor {
    * retransmission gets again; a CANCEL hashes as its INVITE does (CSeq number, not method), so it
    * gets the branch a stateless forward of that INVITE would have. False when nothing was sent.
    */
-  private forwardStatelessly(req: SipRequest, info: MessageInfo): boolean {
+  private forwardStatelessly(req: SipRequest, info: MessageInfo, onlyToBindings = false): boolean {
     const preprocessed = preprocessRoute(req, this.me);
-    const target = this.statelessTarget(preprocessed);
+    const target = this.statelessTarget(preprocessed, onlyToBindings);
     if (!target) return false;
     // With authentication on, it goes on only through a Route we put in a dialog or to one of our
     // users (no relaying for strangers), and without our realm's credentials (an ACK repeats the
@@ -516,13 +522,15 @@ export class Supervisor {
   /**
    * The one target of a request passed on with no transaction (§16.11: a stateless proxy picks one,
    * from the message and what does not change with time): Route, else a Request-URI elsewhere,
-   * else the first binding of its AOR. Never the proxy itself: it would come back, once a hop
-   * until Max-Forwards runs out.
+   * else the first binding of its AOR (`onlyToBindings`: that or nothing). Never the proxy itself:
+   * it would come back, once a hop until Max-Forwards runs out.
    */
-  private statelessTarget(req: SipRequest): { uri?: string; destination: Destination } | null {
+  private statelessTarget(req: SipRequest, onlyToBindings: boolean): { uri?: string; destination: Destination } | null {
     const routed = getHeaderValues(req, 'route').length > 0;
     const ruri = routed ? null : parseUri(req.uri);
-    if (ruri && this.me.isLocalDomain(ruri)) {
+    const local = ruri !== null && this.me.isLocalDomain(ruri);
+    if (onlyToBindings && !local) return null;
+    if (ruri && local) {
       if (ruri.user === null) return null;
       for (const b of this.location.lookup(decodeUser(ruri.user)).bindings) {
         const u = parseUri(b.contact);

@@ -240,3 +240,14 @@ test('an INVITE\'s first target gets the branch a stateless forward of it would 
   t.not(old1, old2, 'a branch without the magic cookie need not be unique: ours is');
   t.not(inviteBranch(loop, null, 0), inviteBranch(loop, null, 0));
 });
+
+test('Route preprocessing takes every leading Route of ours off at once, however many and however they are split over lines (§16.4)', (t) => {
+  const ours = Array.from({ length: 2000 }, (_, i) => (i % 3 === 0 ? '<sip:10.0.0.9:5060;lr>' : '<sip:10.0.0.9;lr>'));
+  const lines = Array.from({ length: 40 }, (_, i) => `Route: ${ours.slice(i * 50, i * 50 + 50).join(', ')}`).join('\n');
+  const r = base(`${lines}\nRoute: <sip:10.0.0.7;lr>, <sip:10.0.0.9;lr>\n`);
+  t.deepEqual(getHeaderValues(preprocessRoute(r, me), 'route'), ['<sip:10.0.0.7;lr>', '<sip:10.0.0.9;lr>'], 'ours after another hop stay');
+  const onlyOurs = base(`${lines}\n`);
+  t.deepEqual(getHeaderValues(preprocessRoute(onlyOurs, me), 'route'), []);
+  const one = base('Route: <sip:10.0.0.9;lr>, <sip:10.0.0.7;lr>\n');
+  t.deepEqual(getHeaderValues(preprocessRoute(one, me), 'route'), ['<sip:10.0.0.7;lr>']);
+});

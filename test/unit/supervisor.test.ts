@@ -736,7 +736,7 @@ test('a Route naming the proxy with a user part is still ours: removed, and the 
 
 // ---- 5. CANCEL (§16.10, §9.1) ----
 
-test('a CANCEL with no INVITE transaction here is forwarded statelessly to the binding, on the same branch when retransmitted, and its 200 reaches the caller (§16.10, §16.11)', async (t) => {
+test('a CANCEL with no INVITE transaction here is forwarded statelessly to the binding, on the same branch when retransmitted, and its 200 reaches the caller (§16.10, §16.11); to another domain or along a Route, 481', async (t) => {
   const c = setup(t);
   register(c, BOB, 'bob', [`<${BOB_CONTACT}>`]);
   // Alice behind a NAT; the INVITE this CANCEL names never passed this proxy's transactions.
@@ -767,10 +767,17 @@ test('a CANCEL with no INVITE transaction here is forwarded statelessly to the b
   t.deepEqual(vias(ok), vias(out).slice(1), 'our Via removed, sent to received:rport');
   t.is(getHeader(ok, 'cseq'), '1 CANCEL');
   t.deepEqual(c.net.take({ host: '192.168.1.50', port: 5062 }), []);
-  // To a foreign domain, its Request-URI is the target.
+  // Only to a phone registered here: to another domain, or along a Route a sender wrote (ours,
+  // then anyone's), a CANCEL of an INVITE this proxy never saw is no relay for strangers: 481.
   c.from(ALICE, aliceCall({ uri: 'sip:carol@10.0.0.7', callId: 'lone-cancel-3' }).cancel());
-  t.is(asRequest(only(t, c.net.take(NEXT), 'CANCEL')).uri, 'sip:carol@10.0.0.7');
-  t.deepEqual(c.net.take(ALICE), []);
+  only(t, c.net.take(ALICE), 481);
+  const routed = req({
+    method: 'CANCEL', uri: 'sip:bob@10.0.0.9', route: `${OUR_ROUTE}, <sip:10.0.0.7:5060;lr>`, via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-a-routed',
+    from: '"Alice" <sip:alice@10.0.0.9>;tag=a-tag', to: '<sip:bob@10.0.0.9>', callId: 'lone-cancel-4', cseq: 1, cseqMethod: 'CANCEL',
+  });
+  c.from(ALICE, routed);
+  only(t, c.net.take(ALICE), 481);
+  t.deepEqual(c.net.take(NEXT), [], 'nothing relayed');
   await settle(t, c);
 });
 
@@ -1124,6 +1131,10 @@ test('a late 200 for an INVITE that matches no transaction but has our Via on to
   const before = c.net.sent.length;
   c.from(BOB, wire('SIP/2.0 200 OK', ['Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-stray', 'From: <sip:alice@10.0.0.9>;tag=x', 'To: <sip:bob@10.0.0.9>;tag=y', 'Call-ID: stray', 'CSeq: 1 OPTIONS']));
   t.is(c.net.sent.length, before, 'not our Via: dropped');
+  // Our Via on top, but the next one names its host where a request's packet would have put an
+  // address (received, §18.2.1): forged, and a name could be this proxy's own; dropped.
+  c.from(BOB, wire('SIP/2.0 200 OK', ['Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bK-forged', 'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-x;received=localhost;rport=5070', 'From: <sip:alice@10.0.0.9>;tag=x', 'To: <sip:bob@10.0.0.9>;tag=y', 'Call-ID: forged', 'CSeq: 1 INVITE']));
+  t.is(c.net.sent.length, before, 'a name in received: dropped');
   await settle(t, c);
 });
 
