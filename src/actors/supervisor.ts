@@ -31,6 +31,7 @@ import { NameResolver } from '../transport/nameResolver.js';
 import { inviteBranch, isStatelessBranch, loopHash, newBranch, newTag, statelessBranch, statelessTag } from '../proxy/branch.js';
 import { chooseBestResponse, stripOwnVia } from '../proxy/responses.js';
 import { optionsResponse } from '../proxy/options.js';
+import { registrarRequireRejection } from '../proxy/require.js';
 import { handleRegister } from './registrarActor.js';
 import type { RegistrarPolicy } from '../proxy/registrar.js';
 import { DEFAULT_REGISTRAR_POLICY } from '../proxy/registrar.js';
@@ -415,6 +416,9 @@ export class Supervisor {
       return this.reject(st, rejection);
     }
     const preprocessed = preprocessRoute(req, this.me);
+    // §10.3 step 2, before step 3's credentials: a REGISTER requiring an extension we lack (src/proxy/require.ts).
+    const badExtension = registrarRequireRejection(preprocessed, this.me);
+    if (badExtension) return this.reject(st, badExtension);
     // §22: credentials are checked (and ours consumed) before anything is registered or forwarded.
     const auth = this.authenticator;
     const authorized = auth ? authorizeRequest(req, preprocessed, info, { authenticator: auth, me: this.me, guard: this.guard, source: source.host, log: this.log }) : null;

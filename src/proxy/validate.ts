@@ -5,6 +5,7 @@ import { parseVia, viaBranch } from '../sip/via.js';
 import { loopHash, loopPartOf } from './branch.js';
 import type { LocalIdentity } from './localIdentity.js';
 import { checkMaxForwards } from './maxForwards.js';
+import { badExtension } from './require.js';
 
 /** A rejection the proxy answers itself: status, reason and extra headers (§16.3). */
 export interface Rejection {
@@ -14,7 +15,7 @@ export interface Rejection {
 }
 
 /** Option tags this proxy supports in Proxy-Require (none yet). */
-const SUPPORTED_PROXY_OPTIONS = new Set<string>();
+const SUPPORTED_PROXY_OPTIONS: ReadonlySet<string> = new Set<string>();
 
 /**
  * Request validation (RFC 3261 §16.3) and the basic sanity of §8.2: a rejection, or null when the
@@ -39,9 +40,7 @@ export function validateRequest(req: SipRequest, info: MessageInfo, me: LocalIde
   // §16.3 step 4: loop detection against the Vias this proxy added before.
   if (isLooped(req, info, me)) return { status: 482 };
   // §16.3 step 5: Proxy-Require.
-  const unsupported = getHeaderValues(req, 'proxy-require').filter((o) => !SUPPORTED_PROXY_OPTIONS.has(o.toLowerCase()));
-  if (unsupported.length > 0) return { status: 420, headers: [['Unsupported', unsupported.join(', ')]] };
-  return null;
+  return badExtension(req, 'proxy-require', SUPPORTED_PROXY_OPTIONS);
 }
 
 /**
