@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { getHeaderValues, type SipRequest } from '../sip/message.js';
 import { parseUri } from '../sip/uri.js';
+import { sameSipUri } from '../sip/uriEquality.js';
 import { algorithmOf, buildChallenges, DEFAULT_ALGORITHMS, parseDigestCredentials, responseMatches, type DigestAlgorithm, type DigestCredentials } from './digest.js';
 import { NonceStore, parseNonceCount } from './nonces.js';
 import { findUser, type Users } from './users.js';
@@ -102,7 +103,7 @@ export class Authenticator {
     // is taken as nc=1, so its nonce serves once (a later reuse is answered stale).
     const nc = c.qop !== null ? parseNonceCount(c.nc!) : 1;
     if (nc === null) return fail('malformed');
-    // RFC 7616 §3.4 / RFC 2617 §3.2.2.5: the digest-uri must name the request's target.
+    // RFC 7616 §3.4.6 / RFC 2617 §3.2.2.5: the digest-uri must name the request's target.
     if (!sameUri(c.uri, req.uri)) return fail('uri-mismatch');
 
     const user = findUser(this.users, c.username, this.realm);
@@ -132,18 +133,13 @@ const DUMMY_MD5 = '0'.repeat(32);
 const DUMMY_SHA256 = '0'.repeat(64);
 
 /**
- * URI equality after RFC 3261 §19.1.4, simplified: same scheme, user, password, port, host
- * (case-insensitive), parameters (any order, names and values case-insensitive) and headers.
- * Other schemes (tel:) must match as text.
+ * Whether a digest-uri names the Request-URI (RFC 2617 §3.2.2.5): equal as SIP URIs (§19.1.4,
+ * so case, parameter order and escapes do not matter), a missing port taken as the default (a
+ * phone may add :5060 to one and not the other); other schemes (tel:) as text.
  */
 export function sameUri(a: string, b: string): boolean {
   if (a === b) return true;
   const x = parseUri(a);
   const y = parseUri(b);
-  if (!x || !y) return false;
-  const params = (p: typeof x.params) => p.map(([n, v]) => `${n.toLowerCase()}=${(v ?? '').toLowerCase()}`).sort().join(';');
-  return (
-    x.scheme === y.scheme && x.user === y.user && x.password === y.password && x.port === y.port &&
-    x.host.toLowerCase() === y.host.toLowerCase() && params(x.params) === params(y.params) && x.headers === y.headers
-  );
+  return x !== null && y !== null && sameSipUri(x, y, { defaultPort: true });
 }

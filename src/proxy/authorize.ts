@@ -29,14 +29,14 @@ export type Authorization = { ok: true; request: SipRequest } | { ok: false; rej
 /**
  * Failures that are a wrong guess, counted towards a ban. Not counted: no credentials yet (every
  * phone's first request), credentials we cannot read (they may be another realm's, in a form our
- * parser refuses), and a right response on a nonce that is stale, replayed or from before a
- * restart (the phone knows the password and retries on the fresh nonce).
+ * parser refuses), a right response on a nonce that is stale, replayed or from before a restart
+ * (the phone knows the password and retries on the fresh nonce), and a digest uri that is not
+ * the Request-URI (400, its response never checked).
  */
 const GUESSES: ReadonlyMap<AuthFailure, string> = new Map<AuthFailure, string>([
   ['bad-response', 'wrong password'],
   ['unknown-user', 'no such user in the users file'],
   ['unsupported', 'an algorithm or qop that was not offered'],
-  ['uri-mismatch', 'the digest uri is not the Request-URI'],
 ]);
 
 /**
@@ -90,6 +90,9 @@ function authenticate(received: SipRequest, routed: SipRequest, kind: AuthKind, 
   // A locked user is refused right or wrong, so the answer tells a guesser nothing.
   if (r.user !== null && guard?.userLocked(r.user)) return forbidden('too many failed authentications');
   if (!r.ok) {
+    // Credentials for another resource: a bad request, 400 (RFC 2617 §3.2.2.5, RFC 7616 §3.4.6),
+    // and no guess, since the response was not even checked (nothing told of the password).
+    if (r.reason === 'uri-mismatch') return { ok: false, rejection: { status: 400, reason: 'Bad Request (digest uri is not the Request-URI)' } };
     const guess = GUESSES.get(r.reason);
     if (guess !== undefined) {
       guard?.authFailed(ctx.source, r.user);

@@ -132,6 +132,24 @@ test('from another domain: our users may be called, anything else is relaying (4
   t.deepEqual(failures, []);
 });
 
+test('a digest uri that is not the Request-URI gets 400, right or wrong password, and is not counted as a guess (RFC 2617 §3.2.2.5)', (t) => {
+  const { authorize, creds, failures } = setup();
+  for (const password of ['one', 'guess']) {
+    const r = rejected(t, authorize(register([`Authorization: ${creds('www', 'REGISTER', 'sip:elsewhere.example', { password })}`])), 400);
+    t.is(r?.reason, 'Bad Request (digest uri is not the Request-URI)', password);
+    t.is(r?.headers, undefined, 'no challenge: the phone must fix its request, not its password');
+  }
+  rejected(t, authorize(request('INVITE', 'sip:102@10.0.0.9', { extra: [`Proxy-Authorization: ${creds('proxy', 'INVITE', 'sip:101@10.0.0.9')}`] })), 400);
+  t.deepEqual(failures, []);
+});
+
+test('a digest uri equal to the Request-URI as a URI passes: another case, parameter order, :5060 added (§19.1.4)', (t) => {
+  const { authorize, creds } = setup();
+  t.true(authorize(register([`Authorization: ${creds('www', 'REGISTER', 'SIP:10.0.0.9:5060')}`])).ok);
+  const uri = 'sip:102@10.0.0.9;transport=udp;user=phone';
+  t.true(authorize(request('INVITE', uri, { extra: [`Proxy-Authorization: ${creds('proxy', 'INVITE', 'sip:102@10.0.0.9:5060;User=Phone;Transport=UDP')}`] })).ok);
+});
+
 test('stale or replayed credentials get a new challenge with stale=true and are not counted', (t) => {
   const { authorize, creds, failures } = setup();
   const a = `Authorization: ${creds('www', 'REGISTER', 'sip:10.0.0.9')}`;
