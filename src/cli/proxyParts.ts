@@ -6,7 +6,7 @@ import type { Logger } from '../util/logger.js';
 import type { ProxySettings } from './args.js';
 import type { Authentication } from './authentication.js';
 import { phraseRewriter, type PhraseTable } from '../proxy/reasonPhrases.js';
-import { SourceGuard, type GuardEvents, type GuardPolicy } from '../security/sourceGuard.js';
+import { DEFAULT_AUTHENTICATED_SOURCE_MS, SourceGuard, type GuardEvents, type GuardPolicy } from '../security/sourceGuard.js';
 import { DEFAULT_SCANNER_AGENTS, scannerMatcher } from '../security/scanners.js';
 import { chooseHost, listCandidates } from './netif.js';
 import { yieldBackgroundThreads } from '../util/backgroundThreads.js';
@@ -37,7 +37,13 @@ export function listenError(e: unknown, host: string, port: number): Error {
 }
 
 export function guardPolicy(settings: ProxySettings): GuardPolicy {
-  return { requestsPerSecond: settings.rateLimit, authFailuresPerMinute: settings.authFailures, banMs: settings.banSeconds * 1000 };
+  return {
+    requestsPerSecond: settings.rateLimit,
+    authFailuresPerMinute: settings.authFailures,
+    banMs: settings.banSeconds * 1000,
+    // A phone re-registers before its binding expires, and so refreshes its address in time.
+    authenticatedSourceMs: Math.max(DEFAULT_AUTHENTICATED_SOURCE_MS, 2 * settings.maxExpires * 1000),
+  };
 }
 
 export function newGuard(settings: ProxySettings, events: GuardEvents): SourceGuard {

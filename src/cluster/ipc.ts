@@ -41,20 +41,23 @@ export type FromWorker =
   | { t: 'banned'; source: string; reason: BanReason; until: number }
   | { t: 'released'; source: string; until: number }
   | { t: 'authFailed'; source: string; user: string | null }
+  /** A right password from an address new for that user (or half its time gone): exempt from the user's lock. */
+  | { t: 'authenticated'; source: string; user: string }
   | { t: 'status'; id: number; status: WorkerStatus }
   | { t: 'stopped' }
   /** Journal facts a worker gathered over a few milliseconds, in order (src/cluster/factBatch.ts). */
   | { t: 'batch'; items: Fact[] };
 
 /** What a worker hands to the primary's journal: sent in batches, not one message each. */
-export type Fact = Extract<FromWorker, { t: 'lifecycle' | 'binding' | 'banned' | 'released' | 'authFailed' }>;
+export type Fact = Extract<FromWorker, { t: 'lifecycle' | 'binding' | 'banned' | 'released' | 'authFailed' | 'authenticated' }>;
 
 /** Primary to worker. */
 export type ToWorker =
-  | { t: 'start'; peers: number[]; aors: AorSnapshot[]; bans: Array<{ source: string; until: number }>; locks: Array<{ user: string; until: number }>; calls: RestoredCall[] }
+  | { t: 'start'; peers: number[]; aors: AorSnapshot[]; bans: Array<{ source: string; until: number }>; locks: Array<{ user: string; until: number; sources: string[] }>; calls: RestoredCall[] }
   | { t: 'peers'; peers: number[] }
   | { t: 'binding'; event: BindingEvent }
   | { t: 'banned'; source: string; until: number }
-  | { t: 'locked'; user: string; until: number }
+  /** A user locked, except at `sources` (src/security/authenticatedSources.ts); sent again when they grow. */
+  | { t: 'locked'; user: string; until: number; sources: string[] }
   | { t: 'status'; id: number; gc: boolean }
   | { t: 'stop' };

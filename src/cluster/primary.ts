@@ -94,8 +94,8 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
   const authGuard = newGuard(settings, {
     banned: (source, reason, until) => banned(source, reason, until, null),
     released,
-    locked: (user, until) => {
-      for (const s of slots) toWorker(s.worker, { t: 'locked', user, until });
+    locked: (user, until, sources) => {
+      for (const s of slots) toWorker(s.worker, { t: 'locked', user, until, sources });
     },
   });
 
@@ -135,6 +135,9 @@ export async function runPrimary(settings: ProxySettings, log: Logger): Promise<
         return;
       case 'authFailed':
         authGuard.authFailed(m.source, m.user);
+        return;
+      case 'authenticated':
+        authGuard.authSucceeded(m.source, m.user);
         return;
       case 'status': {
         const wait = statusWaits.get(m.id);

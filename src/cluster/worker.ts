@@ -46,7 +46,10 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
   const guard = new WorkerGuard(guardPolicy(settings), workers, {
     banned: (source, reason, until) => facts.add({ t: 'banned', source, reason, until }),
     released: (source, until) => facts.add({ t: 'released', source, until }),
-  }, (source, user) => facts.add({ t: 'authFailed', source, user }));
+  }, {
+    failed: (source, user) => facts.add({ t: 'authFailed', source, user }),
+    succeeded: (source, user) => facts.add({ t: 'authenticated', source, user }),
+  });
 
   let supervisor: Supervisor | null = null;
   const bus = new WorkerBus((data, source) => supervisor?.receive(data, source));
@@ -100,7 +103,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
         bus.setPeers(m.peers);
         location.restoreSnapshot(m.aors);
         for (const b of m.bans) guard.restoreBan(b.source, b.until);
-        for (const l of m.locks) guard.restoreLock(l.user, l.until);
+        for (const l of m.locks) guard.restoreLock(l.user, l.until, l.sources);
         supervisor = new Supervisor(transport, {
           ...supervisorOptions(settings, {
             identity, location, guard, auth, phrases, log: peerLog,
@@ -121,7 +124,7 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
         guard.restoreBan(m.source, m.until);
         break;
       case 'locked':
-        guard.restoreLock(m.user, m.until);
+        guard.restoreLock(m.user, m.until, m.sources);
         break;
       case 'status': {
         if (m.gc) (globalThis as { gc?: () => void }).gc?.();

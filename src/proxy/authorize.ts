@@ -12,7 +12,8 @@ import { routedByUs } from './routePreprocess.js';
 /** What authorization needs of the flood guard (src/security/sourceGuard.ts). */
 export interface AuthFailureCounter {
   authFailed(source: string, user: string | null): void;
-  userLocked(user: string): boolean;
+  authSucceeded(source: string, user: string): void;
+  userLocked(user: string, source: string): boolean;
 }
 
 export interface AuthorizationContext {
@@ -87,8 +88,9 @@ function claimsOurDomain(from: SipUri, me: LocalIdentity): boolean {
 function authenticate(received: SipRequest, routed: SipRequest, kind: AuthKind, claimed: string | null, ctx: AuthorizationContext): Authorization {
   const { authenticator, guard } = ctx;
   const r = authenticator.check(received, kind);
-  // A locked user is refused right or wrong, so the answer tells a guesser nothing.
-  if (r.user !== null && guard?.userLocked(r.user)) return forbidden('too many failed authentications');
+  // A locked user is refused right or wrong, so the answer tells a guesser nothing; not at an
+  // address it has lately authenticated from (its phone; src/security/authenticatedSources.ts).
+  if (r.user !== null && guard?.userLocked(r.user, ctx.source)) return forbidden('too many failed authentications');
   if (!r.ok) {
     // Credentials for another resource: a bad request, 400 (RFC 2617 §3.2.2.5, RFC 7616 §3.4.6),
     // and no guess, since the response was not even checked (nothing told of the password).
@@ -100,6 +102,7 @@ function authenticate(received: SipRequest, routed: SipRequest, kind: AuthKind, 
     }
     return { ok: false, rejection: { status: CHALLENGE_STATUS[kind], headers: authenticator.challenge(kind, { stale: r.stale }) } };
   }
+  guard?.authSucceeded(ctx.source, r.user);
   if (claimed === null || decodeURIComponentSafe(claimed) !== r.user) {
     return forbidden(kind === 'www' ? 'not your address-of-record' : 'From is not the authenticated user');
   }

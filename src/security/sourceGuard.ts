@@ -1,5 +1,6 @@
 import { DeadlineQueue } from '../util/deadlineQueue.js';
 import { SlidingWindowCounter } from './slidingWindow.js';
+import { AuthenticatedSources } from './authenticatedSources.js';
 
 export interface GuardPolicy {
   /** Requests per second a source may send (0: no limit). */
@@ -8,9 +9,17 @@ export interface GuardPolicy {
   authFailuresPerMinute: number;
   /** How long a ban lasts. */
   banMs: number;
+  /**
+   * How long the address a user authenticated from stays exempt from that user's lock, counted
+   * from the success, refreshed by the next success after half of it (src/security/authenticatedSources.ts).
+   */
+  authenticatedSourceMs?: number;
 }
 
 export const DEFAULT_GUARD_POLICY: GuardPolicy = { requestsPerSecond: 200, authFailuresPerMinute: 10, banMs: 300_000 };
+
+/** Four hours: twice the longest registration the registrar grants by default (--max-expires 7200). */
+export const DEFAULT_AUTHENTICATED_SOURCE_MS = 4 * 3600_000;
 
 export type BanReason = 'rate' | 'auth-failures';
 
@@ -18,15 +27,19 @@ export interface GuardEvents {
   banned(source: string, reason: BanReason, until: number): void;
   /** `until`: the end of the ban released (a newer ban of the same source has another). */
   released(source: string, until: number): void;
-  /** A user locked after too many failed authentications (src/cluster passes it to every worker). */
-  locked?(user: string, until: number): void;
+  /**
+   * A user locked after too many failed authentications, or the addresses exempt from a live lock
+   * grown (src/cluster passes it to every worker): `sources` are those it authenticated from.
+   */
+  locked?(user: string, until: number, sources: string[]): void;
 }
 
 /**
  * Flood and password-guessing protection per source address (issue "Hardening"): a sliding
  * window of requests per second and of failed authentications per minute; past either limit the
  * source is banned and its datagrams are dropped before parsing until the ban runs out. A user
- * whose password is being guessed from many sources is locked the same way.
+ * whose password is being guessed from many sources is locked the same way, everywhere but at
+ * the addresses it has lately authenticated from (its own phones: AuthenticatedSources).
  */
 export class SourceGuard {
   private readonly requests = new SlidingWindowCounter(1000);
@@ -34,6 +47,7 @@ export class SourceGuard {
   private readonly userFailures = new SlidingWindowCounter(60_000);
   private readonly bans = new Map<string, number>();
   private readonly lockedUsers = new Map<string, number>();
+  private readonly authenticated: AuthenticatedSources;
   private readonly releases: DeadlineQueue<string>;
   private readonly unlocks: DeadlineQueue<string>;
   private lastSweep = 0;
@@ -41,6 +55,7 @@ export class SourceGuard {
 
   constructor(private readonly policy: GuardPolicy, private readonly events: GuardEvents, private readonly now: () => number = Date.now) {
     this.releases = new DeadlineQueue((source, at) => this.release(source, at), now);
+    this.authenticated = new AuthenticatedSources(policy.authenticatedSourceMs ?? DEFAULT_AUTHENTICATED_SOURCE_MS, now);
     // Locks go when they end, whether or not their user is tried again (names can be anything).
     this.unlocks = new DeadlineQueue((user, at) => {
       if (this.lockedUsers.get(user) === at) this.lockedUsers.delete(user);
@@ -71,28 +86,46 @@ export class SourceGuard {
     if (this.sourceFailures.hit(source, now) > this.policy.authFailuresPerMinute) this.ban(source, 'auth-failures', now);
     if (user !== null && this.userFailures.hit(user, now) > this.policy.authFailuresPerMinute * 3) {
       this.lock(user, now + this.policy.banMs);
-      this.events.locked?.(user, now + this.policy.banMs);
+      this.events.locked?.(user, now + this.policy.banMs, this.authenticated.sourcesOf(user));
     }
   }
 
-  /** A user locked after too many failures from anywhere: their attempts are refused until it ends. */
-  userLocked(user: string): boolean {
+  /**
+   * A right password for `user` from `source`: that address stays exempt from the user's lock.
+   * True when this is news (a new address, or one refreshed), which a cluster worker reports.
+   */
+  authSucceeded(source: string, user: string): boolean {
+    if (!this.authenticated.remember(user, source)) return false;
+    const until = this.lockedUsers.get(user);
+    if (until !== undefined && until > this.now()) this.events.locked?.(user, until, this.authenticated.sourcesOf(user));
+    return true;
+  }
+
+  /**
+   * Whether `user`'s attempts from `source` are refused: the user is locked after too many failures
+   * from anywhere, and `source` is not an address it has lately authenticated from.
+   */
+  userLocked(user: string, source: string): boolean {
     const until = this.lockedUsers.get(user);
     if (until === undefined) return false;
-    if (until > this.now()) return true;
-    this.lockedUsers.delete(user);
-    return false;
+    if (until <= this.now()) {
+      this.lockedUsers.delete(user);
+      return false;
+    }
+    return !this.authenticated.has(user, source);
   }
 
-  /** A lock decided elsewhere (the cluster's primary): no event. */
-  restoreLock(user: string, until: number): void {
-    if (until > this.now()) this.lock(user, until);
+  /** A lock decided elsewhere (the cluster's primary), with the addresses exempt from it: no event. */
+  restoreLock(user: string, until: number, sources: readonly string[] = []): void {
+    if (until <= this.now()) return;
+    this.lock(user, until);
+    for (const source of sources) this.authenticated.restore(user, source, until);
   }
 
-  /** Users locked now, with the end of each lock (a new cluster worker starts from them). */
-  liveLocks(): Array<{ user: string; until: number }> {
+  /** Users locked now, with the end of each lock and its exempt addresses (a new cluster worker starts from them). */
+  liveLocks(): Array<{ user: string; until: number; sources: string[] }> {
     const now = this.now();
-    return [...this.lockedUsers].filter(([, until]) => until > now).map(([user, until]) => ({ user, until }));
+    return [...this.lockedUsers].filter(([, until]) => until > now).map(([user, until]) => ({ user, until, sources: this.authenticated.sourcesOf(user) }));
   }
 
   /** Restores a ban from the journal (restart): no event. */
@@ -109,6 +142,7 @@ export class SourceGuard {
   close(): void {
     this.releases.clear();
     this.unlocks.clear();
+    this.authenticated.clear();
   }
 
   private lock(user: string, until: number): void {

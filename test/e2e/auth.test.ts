@@ -210,6 +210,56 @@ test('--workers 2: failed authentications count for the whole proxy, though the 
   t.is(status(await registeringPhone(proxy, phones, '102', { host: '127.0.0.7' }).send()), 401, 'other sources are still served');
 });
 
+/**
+ * Guessing 101's password from three addresses (each banned) locks 101; the phone that registered
+ * from 127.0.0.1 before goes on registering with its right password, while 127.0.0.5 with the
+ * same password is refused 403. With workers, the phone's REGISTERs take Call-IDs of each worker:
+ * the one that saw its first success, and one that knows its address only from the primary.
+ */
+async function lockSparesThePhone(t: ExecutionContext, workers: number): Promise<void> {
+  const proxy = await authProxy(t, ['--auth-failures', '3', ...(workers > 1 ? ['--workers', String(workers)] : [])]);
+  const owned = (w: number) => {
+    for (;;) {
+      const id = `lock-${randomUUID()}`;
+      if (callIdTextHash(id) % workers === w) return id;
+    }
+  };
+  /** A REGISTER of 101 from `c` on a fresh Call-ID of worker `w`: challenged, then answered with `password`. */
+  const register101 = async (c: UdpClient, host: string, password: string, w = 0) => {
+    const phone = registeringPhone(proxy, c, '101', { host, callId: owned(w) });
+    const challenge = await phone.send();
+    t.is(status(challenge), 401);
+    return status(await phone.send([phone.answer(challenge, 'MD5', { password })]));
+  };
+  const phone = await client(t, '127.0.0.1');
+  t.is(await register101(phone, '127.0.0.1', PASSWORDS['101']!), 200, 'the phone registers before the guessing');
+  // Four wrong passwords from each of three addresses: 127.0.0.2 and .3 banned (over 3), and 101
+  // locked at its 10th failure (over 3 × 3); the guesses after that meet the lock (403, not counted).
+  for (const host of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) {
+    const c = await client(t, host);
+    for (let i = 0; i < 4; i++) t.true([401, 403].includes(await register101(c, host, `guess${i}`, i % workers)));
+  }
+  await outputMatching(t, proxy, /banned 127\.0\.0\.3 until .* \(failed authentications\)/);
+  const other = await client(t, '127.0.0.5');
+  // With workers the lock reaches them from the primary a few milliseconds after the guesses.
+  let elsewhere = 0;
+  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+    elsewhere = await register101(other, '127.0.0.5', PASSWORDS['101']!, workers - 1);
+    if (elsewhere === 403) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.is(elsewhere, 403, 'another address with the right password: locked');
+  for (let w = 0; w < workers; w++) {
+    t.is(await register101(other, '127.0.0.5', PASSWORDS['101']!, w), 403, `worker ${w} holds the lock`);
+    t.is(await register101(phone, '127.0.0.1', PASSWORDS['101']!, w), 200, `worker ${w}: the phone's address is spared`);
+  }
+  t.is(await register101(phone, '127.0.0.1', 'guess'), 401, 'a wrong password from there is still wrong');
+  t.true((await proxy.status()).bannedSources >= 2);
+}
+
+test('a user locked by guessing from three addresses still registers from the address its phone authenticated from; another address gets 403', (t) => lockSparesThePhone(t, 1));
+test('--workers 2: the lock spares the phone\'s address on every worker, also on the one that never saw it authenticate', (t) => lockSparesThePhone(t, 2));
+
 /** `sipstate user add ...` as a process, the password piped on stdin. */
 function userAdd(args: string[], input: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {

@@ -11,22 +11,23 @@ import { messageInfo } from '../../src/sip/info.js';
 import { getHeaderValues, type SipRequest } from '../../src/sip/message.js';
 import { msg } from '../helpers/messages.js';
 import { challengeFor, credentials, type Algorithm } from '../helpers/digestClient.js';
+import { SourceGuard } from '../../src/security/sourceGuard.js';
 
 const me = new LocalIdentity({ host: '10.0.0.9', port: 5060 });
 const REALM = '10.0.0.9';
 const SOURCE = '10.0.0.1';
 
-function setup(locked: string[] = []) {
+function setup(locked: string[] = [], real?: SourceGuard) {
   const authenticator = new Authenticator({
     realm: REALM,
     users: new Map([['101', [makeUserEntry('101', REALM, 'one')]], ['102', [makeUserEntry('102', REALM, 'two')]]]),
   });
   const failures: Array<[string, string | null]> = [];
-  const guard: AuthFailureCounter = { authFailed: (s, u) => void failures.push([s, u]), userLocked: (u) => locked.includes(u) };
-  const authorize = (req: SipRequest): Authorization => {
+  const guard: AuthFailureCounter = real ?? { authFailed: (s, u) => void failures.push([s, u]), authSucceeded: () => {}, userLocked: (u) => locked.includes(u) };
+  const authorize = (req: SipRequest, source = SOURCE): Authorization => {
     const i = messageInfo(req);
     if (!i.ok) throw new Error(i.error);
-    return authorizeRequest(req, preprocessRoute(req, me), i.info, { authenticator, me, guard, source: SOURCE });
+    return authorizeRequest(req, preprocessRoute(req, me), i.info, { authenticator, me, guard, source });
   };
   /** Credentials for a request line, answering a fresh challenge of ours. */
   const creds = (kind: 'www' | 'proxy', method: string, uri: string, o: { user?: string; password?: string; alg?: Algorithm } = {}) => {
@@ -166,6 +167,21 @@ test('a locked user is refused (403) whether the password is right or wrong', (t
     t.is(rejected(t, authorize(req), 403)?.reason, 'Forbidden (too many failed authentications)', password);
   }
   rejected(t, authorize(register()), 401);
+});
+
+test('a user locked by guesses from elsewhere still authenticates from the address it last did, right password only; other addresses get 403', (t) => {
+  const guard = new SourceGuard({ requestsPerSecond: 0, authFailuresPerMinute: 2, banMs: 60_000 }, { banned: () => {}, released: () => {} });
+  t.teardown(() => guard.close());
+  const { authorize, creds } = setup([], guard);
+  const withPassword = (password: string) => register([`Authorization: ${creds('www', 'REGISTER', 'sip:10.0.0.9', { password })}`]);
+  t.true(authorize(withPassword('one'), SOURCE).ok, 'the phone registers from its own address');
+  // Three guessing addresses, three wrong passwords each: 101 locked at its 7th failure (over 3 × 2).
+  for (const guesser of ['10.6.0.2', '10.6.0.3', '10.6.0.4']) for (let i = 0; i < 3; i++) t.false(authorize(withPassword(`guess${i}`), guesser).ok);
+  t.true(guard.userLocked('101', '10.6.0.5'));
+  t.is(rejected(t, authorize(withPassword('one'), '10.6.0.5'), 403)?.reason, 'Forbidden (too many failed authentications)', 'another address, right password: still locked');
+  t.true(authorize(withPassword('one'), SOURCE).ok, 'the phone\'s address, right password: through the lock');
+  rejected(t, authorize(withPassword('guess'), SOURCE), 401);
+  t.false(guard.userLocked('102', SOURCE), 'an exemption is per user');
 });
 
 test('a To tag without our Route is no dialog of ours: the rules for new requests apply', (t) => {

@@ -32,12 +32,38 @@ test('a locked user is announced, listed while locked, and unlocked when the loc
   // Four failures for one user from four sources: more than 3 × the per-source limit.
   for (let i = 1; i <= 4; i++) guard.authFailed(`10.0.0.${i}`, 'alice');
   t.deepEqual(locks, ['alice']);
-  t.true(guard.userLocked('alice'));
+  t.true(guard.userLocked('alice', '10.0.0.9'));
   t.deepEqual(guard.liveLocks().map((l) => l.user), ['alice']);
   await sleep(80);
   t.deepEqual(guard.liveLocks(), []);
-  t.false(guard.userLocked('alice'));
+  t.false(guard.userLocked('alice', '10.0.0.9'));
   // A lock from elsewhere (the primary) holds the same way.
   guard.restoreLock('bob', Date.now() + 1000);
-  t.true(guard.userLocked('bob'));
+  t.true(guard.userLocked('bob', '10.0.0.9'));
+});
+
+test('a lock spares the addresses its user has lately authenticated from, and names them when announced', (t) => {
+  const locks: Array<[string, string[]]> = [];
+  const guard = new SourceGuard({ requestsPerSecond: 0, authFailuresPerMinute: 1, banMs: 60_000 }, {
+    banned: () => {},
+    released: () => {},
+    locked: (user, _until, sources) => locks.push([user, sources]),
+  });
+  t.teardown(() => guard.close());
+  t.true(guard.authSucceeded('10.0.0.1', 'alice'), 'her phone');
+  for (let i = 2; i <= 5; i++) guard.authFailed(`10.0.0.${i}`, 'alice');
+  t.deepEqual(locks, [['alice', ['10.0.0.1']]]);
+  t.false(guard.userLocked('alice', '10.0.0.1'), 'her phone\'s address');
+  t.true(guard.userLocked('alice', '10.0.0.9'), 'anywhere else');
+  t.deepEqual(guard.liveLocks().map((l) => [l.user, l.sources]), [['alice', ['10.0.0.1']]]);
+  // A success from another address during the lock (a worker that had not heard of it yet) is
+  // announced again, so that every worker spares it too.
+  t.true(guard.authSucceeded('10.0.0.7', 'alice'));
+  t.deepEqual(locks.at(-1), ['alice', ['10.0.0.1', '10.0.0.7']]);
+  t.false(guard.authSucceeded('10.0.0.7', 'alice'), 'no news: nothing announced');
+  t.is(locks.length, 2);
+  // A lock from elsewhere (the primary) spares the addresses it names.
+  guard.restoreLock('bob', Date.now() + 1000, ['10.0.0.8']);
+  t.false(guard.userLocked('bob', '10.0.0.8'));
+  t.true(guard.userLocked('bob', '10.0.0.1'));
 });
