@@ -41,6 +41,14 @@ export class BindingSet {
     return this.items.map((b) => b.key);
   }
 
+  /**
+   * The bindings as they are now, without a copy: the array is never changed in place (every
+   * change makes a new one), so it stays as it was even if the set changes.
+   */
+  list(): readonly Binding[] {
+    return this.items;
+  }
+
   /** A copy: the caller may change the set while it walks it. */
   values(): Binding[] {
     return this.items.slice();

@@ -19,7 +19,10 @@ export function journalCallEvent(journal: JournalWriter, e: CallLifecycleEvent):
   );
 }
 
-/** Binding changes as journal events, with the absolute deadline. */
+/**
+ * Binding changes as journal events, with the absolute deadline; an instance's binding with its
+ * instance and reg-id, which recovery keys it by (fields a binding without them leaves out).
+ */
 export function journalBindingEvent(journal: JournalWriter, e: BindingEvent): void {
   journal.append(
     {
@@ -32,6 +35,9 @@ export function journalBindingEvent(journal: JournalWriter, e: BindingEvent): vo
       callId: e.callId,
       cseq: e.cseq,
       source: e.source,
+      ...(e.instance !== undefined ? { instance: e.instance } : {}),
+      ...(e.regId !== undefined ? { regId: e.regId } : {}),
+      ...(e.reason !== undefined ? { reason: e.reason } : {}),
     },
     e.at,
   );

@@ -1,7 +1,7 @@
 import { DeadlineQueue } from '../util/deadlineQueue.js';
 import { ownString } from '../util/ownString.js';
 import { BindingSet } from './bindingSet.js';
-import type { Binding, RegistrationPlan } from '../proxy/registrar.js';
+import { bindingUriKey, contactKeyOfText, type Binding, type ContactUpdate, type RegistrationPlan } from '../proxy/registrar.js';
 
 /** Binding facts for the journal (issue "Event-sourced journal"). */
 export type BindingEventName = 'binding.added' | 'binding.refreshed' | 'binding.removed' | 'binding.expired';
@@ -19,6 +19,11 @@ export interface BindingEvent {
   cseq: number;
   q: number;
   source: string;
+  /** The binding's `+sip.instance` and `reg-id`, when it has them (RFC 5626 §6). */
+  instance: string | undefined;
+  regId: number | undefined;
+  /** binding.removed: 'replaced' when a binding of the same instance took its place. */
+  reason: 'replaced' | undefined;
 }
 
 export type ApplyResult = { ok: true; bindings: Binding[] } | { ok: false; status: number; reason: string };
@@ -64,21 +69,21 @@ export class LocationService {
 
   /**
    * Applies a checked REGISTER (§10.3 step 7): a binding with the same Call-ID and a CSeq not
-   * higher than the stored one aborts the whole request; otherwise every change is made.
+   * higher than the stored one aborts the whole request; otherwise every change is made. Each
+   * Contact names the binding `matchIn` finds; one of an instance whose Contact URI changed
+   * replaces the old binding (RFC 5626 §6), journaled as the old one removed ('replaced') and the
+   * new one added, so that a reader keyed by Contact URI folds the same table.
    */
   apply(plan: Extract<RegistrationPlan, { ok: true }>, ident: { callId: string; cseq: number; source: string }): ApplyResult {
     const now = this.now();
     let entry = this.aors.get(plan.user);
-    if (entry) {
-      const touched = plan.removeAll ? entry.bindings.keys() : plan.updates.map((u) => u.key);
-      for (const key of touched) {
-        const b = entry.bindings.get(key);
-        if (b && b.callId === ident.callId && ident.cseq <= b.cseq) {
-          return { ok: false, status: 400, reason: 'CSeq not higher than the binding\'s' };
-        }
+    const after = afterPlan(entry?.bindings.list() ?? [], plan);
+    for (const b of after.touched) {
+      if (b.callId === ident.callId && ident.cseq <= b.cseq) {
+        return { ok: false, status: 400, reason: 'CSeq not higher than the binding\'s' };
       }
     }
-    if (bindingsAfter(entry?.bindings.keys() ?? [], plan) > MAX_BINDINGS_PER_AOR) return { ok: false, status: 503, reason: 'Too many registered contacts' };
+    if (after.count > MAX_BINDINGS_PER_AOR) return { ok: false, status: 503, reason: 'Too many registered contacts' };
     if (!entry) {
       // Nothing to remove and nothing added (a query, or `Contact: *` for a name never bound).
       if (!plan.updates.some((u) => u.expires > 0)) return { ok: true, bindings: [] };
@@ -91,7 +96,7 @@ export class LocationService {
       for (const b of entry.bindings.values()) this.remove(entry, b, 'binding.removed', now);
     }
     for (const u of plan.updates) {
-      const old = entry.bindings.get(u.key);
+      const old = matchIn(entry.bindings.list(), u);
       if (u.expires === 0) {
         if (old) this.remove(entry, old, 'binding.removed', now);
         continue;
@@ -99,17 +104,24 @@ export class LocationService {
       const b: Binding = {
         contact: ownString(u.contact),
         key: ownString(u.key),
+        instance: u.instance === undefined ? undefined : ownString(u.instance),
+        regId: u.regId,
         q: u.q,
         expiresAt: now + u.expires * 1000,
         callId: ownString(ident.callId),
         cseq: ident.cseq,
         source: ownString(ident.source),
       };
-      if (!old) this.count++;
+      // A new target for the same binding: the old one goes at once (no fork to a dead address).
+      const replaced = old !== undefined && (old.key !== b.key || (b.instance !== undefined && old.contact !== b.contact));
+      if (replaced) {
+        entry.bindings.delete(old.key);
+        this.emit('binding.removed', entry, old, now, 'replaced');
+      } else if (!old) this.count++;
       entry.bindings.set(b);
       this.idle.delete(entry.user);
       this.expiry.add(b.expiresAt, { user: entry.user, key: b.key });
-      this.emit(old ? 'binding.refreshed' : 'binding.added', entry, b, now);
+      this.emit(old && !replaced ? 'binding.refreshed' : 'binding.added', entry, b, now);
     }
     return { ok: true, bindings: this.live(entry, now) };
   }
@@ -148,7 +160,7 @@ export class LocationService {
    */
   replicate(e: BindingEvent): void {
     if (e.name === 'binding.added' || e.name === 'binding.refreshed') {
-      this.restore(e.user, e.aor, { contact: e.contact, key: e.key, q: e.q, expiresAt: e.expiresAt, callId: e.callId, cseq: e.cseq, source: e.source });
+      this.restore(e.user, e.aor, { contact: e.contact, key: e.key, instance: e.instance, regId: e.regId, q: e.q, expiresAt: e.expiresAt, callId: e.callId, cseq: e.cseq, source: e.source });
       return;
     }
     const entry = this.aors.get(e.user);
@@ -205,17 +217,50 @@ export class LocationService {
     }
   }
 
-  private emit(name: BindingEventName, entry: AorEntry, b: Binding, at: number): void {
-    this.onEvent({ name, at, aor: entry.aor, user: entry.user, contact: b.contact, key: b.key, expiresAt: b.expiresAt, callId: b.callId, cseq: b.cseq, q: b.q, source: b.source });
+  private emit(name: BindingEventName, entry: AorEntry, b: Binding, at: number, reason?: 'replaced'): void {
+    this.onEvent({
+      name, at, aor: entry.aor, user: entry.user, contact: b.contact, key: b.key, expiresAt: b.expiresAt, callId: b.callId, cseq: b.cseq, q: b.q, source: b.source,
+      instance: b.instance, regId: b.regId, reason,
+    });
   }
 }
 
-/** How many bindings an AOR with bindings `current` would have once `plan` is applied. */
-function bindingsAfter(current: readonly string[], plan: Extract<RegistrationPlan, { ok: true }>): number {
-  const keys = new Set(plan.removeAll ? [] : current);
-  for (const u of plan.updates) {
-    if (u.expires === 0) keys.delete(u.key);
-    else keys.add(u.key);
+type Slot = Pick<Binding, 'key' | 'contact' | 'instance'>;
+
+/**
+ * The binding a Contact of a REGISTER names: the one with its key (its instance and reg-id,
+ * RFC 5626 §6, or its Contact URI, §10.3); failing that, the one at the same Contact URI with an
+ * instance on one side only (a phone that began or stopped sending `+sip.instance`, or a binding
+ * journaled before instances were read; Kamailio's usrloc falls back to the Contact URI too).
+ * Two bindings of one instance with different reg-ids may share a Contact URI (RFC 5626 §3.3):
+ * they never match each other this way.
+ */
+export function matchIn<T extends Slot>(bindings: readonly T[], u: Pick<ContactUpdate, 'key' | 'contact' | 'instance'>): T | undefined {
+  for (const b of bindings) if (b.key === u.key) return b;
+  let uriKey: string | undefined;
+  for (const b of bindings) {
+    if ((b.instance === undefined) === (u.instance === undefined)) continue;
+    uriKey ??= u.instance === undefined ? u.key : contactKeyOfText(u.contact);
+    if (bindingUriKey(b) === uriKey) return b;
   }
-  return keys.size;
+  return undefined;
+}
+
+/**
+ * What `plan` would do to an AOR with bindings `current`, before anything changes (§10.3 step 7
+ * checks every binding it touches first): the bindings it names, and how many the AOR would have.
+ */
+function afterPlan(current: readonly Binding[], plan: Extract<RegistrationPlan, { ok: true }>): { touched: Binding[]; count: number } {
+  if (plan.removeAll) return { touched: current.slice(), count: 0 };
+  let set: readonly Slot[] = current;
+  const touched: Binding[] = [];
+  for (const u of plan.updates) {
+    const old = matchIn(set, u);
+    if (old) {
+      set = set.filter((b) => b !== old);
+      if (current.includes(old as Binding)) touched.push(old as Binding);
+    }
+    if (u.expires > 0) set = set.concat([u]);
+  }
+  return { touched, count: set.length };
 }

@@ -3,6 +3,7 @@ import type { LocationService } from '../actors/locationService.js';
 import { recover } from '../journal/recovery.js';
 import { JournalWriter, writerOptions } from '../journal/writer.js';
 import { CallLogWriter } from '../projections/callLogWriter.js';
+import { journalBindingEvent } from '../actors/journalBridge.js';
 import type { CallHistory } from '../projections/callHistory.js';
 import type { RestoredCall } from '../cluster/ipc.js';
 import type { Logger } from '../util/logger.js';
@@ -18,13 +19,29 @@ import { describeRecovery } from './journalReport.js';
 export function openJournal(settings: ProxySettings, log: Logger): { recovery: ReturnType<typeof recover>; journal: JournalWriter; callLog: CallLogWriter } {
   const recovery = recover(settings.journal);
   for (const line of describeRecovery(recovery)) log.warn(line);
-  log.info(`journal ${settings.journal} (fsync ${settings.fsync}): ${recovery.report.events} events, ${recovery.bindings.length} live bindings, call log ${settings.callLog}`);
+  const lapsed = recovery.lapsed.length > 0 ? ` (${recovery.lapsed.length} expired while stopped)` : '';
+  log.info(`journal ${settings.journal} (fsync ${settings.fsync}): ${recovery.report.events} events, ${recovery.bindings.length} live bindings${lapsed}, call log ${settings.callLog}`);
   const journal = new JournalWriter(settings.journal, recovery.report.lastSeq, writerOptions(settings.fsync, settings.segmentBytes));
+  journalLapsedBindings(journal, recovery);
   const callLog = new CallLogWriter(settings.callLog, recovery.history, settings.callLogFormat);
   callLog.rebuild(recovery.finished);
   journal.onDurable(callLog.onEvents);
   journal.onTrouble((m) => log.error(m));
   return { recovery, journal, callLog };
+}
+
+/**
+ * A binding whose deadline passed while the proxy was down gets its `binding.expired` now, at
+ * start (time of the start; its `expires` says when it lapsed), so that the journal's history
+ * says it ended, as it would have had the proxy been running.
+ */
+export function journalLapsedBindings(journal: JournalWriter, recovery: Pick<ReturnType<typeof recover>, 'lapsed'>, now = Date.now()): void {
+  for (const { user, aor, binding: b } of recovery.lapsed) {
+    journalBindingEvent(journal, {
+      name: 'binding.expired', at: now, aor, user, contact: b.contact, key: b.key, expiresAt: b.expiresAt,
+      callId: b.callId, cseq: b.cseq, q: b.q, source: b.source, instance: b.instance, regId: b.regId, reason: undefined,
+    });
+  }
 }
 
 /** The location table as the journal left it: every AOR ever registered, and the live bindings. */

@@ -48,6 +48,14 @@ export interface BindingEventBody {
   callId: string;
   cseq: number;
   source: string;
+  /**
+   * The Contact's `+sip.instance` URN (comparison form) and `reg-id`: the binding's identity in
+   * its AOR when present (RFC 5626 §6), else the Contact URI is. Absent from older journals.
+   */
+  instance?: string;
+  regId?: number;
+  /** binding.removed: 'replaced' (a binding of the same instance took its place). */
+  reason?: string;
 }
 
 export type SourceEventType = 'source.banned' | 'source.released';

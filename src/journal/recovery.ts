@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Binding } from '../proxy/registrar.js';
-import { contactKey } from '../proxy/registrar.js';
-import { parseUri } from '../sip/uri.js';
+import { contactKeyOfText } from '../proxy/registrar.js';
+import { instanceKey } from '../proxy/instanceId.js';
 import { CallHistory, type CallRecord } from '../projections/callHistory.js';
 import { isBindingEvent, isSourceEvent, type JournalEvent } from './events.js';
 import { readJournal, repairTornTail, type ReadReport } from './reader.js';
@@ -23,6 +23,11 @@ export interface Recovery {
   finished: CallRecord[];
   /** Bindings whose deadline has not passed, for the location service. */
   bindings: RecoveredBinding[];
+  /**
+   * Bindings whose deadline passed with no `binding.expired` in the journal (the proxy was down
+   * then): the proxy journals their expiry when it starts.
+   */
+  lapsed: RecoveredBinding[];
   /** Every AOR that ever registered: still known, so a call to one without a binding is 480, not 404. */
   knownAors: Array<{ user: string; aor: string }>;
   /** Bans of source addresses still running. */
@@ -56,15 +61,19 @@ export function recover(dir: string, now: number = Date.now(), opts: { repair?: 
       return;
     }
     if (isBindingEvent(e)) {
-      const uri = parseUri(e.contact);
-      const key = `${e.user}\n${uri ? contactKey(uri) : e.contact}`;
+      // Keyed as the location service keys it: by instance and reg-id when the event has them
+      // (RFC 5626 §6), else by Contact URI (§10.3, and every event of an older journal).
+      const instance = typeof e.instance === 'string' ? e.instance : undefined;
+      const regId = instance !== undefined && typeof e.regId === 'number' ? e.regId : undefined;
+      const bindingKey = instance !== undefined ? instanceKey(instance, regId) : contactKeyOfText(e.contact);
+      const key = `${e.user}\n${bindingKey}`;
       known.set(e.user, e.aor);
       if (e.type === 'binding.removed' || e.type === 'binding.expired') table.delete(key);
       else {
         table.set(key, {
           user: e.user,
           aor: e.aor,
-          binding: { contact: e.contact, key: uri ? contactKey(uri) : e.contact, q: e.q, expiresAt: Date.parse(e.expires), callId: e.callId, cseq: e.cseq, source: e.source },
+          binding: { contact: e.contact, key: bindingKey, instance, regId, q: e.q, expiresAt: Date.parse(e.expires), callId: e.callId, cseq: e.cseq, source: e.source },
         });
       }
       return;
@@ -73,7 +82,8 @@ export function recover(dir: string, now: number = Date.now(), opts: { repair?: 
     if (done) finished.push(done);
   });
   const bindings = [...table.values()].filter((b) => b.binding.expiresAt > now);
+  const lapsed = [...table.values()].filter((b) => b.binding.expiresAt <= now);
   const liveBans = [...bans].filter(([, until]) => until > now).map(([source, until]) => ({ source, until }));
   const knownAors = [...known].map(([user, aor]) => ({ user, aor }));
-  return { report, tornBytes, tornSegment, history, finished, bindings, knownAors, bans: liveBans };
+  return { report, tornBytes, tornSegment, history, finished, bindings, lapsed, knownAors, bans: liveBans };
 }

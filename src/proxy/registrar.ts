@@ -4,12 +4,20 @@ import { parseNameAddr } from '../sip/nameAddr.js';
 import { getParam } from '../sip/params.js';
 import { bareHost, parseUri, uriParam, type SipUri } from '../sip/uri.js';
 import { destinationOf } from './nextHop.js';
+import { instanceIdOf, instanceKey, instanceParams } from './instanceId.js';
 
 /** One binding of an address-of-record to a contact address (RFC 3261 §10.3). */
 export interface Binding {
   /** Contact URI as the UA wrote it: the Request-URI of requests forwarded to it. */
   readonly contact: string;
+  /**
+   * Its identity within the AOR: the instance's key when the Contact had `+sip.instance`
+   * (RFC 5626 §6), else the Contact URI's (`contactKey`, §10.3).
+   */
   readonly key: string;
+  /** `+sip.instance` (comparison form) and `reg-id`, when the Contact had them (src/proxy/instanceId.ts). */
+  readonly instance?: string | undefined;
+  readonly regId?: number | undefined;
   readonly q: number;
   readonly expiresAt: number;
   readonly callId: string;
@@ -44,9 +52,20 @@ export function deltaSeconds(text: string): number {
   return t.length > 10 ? MAX_DELTA_SECONDS : Math.min(Number(t), MAX_DELTA_SECONDS);
 }
 
+/** One Contact of a REGISTER: the binding it names (by `key`) and what to make of it. */
+export interface ContactUpdate {
+  key: string;
+  contact: string;
+  q: number;
+  /** Seconds; 0 removes the binding. */
+  expires: number;
+  instance?: string | undefined;
+  regId?: number | undefined;
+}
+
 /** What a REGISTER asks for, once checked: the change to apply to one AOR's bindings. */
 export type RegistrationPlan =
-  | { ok: true; user: string; aor: string; removeAll: boolean; updates: Array<{ key: string; contact: string; q: number; expires: number }> }
+  | { ok: true; user: string; aor: string; removeAll: boolean; updates: ContactUpdate[] }
   | { ok: false; status: number; reason?: string; headers?: Array<[string, string]> };
 
 /**
@@ -77,7 +96,7 @@ export function planRegistration(
     }
     return { ok: true, user, aor, removeAll: true, updates: [] };
   }
-  const updates: Array<{ key: string; contact: string; q: number; expires: number }> = [];
+  const updates: ContactUpdate[] = [];
   for (const text of contacts) {
     const na = parseNameAddr(text);
     if (!na?.uri) return { ok: false, status: 400, reason: 'Bad Contact' };
@@ -95,7 +114,10 @@ export function planRegistration(
     const qText = getParam(na.params, 'q');
     const q = qText ? Number(qText) : 1;
     if (!Number.isFinite(q) || q < 0 || q > 1) return { ok: false, status: 400, reason: 'Bad q-value' };
-    updates.push({ key: contactKey(na.uri), contact: na.uriText, q, expires });
+    const id = instanceIdOf(na.params);
+    if (id === 'bad') return { ok: false, status: 400, reason: 'Bad reg-id' };
+    if (id === null) updates.push({ key: contactKey(na.uri), contact: na.uriText, q, expires });
+    else updates.push({ key: instanceKey(id.instance, id.regId), contact: na.uriText, q, expires, instance: id.instance, regId: id.regId });
   }
   return { ok: true, user, aor, removeAll: false, updates };
 }
@@ -109,10 +131,27 @@ export function contactKey(u: SipUri): string {
   return `${u.scheme}:${u.user ?? ''}@${bareHost(u.host)}:${u.port ?? 5060};${t}`;
 }
 
-/** The Contact value listed in a 200 OK for one binding (§10.3 step 8). */
+/** `contactKey` of a Contact URI as text; text that does not parse is its own key. */
+export function contactKeyOfText(text: string): string {
+  const u = parseUri(text);
+  return u ? contactKey(u) : text;
+}
+
+/**
+ * The Contact URI key of a binding: its key, unless the binding is an instance's (then its key
+ * names the instance, and the URI's key is worked out from the contact).
+ */
+export function bindingUriKey(b: Pick<Binding, 'key' | 'contact' | 'instance'>): string {
+  return b.instance === undefined ? b.key : contactKeyOfText(b.contact);
+}
+
+/**
+ * The Contact value listed in a 200 OK for one binding (§10.3 step 8), with its instance and
+ * reg-id when it has them (as Kamailio lists them), so a UA tells its own binding by them.
+ */
 export function bindingContact(b: Binding, now: number): string {
   const left = Math.max(0, Math.round((b.expiresAt - now) / 1000));
-  return `<${b.contact}>;expires=${left}${b.q !== 1 ? `;q=${b.q}` : ''}`;
+  return `<${b.contact}>;expires=${left}${b.q !== 1 ? `;q=${b.q}` : ''}${instanceParams(b.instance, b.regId)}`;
 }
 
 export function requestIdentity(info: MessageInfo): { callId: string; cseq: number } {

@@ -114,3 +114,31 @@ test('with --users, alice and bob answer the 401 and 407 challenges with their p
   t.true(statuses.includes('401 REGISTER') && statuses.includes('407 INVITE'), `alice was challenged: ${statuses.join(', ')}`);
   t.notRegex(proxy.output(), /authentication failed/);
 });
+
+test('baresip with ;sipnat=outbound back from a new port (same +sip.instance and reg-id) replaces its binding; a call reaches the new one only (RFC 5626 §6)', async (t) => {
+  if (unsupported) {
+    t.log(`SKIPPED: ${unsupported}`);
+    return t.pass();
+  }
+  const lan = await lanFor(t, ['proxy', 'alice', 'bob']);
+  const proxyIp = lan.hosts.proxy.ip;
+  const proxy = await proxyIn(t, lan);
+  // One config folder, so one `uuid` file: the same UA instance, started again on another port.
+  const outbound: PhoneOptions = { user: 'bob', proxyIp, proxyPort: 5060, accountParams: `;sipnat=outbound;outbound="sip:${proxyIp}:5060"`, modules: ['uuid.so'], sipTrace: true };
+  const before = await phone(t, lan, 'bob', { ...outbound, sipPort: 5747, ctrlPort: 4444 });
+  await before.waitRegistered(10_000);
+  const after = await phone(t, lan, 'bob', { ...outbound, sipPort: 5749, ctrlPort: 4445 });
+  await after.waitRegistered(10_000);
+  const sent = after.sipTrace().filter((m) => m.dir === 'tx' && m.method === 'REGISTER').at(-1);
+  t.regex(sent?.text ?? '', /\+sip\.instance="<urn:uuid:[^>]+>";?[^\n]*reg-id=1/i, 'baresip names its instance and reg-id');
+  const ok = after.sipTrace().filter((m) => m.dir === 'rx' && m.status === 200 && m.cseq.endsWith('REGISTER')).at(-1);
+  const listed = (ok?.text ?? '').split('\n').filter((l) => /^(Contact|m)\s*:/i.test(l));
+  t.is(listed.length, 1, `the 200 lists the current binding only:\n${listed.join('\n')}`);
+  t.regex(listed[0] ?? '', /:5749[;>]/);
+  t.is((await proxy.status()).bindings, 1);
+
+  const alice = await phone(t, lan, 'alice', { user: 'alice', proxyIp, proxyPort: 5060 });
+  await alice.waitRegistered(10_000);
+  await callAndHangUp(t, alice, after, `sip:bob@${proxyIp}`);
+  t.false(before.sipTrace().some((m) => m.dir === 'rx' && m.method === 'INVITE'), 'the old contact got no INVITE');
+});

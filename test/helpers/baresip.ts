@@ -48,6 +48,8 @@ export interface PhoneOptions {
    * start; `contact_next` moves on).
    */
   contacts?: string[];
+  /** More modules to load, e.g. ['uuid.so'] (an instance-id for `;sipnat=outbound`, RFC 5626). */
+  modules?: string[];
 }
 
 /** One SIP message from baresip's `-s` trace. */
@@ -157,7 +159,7 @@ module aubridge.so
 module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:${ctrlPort}
-${opts.video ? VIDEO_CONFIG(user) : ''}${opts.contacts ? 'module_app contact.so\n' : ''}${opts.uiOutput ? 'module stdio.so\n' : ''}
+${opts.video ? VIDEO_CONFIG(user) : ''}${opts.contacts ? 'module_app contact.so\n' : ''}${opts.uiOutput ? 'module stdio.so\n' : ''}${(opts.modules ?? []).map((m) => `module ${m}\n`).join('')}
 `;
 }
 

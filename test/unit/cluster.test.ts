@@ -177,3 +177,22 @@ test('the workers\' shares of --max-calls add up to it, none more than one apart
   t.is((parseProxyArgs(['--workers', '4', '--max-calls', '4']) as ProxySettings).maxCalls, 4);
   t.throws(() => parseProxyArgs(['--workers', '4', '--max-calls', '3']), { message: /--max-calls 3 is fewer than --workers 4/ });
 });
+
+test('a copy of the location service follows an instance\'s binding replaced from a new Contact URI', (t) => {
+  const clock = () => 1_000_000;
+  const ownerEvents: BindingEvent[] = [];
+  const owner = new LocationService((e) => ownerEvents.push(e), clock);
+  const copy = new LocationService(() => {}, clock);
+  const instance = ';+sip.instance="<urn:uuid:44796a60-5f5b-4b2a-9a4e-0a1b2c3d4e5f>";reg-id=1';
+  for (const [port, cseq] of [[5747, 1], [5749, 2]] as const) {
+    const plan = planRegistration(register(`<sip:101@10.0.0.1:${port}>${instance}`, 60, 'c1', cseq), DEFAULT_REGISTRAR_POLICY, (u) => me.isLocalDomain(u));
+    if (!plan.ok) throw new Error('rejected');
+    owner.apply(plan, { callId: 'c1', cseq, source: `10.0.0.1:${port}` });
+  }
+  // As the bus carries them: JSON.
+  for (const e of ownerEvents) copy.replicate(JSON.parse(JSON.stringify(e)) as BindingEvent);
+  t.deepEqual(copy.lookup('101').bindings.map((b) => b.contact), ['sip:101@10.0.0.1:5749']);
+  t.is(copy.bindingCount, 1);
+  owner.close();
+  copy.close();
+});

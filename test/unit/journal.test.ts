@@ -9,6 +9,12 @@ import { readJournal } from '../../src/journal/reader.js';
 import { recover } from '../../src/journal/recovery.js';
 import { listSegments } from '../../src/journal/segments.js';
 import type { CallEventBody, JournalEvent } from '../../src/journal/events.js';
+import { journalBindingEvent } from '../../src/actors/journalBridge.js';
+import { journalLapsedBindings, restoreLocation } from '../../src/cli/journalSetup.js';
+import { planRegistration, DEFAULT_REGISTRAR_POLICY } from '../../src/proxy/registrar.js';
+import { LocalIdentity } from '../../src/proxy/localIdentity.js';
+import type { SipRequest } from '../../src/sip/message.js';
+import { msg } from '../helpers/messages.js';
 
 function tempDir(t: { teardown: (f: () => void) => void }): string {
   const d = mkdtempSync(path.join(tmpdir(), 'journal-test-'));
@@ -152,6 +158,76 @@ test('recovery: live bindings come back with their absolute deadline, expired on
   t.false(location.lookup('103').known);
   t.is(location.lookup('101').bindings.length, 1);
   location.close();
+});
+
+/** A REGISTER of grace's phone from `port`, with its instance and reg-id (RFC 5626). */
+function instanceRegister(port: number, cseq: number) {
+  const r = msg(`REGISTER sip:10.0.0.9 SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.5:${port};branch=z9hG4bK${cseq}
+From: <sip:grace@10.0.0.9>;tag=1
+To: <sip:grace@10.0.0.9>
+Call-ID: reg-grace
+CSeq: ${cseq} REGISTER
+Contact: <sip:grace-0x1@10.0.0.5:${port}>;+sip.instance="<urn:uuid:44796a60-5f5b-4b2a-9a4e-0a1b2c3d4e5f>";reg-id=1
+Expires: 600
+
+`) as SipRequest;
+  const me = new LocalIdentity({ host: '10.0.0.9', port: 5060 });
+  const p = planRegistration(r, DEFAULT_REGISTRAR_POLICY, (u) => me.isLocalDomain(u));
+  if (!p.ok) throw new Error(`rejected ${p.status}`);
+  return { plan: p, ident: { callId: 'reg-grace', cseq, source: `10.0.0.5:${port}` } };
+}
+
+test('recovery: a binding an instance replaced from a new port does not come back after a restart or in a replay; the restored one is still replaced by the instance', (t) => {
+  const dir = tempDir(t);
+  const w = new JournalWriter(dir, 0, { fsync: 'always', segmentBytes: 1 << 20, batchMs: 10 });
+  const live = new LocationService((e) => journalBindingEvent(w, e));
+  for (const [port, cseq] of [[5747, 1], [5749, 2]] as const) {
+    const { plan, ident } = instanceRegister(port, cseq);
+    t.true(live.apply(plan, ident).ok);
+  }
+  live.close();
+  w.close();
+  const types: string[] = [];
+  readJournal(dir, (e) => types.push(`${e.type}${'reason' in e && e.reason ? ` (${e.reason})` : ''}`));
+  t.deepEqual(types, ['binding.added', 'binding.removed (replaced)', 'binding.added']);
+  const restarted = recover(dir);
+  const replayed = recover(dir, Date.now(), { repair: false });
+  for (const r of [restarted, replayed]) {
+    t.deepEqual(r.bindings.map((b) => [b.binding.contact, b.binding.instance, b.binding.regId]), [['sip:grace-0x1@10.0.0.5:5749', 'urn:uuid:44796a60-5f5b-4b2a-9a4e-0a1b2c3d4e5f', 1]]);
+  }
+  const location = new LocationService();
+  restoreLocation(location, restarted);
+  t.deepEqual(location.lookup('grace').bindings.map((b) => b.contact), ['sip:grace-0x1@10.0.0.5:5749']);
+  // Keyed by its instance again: the phone's next move replaces it.
+  const { plan, ident } = instanceRegister(5751, 3);
+  t.true(location.apply(plan, ident).ok);
+  t.deepEqual(location.lookup('grace').bindings.map((b) => b.contact), ['sip:grace-0x1@10.0.0.5:5751']);
+  t.is(location.bindingCount, 1);
+  location.close();
+});
+
+test('recovery: a binding whose deadline passed while the proxy was down gets its binding.expired at start, once', (t) => {
+  const dir = tempDir(t);
+  const now = Date.UTC(2026, 10, 24, 12, 0, 0);
+  const b = (contact: string, expiresAt: number) => ({
+    type: 'binding.added' as const, aor: 'sip:101@10.0.0.9', user: '101', contact, q: 1, expires: new Date(expiresAt).toISOString(), callId: 'r', cseq: 1, source: '10.0.0.1:5060',
+  });
+  const w = new JournalWriter(dir, 0, { fsync: 'always', segmentBytes: 1 << 20, batchMs: 10 });
+  w.append(b('sip:101@10.0.0.1:5062', now - 1_000), now - 3_600_000);
+  w.append(b('sip:101@10.0.0.2:5062', now + 60_000), now - 1_000);
+  w.close();
+  const first = recover(dir, now);
+  t.deepEqual(first.lapsed.map((x) => x.binding.contact), ['sip:101@10.0.0.1:5062']);
+  const w2 = new JournalWriter(dir, first.report.lastSeq, { fsync: 'always', segmentBytes: 1 << 20, batchMs: 10 });
+  journalLapsedBindings(w2, first, now);
+  w2.close();
+  const events: JournalEvent[] = [];
+  readJournal(dir, (e) => events.push(e));
+  t.like(events[2], { seq: 3, type: 'binding.expired', contact: 'sip:101@10.0.0.1:5062', expires: new Date(now - 1_000).toISOString(), ts: new Date(now).toISOString() });
+  const second = recover(dir, now + 1);
+  t.deepEqual(second.lapsed, [], 'journaled once: the next start finds it expired');
+  t.deepEqual(second.bindings.map((x) => x.binding.contact), ['sip:101@10.0.0.2:5062']);
 });
 
 test('recovery: an answered call without its end stays open; replay yields the finished ones', (t) => {

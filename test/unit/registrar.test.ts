@@ -1,6 +1,6 @@
 import test from 'ava';
 import { heapGrowthOf } from '../helpers/heapGrowth.js';
-import { planRegistration, DEFAULT_REGISTRAR_POLICY, deltaSeconds, MAX_AOR_LENGTH } from '../../src/proxy/registrar.js';
+import { planRegistration, DEFAULT_REGISTRAR_POLICY, deltaSeconds, MAX_AOR_LENGTH, bindingContact } from '../../src/proxy/registrar.js';
 import { LocationService, MAX_BINDINGS_PER_AOR, MAX_IDLE_AORS, type BindingEvent } from '../../src/actors/locationService.js';
 import { BindingSet } from '../../src/actors/bindingSet.js';
 import { LocalIdentity } from '../../src/proxy/localIdentity.js';
@@ -202,5 +202,120 @@ test('location: past MAX_IDLE_AORS names whose phones are gone, the oldest is fo
   }
   t.is(loc.lookup('keep').bindings.length, 1);
   t.false(loc.lookup('u10').known);
+  loc.close();
+});
+
+// ---- a UA instance's binding (RFC 5626 §6, RFC 5627 §5.1) ----
+
+const UUID = '44796a60-5f5b-4b2a-9a4e-0a1b2c3d4e5f';
+/** baresip's Contact with `;sipnat=outbound` and the uuid module. */
+const phone = (port: number, opts: { instance?: string; regId?: number | string; expires?: number } = {}) =>
+  `<sip:grace-0x1@127.0.0.1:${port}>;expires=${opts.expires ?? 600}${opts.instance !== undefined ? `;+sip.instance="<${opts.instance}>"` : ''}${opts.regId !== undefined ? `;reg-id=${opts.regId}` : ''}`;
+
+test('planning: a Contact with +sip.instance is keyed by the instance URN (quotes and brackets off, "urn", NID and UUID case-insensitive) and reg-id; without one, by its URI', (t) => {
+  const key = (c: string) => plan(register([c])).updates[0]!;
+  const a = key(phone(5747, { instance: `urn:uuid:${UUID}`, regId: 1 }));
+  const b = key(phone(5749, { instance: `URN:UUID:${UUID.toUpperCase()}`, regId: '01' }));
+  t.is(a.instance, `urn:uuid:${UUID}`);
+  t.is(a.regId, 1);
+  t.is(a.key, b.key, 'one instance and reg-id: one key, whatever the Contact URI');
+  t.not(key(phone(5747, { instance: `urn:uuid:${UUID}`, regId: 2 })).key, a.key, 'another reg-id: another flow');
+  t.not(key(phone(5747, { instance: `urn:uuid:${UUID}` })).key, a.key);
+  // Outside a UUID the NSS is case-sensitive (RFC 8141 §3.1), its %-escapes not.
+  t.not(key(phone(5747, { instance: 'urn:dev:mac:AABB' })).key, key(phone(5747, { instance: 'urn:dev:mac:aabb' })).key);
+  t.is(key(phone(5747, { instance: 'urn:Dev:x%2fy' })).key, key(phone(5749, { instance: 'urn:dev:x%2Fy' })).key);
+  // No instance (or no URN): the Contact URI, as RFC 3261 §10.3; a lone reg-id is ignored.
+  const plain = key(phone(5747));
+  t.is(plain.instance, undefined);
+  t.is(key(phone(5747, { regId: 1 })).key, plain.key);
+  t.is(key(phone(5747, { instance: 'not a urn' })).key, plain.key);
+  t.not(key(phone(5749)).key, plain.key);
+  for (const bad of ['0', 'x', '2147483648', '']) {
+    t.like(planRegistration(register([phone(5747, { instance: `urn:uuid:${UUID}`, regId: bad })]), DEFAULT_REGISTRAR_POLICY, local), { ok: false, status: 400 }, `reg-id=${bad}`);
+  }
+});
+
+test('location: the same instance from a new Contact URI replaces its binding (removed as replaced, then added); Contacts without instance keep one binding per URI', (t) => {
+  const events: BindingEvent[] = [];
+  const loc = new LocationService((e) => events.push(e));
+  const ident = (cseq: number, source = '127.0.0.1:5747') => ({ callId: 'reg-grace', cseq, source });
+  const inst = { instance: `urn:uuid:${UUID}`, regId: 1 };
+  t.true(loc.apply(plan(register([phone(5747, inst)], undefined, 'grace')), ident(1)).ok);
+  const again = loc.apply(plan(register([phone(5749, { ...inst, instance: `urn:uuid:${UUID.toUpperCase()}` })], undefined, 'grace')), ident(2, '127.0.0.1:5749'));
+  t.like(again, { ok: true });
+  if (again.ok) t.deepEqual(again.bindings.map((b) => b.contact), ['sip:grace-0x1@127.0.0.1:5749'], 'the 200 lists the current binding only');
+  t.deepEqual(loc.lookup('grace').bindings.map((b) => b.contact), ['sip:grace-0x1@127.0.0.1:5749'], 'the old contact is no target');
+  t.is(loc.bindingCount, 1);
+  t.deepEqual(events.map((e) => [e.name, e.contact, e.reason]), [
+    ['binding.added', 'sip:grace-0x1@127.0.0.1:5747', undefined],
+    ['binding.removed', 'sip:grace-0x1@127.0.0.1:5747', 'replaced'],
+    ['binding.added', 'sip:grace-0x1@127.0.0.1:5749', undefined],
+  ]);
+  t.like(events[2], { instance: `urn:uuid:${UUID}`, regId: 1 });
+  // The same URI again is a refresh, as for any binding.
+  loc.apply(plan(register([phone(5749, inst)], undefined, 'grace')), ident(3));
+  t.is(events.at(-1)!.name, 'binding.refreshed');
+  // Without +sip.instance nothing changed: a new URI is a second binding (RFC 3261 §10.3).
+  loc.apply(plan(register([phone(6000)], undefined, 'henry')), ident(1));
+  loc.apply(plan(register([phone(6002)], undefined, 'henry')), ident(2));
+  t.is(loc.lookup('henry').bindings.length, 2);
+  loc.close();
+});
+
+test('location: one instance with two reg-ids has two bindings, even at one Contact URI (RFC 5626 §3.3); each is replaced on its own', (t) => {
+  const loc = new LocationService();
+  const i = `urn:uuid:${UUID}`;
+  loc.apply(plan(register([phone(5747, { instance: i, regId: 1 })], undefined, 'grace')), { callId: 'flow-1', cseq: 1, source: 's' });
+  loc.apply(plan(register([phone(5747, { instance: i, regId: 2 })], undefined, 'grace')), { callId: 'flow-2', cseq: 1, source: 's' });
+  t.is(loc.lookup('grace').bindings.length, 2);
+  loc.apply(plan(register([phone(5750, { instance: i, regId: 2 })], undefined, 'grace')), { callId: 'flow-2', cseq: 2, source: 's' });
+  t.deepEqual(loc.lookup('grace').bindings.map((b) => [b.contact, b.regId]).sort(), [['sip:grace-0x1@127.0.0.1:5747', 1], ['sip:grace-0x1@127.0.0.1:5750', 2]]);
+  loc.close();
+});
+
+test('location: expires=0 with an instance removes that instance\'s binding even from another Contact URI; another reg-id stays', (t) => {
+  const loc = new LocationService();
+  const i = `urn:uuid:${UUID}`;
+  loc.apply(plan(register([phone(5747, { instance: i, regId: 1 })], undefined, 'grace')), { callId: 'c', cseq: 1, source: 's' });
+  loc.apply(plan(register([phone(5747, { instance: i, regId: 2 })], undefined, 'grace')), { callId: 'c', cseq: 2, source: 's' });
+  const r = loc.apply(plan(register([phone(5749, { instance: i, regId: 1, expires: 0 })], undefined, 'grace')), { callId: 'c', cseq: 3, source: 's' });
+  t.like(r, { ok: true });
+  t.deepEqual(loc.lookup('grace').bindings.map((b) => b.regId), [2]);
+  t.is(loc.bindingCount, 1);
+  // §10.3 step 7 looks at the binding the instance names: a stale CSeq is refused.
+  t.like(loc.apply(plan(register([phone(5800, { instance: i, regId: 2 })], undefined, 'grace')), { callId: 'c', cseq: 2, source: 's' }), { ok: false, status: 400 });
+  loc.close();
+});
+
+test('location: an instance re-registering from a new port each time is never refused (503): past MAX_BINDINGS_PER_AOR REGISTERs it still has one binding', (t) => {
+  const loc = new LocationService();
+  for (let n = 1; n <= MAX_BINDINGS_PER_AOR + 8; n++) {
+    const r = loc.apply(plan(register([phone(5700 + n, { instance: `urn:uuid:${UUID}`, regId: 1 })], undefined, 'grace')), { callId: `c${n}`, cseq: 1, source: `127.0.0.1:${5700 + n}` });
+    t.like(r, { ok: true }, `REGISTER ${n}`);
+  }
+  t.deepEqual(loc.lookup('grace').bindings.map((b) => b.contact), [`sip:grace-0x1@127.0.0.1:${5700 + MAX_BINDINGS_PER_AOR + 8}`]);
+  t.is(loc.bindingCount, 1);
+  loc.close();
+});
+
+test('location: a binding made without +sip.instance (or journaled before instances were read) is taken over by its instance at the same Contact URI, and back', (t) => {
+  const events: BindingEvent[] = [];
+  const loc = new LocationService((e) => events.push(e));
+  const i = `urn:uuid:${UUID}`;
+  loc.apply(plan(register([phone(5747)], undefined, 'grace')), { callId: 'c', cseq: 1, source: 's' });
+  loc.apply(plan(register([phone(5747, { instance: i, regId: 1 })], undefined, 'grace')), { callId: 'c', cseq: 2, source: 's' });
+  t.deepEqual(loc.lookup('grace').bindings.map((b) => [b.contact, b.instance]), [['sip:grace-0x1@127.0.0.1:5747', i]]);
+  loc.apply(plan(register([phone(5747)], undefined, 'grace')), { callId: 'c', cseq: 3, source: 's' });
+  t.deepEqual(loc.lookup('grace').bindings.map((b) => [b.contact, b.instance]), [['sip:grace-0x1@127.0.0.1:5747', undefined]]);
+  t.is(loc.bindingCount, 1);
+  t.deepEqual(events.map((e) => [e.name, e.reason]), [['binding.added', undefined], ['binding.removed', 'replaced'], ['binding.added', undefined], ['binding.removed', 'replaced'], ['binding.added', undefined]]);
+  loc.close();
+});
+
+test('the 200 lists an instance\'s binding with its +sip.instance and reg-id', (t) => {
+  const loc = new LocationService();
+  const r = loc.apply(plan(register([phone(5747, { instance: `urn:uuid:${UUID}`, regId: 1, expires: 300 })], undefined, 'grace')), { callId: 'c', cseq: 1, source: 's' });
+  t.true(r.ok);
+  if (r.ok) t.is(bindingContact(r.bindings[0]!, Date.now()), `<sip:grace-0x1@127.0.0.1:5747>;expires=300;+sip.instance="<urn:uuid:${UUID}>";reg-id=1`);
   loc.close();
 });

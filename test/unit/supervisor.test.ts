@@ -1101,6 +1101,31 @@ test('REGISTER: Contact * with Expires 0 removes every binding', async (t) => {
   await settle(t, c);
 });
 
+test('REGISTER: a phone back from a new port with the same +sip.instance and reg-id replaces its binding; an INVITE reaches the new contact only, and its 486 reaches the caller at once (RFC 5626 §6)', async (t) => {
+  const c = setup(t);
+  const instance = ';+sip.instance="<urn:uuid:44796a60-5f5b-4b2a-9a4e-0a1b2c3d4e5f>";reg-id=1';
+  const OLD = { host: '10.0.0.5', port: 5747 };
+  const NEW = { host: '10.0.0.5', port: 5749 };
+  const first = register(c, OLD, 'grace', [`<sip:grace-0x1@10.0.0.5:5747>${instance}`], { expires: 600 });
+  t.is(first.status, 200);
+  const second = register(c, NEW, 'grace', [`<sip:grace-0x1@10.0.0.5:5749>${instance}`], { expires: 600, cseq: 2 });
+  t.is(second.status, 200);
+  t.deepEqual(getHeaderValues(second, 'contact').map((v) => v.replace(/;expires=\d+/, '')), [`<sip:grace-0x1@10.0.0.5:5749>${instance}`], 'the 200 lists the current binding only');
+  t.is(c.sup.stats().bindings, 1);
+  const call = aliceCall({ uri: 'sip:grace@10.0.0.9' });
+  c.from(ALICE, call.invite);
+  only(t, c.net.take(ALICE), 100);
+  const inv = asRequest(only(t, c.net.take(NEW), 'INVITE'));
+  t.is(inv.uri, 'sip:grace-0x1@10.0.0.5:5749');
+  t.deepEqual(c.net.take(OLD), [], 'no branch to the dead contact');
+  c.from(NEW, answer(inv, 486, { toTag: 'g-tag' }));
+  only(t, c.net.take(NEW), 'ACK');
+  only(t, c.net.take(ALICE), 486);
+  c.from(ALICE, call.ackNon2xx('g-tag'));
+  await settle(t, c);
+  t.deepEqual(names(c.events), ['call.busy']);
+});
+
 // ---- 10. stateless forwarding of stray responses (§16.7 step 3 / §16.11, §18.2.2, RFC 3581) ----
 
 test('a late 200 for an INVITE that matches no transaction but has our Via on top is forwarded to received/rport; a late non-INVITE response is not (RFC 4320 §4.3)', async (t) => {
