@@ -468,6 +468,9 @@ export class Supervisor {
   private forwardToName(req: SipRequest, routed: SipRequest, info: MessageInfo, key: string, st: ServerTxRecord, next: Destination): void {
     void this.resolver.resolve(next.host).then((address) => {
       if (this.serverTx.get(key) !== st) return;
+      // The caller's CANCEL came while the name was looked up (its 200 sent, no call to tell yet):
+      // the INVITE goes nowhere, and gets its 487 (§9.2).
+      if (req.method === 'INVITE' && this.serverTx.get(serverTransactionKey(req, info, 'CANCEL'))) return this.reject(st, { status: 487 });
       if (address === null) {
         this.log.warn(`${req.method} to ${next.host}: the name does not resolve; answered 500`);
         return this.forward(req, routed, info, key, st, [], { status: 500, reason: 'Unresolvable destination' });
