@@ -403,8 +403,19 @@ export class Supervisor {
       branch: statelessBranch(loopHash(req, info), info.branch),
       recordRoute: false,
     });
-    this.transport.send(serialize(fwd), target.destination.host, target.destination.port);
+    this.sendToName(serialize(fwd), target.destination);
     return true;
+  }
+
+  /**
+   * A request passed on with no transaction: to an address as it is; to a name once resolved,
+   * unless it is this proxy under another name (it would come back, once a hop).
+   */
+  private sendToName(bytes: Buffer, to: Destination): void {
+    if (isIP(to.host) !== 0) return this.transport.send(bytes, to.host, to.port);
+    void this.resolver.resolve(to.host).then((address) => {
+      if (address !== null && !this.me.isOwnAddress(address, to.port)) this.transport.send(bytes, address, to.port);
+    });
   }
 
   /** Validation, Route preprocessing, authorization and the target set (§16.3-§16.5, §22), then forwarding (§16.6). */
@@ -442,7 +453,6 @@ export class Supervisor {
     if (hasRoute || !local) {
       const destination = nextHopOf(routed);
       if (!destination) return this.reject(st, { status: 416 });
-      if (isIP(destination.host) === 0) return this.forwardToName(req, routed, info, key, st, destination);
       targets = [{ destination }];
     } else {
       const found = this.location.lookup(decodeUser(ruri.user!));
@@ -456,26 +466,38 @@ export class Supervisor {
       if (!found.known) localFinal = { status: 404 };
       else if (targets.length === 0) localFinal = { status: 480 };
     }
+    if (targets.some((t) => isIP(t.destination.host) === 0)) return this.forwardToNames(req, routed, info, key, st, targets);
     this.forward(req, routed, info, key, st, targets, localFinal);
   }
 
   /**
-   * A next hop named by a host name: resolved first (NameResolver), then forwarded to its address.
-   * A name with no address is a transport error before any datagram: as if the branch got a 503
-   * (§16.9), which goes up as 500 (§16.7 step 6), at once rather than after Timer B or F. The server
-   * transaction absorbs retransmissions meanwhile; gone by the answer (stop()), nothing is done.
+   * Targets named by a host name (a Route, a Request-URI of another domain, a Contact or its
+   * maddr): resolved first (NameResolver), then forwarded to their addresses. A target that turns
+   * out to be this proxy under another name (localhost, 127.1) is dropped: it would come back and
+   * fork again, once a pass. A name with no address is a transport error before any datagram: as
+   * if the branch got a 503 (§16.9), which goes up as 500 (§16.7 step 6), at once rather than after
+   * Timer B or F. The server transaction absorbs retransmissions meanwhile; gone by the answer
+   * (stop()), nothing is done.
    */
-  private forwardToName(req: SipRequest, routed: SipRequest, info: MessageInfo, key: string, st: ServerTxRecord, next: Destination): void {
-    void this.resolver.resolve(next.host).then((address) => {
+  private forwardToNames(req: SipRequest, routed: SipRequest, info: MessageInfo, key: string, st: ServerTxRecord, named: Array<{ uri?: string; destination: Destination }>): void {
+    void Promise.all(named.map((t) => (isIP(t.destination.host) !== 0 ? t.destination.host : this.resolver.resolve(t.destination.host)))).then((addresses) => {
       if (this.serverTx.get(key) !== st) return;
-      // The caller's CANCEL came while the name was looked up (its 200 sent, no call to tell yet):
-      // the INVITE goes nowhere, and gets its 487 (§9.2).
+      // The caller's CANCEL came while the names were looked up (its 200 sent, no call to tell
+      // yet): the INVITE goes nowhere, and gets its 487 (§9.2).
       if (req.method === 'INVITE' && this.serverTx.get(serverTransactionKey(req, info, 'CANCEL'))) return this.reject(st, { status: 487 });
-      if (address === null) {
-        this.log.warn(`${req.method} to ${next.host}: the name does not resolve; answered 500`);
+      const targets: Array<{ uri?: string; destination: Destination }> = [];
+      let unresolved = 0;
+      named.forEach((t, i) => {
+        const host = addresses[i];
+        if (host === null || host === undefined) unresolved++;
+        else if (!this.me.isOwnAddress(host, t.destination.port)) targets.push({ ...t, destination: { ...t.destination, host } });
+      });
+      if (targets.length > 0) return this.forward(req, routed, info, key, st, targets, undefined);
+      if (unresolved > 0) {
+        this.log.warn(`${req.method} to ${named.map((t) => t.destination.host).join(', ')}: the name does not resolve; answered 500`);
         return this.forward(req, routed, info, key, st, [], { status: 500, reason: 'Unresolvable destination' });
       }
-      this.forward(req, routed, info, key, st, [{ destination: { ...next, host: address } }], undefined);
+      this.forward(req, routed, info, key, st, [], { status: 482 });
     });
   }
 

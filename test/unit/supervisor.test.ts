@@ -1293,7 +1293,10 @@ function fakeResolver(asked: string[]): NameResolver {
   return new NameResolver({
     lookup: (name) => {
       asked.push(name);
-      return name === 'example.test' ? Promise.resolve(NEXT.host) : Promise.reject(new Error(`getaddrinfo ENOTFOUND ${name}`));
+      if (name === 'example.test') return Promise.resolve(NEXT.host);
+      // The proxy under another name, as localhost or 127.1 name a proxy on 127.0.0.1.
+      if (name === 'me.test') return Promise.resolve(PROXY.host);
+      return Promise.reject(new Error(`getaddrinfo ENOTFOUND ${name}`));
     },
   });
 }
@@ -1368,4 +1371,42 @@ test('a CANCEL that comes while the next hop\'s name is looked up: the INVITE is
   t.deepEqual(c.net.take(NEXT), [], 'nothing forwarded');
   c.from(ALICE, call.ackNon2xx(tagOf(getHeader(asResponse(c.net.take(ALICE).find((m) => m.kind === 'response' && m.status === 487)), 'to')!)!));
   await settle(t, c);
+});
+
+test('a contact, or its maddr, naming the proxy under another name is no target once resolved: a fork goes to the others, alone it is 482, and nothing is sent to the proxy itself', async (t) => {
+  const c = setup(t, { resolver: fakeResolver([]) });
+  register(c, BOB, 'bob', [`<${BOB_CONTACT}>`, '<sip:bob@me.test:5060>', '<sip:bob2@10.0.0.50:5060;maddr=me.test>']);
+  const call = aliceCall({ callId: 'alias-fork' });
+  c.from(ALICE, call.invite);
+  t.true(await until(() => c.net.all(BOB).some((x) => x.msg?.kind === 'request' && x.msg.method === 'INVITE')), 'the real contact rings');
+  t.deepEqual(c.net.all(PROXY), [], 'nothing sent to the proxy itself');
+  t.deepEqual(c.net.all({ host: '10.0.0.50', port: 5060 }), []);
+  const inv = c.net.take(BOB).find((m) => m.kind === 'request' && m.method === 'INVITE')!;
+  c.from(BOB, answer(inv, 486, { toTag: 'b-busy' }));
+  t.true(await until(() => c.net.all(ALICE).some((x) => x.msg?.kind === 'response' && x.msg.status === 486)), 'the only branch answered');
+  c.from(ALICE, call.ackNon2xx('b-busy'));
+  // A user whose only contact is the proxy under another name.
+  register(c, CAROL, 'carol', ['<sip:carol@me.test:5060>']);
+  const toCarol = aliceCall({ uri: 'sip:carol@10.0.0.9', callId: 'alias-only' });
+  c.from(ALICE, toCarol.invite);
+  t.true(await until(() => c.net.all(ALICE).some((x) => x.msg?.kind === 'response' && x.msg.status === 482 && getHeader(x.msg, 'call-id') === 'alias-only')));
+  t.deepEqual(c.net.all(PROXY), []);
+  t.deepEqual(c.net.sent.filter((x) => !/^\d+\.\d+\.\d+\.\d+$/.test(x.to.host)).map((x) => x.to.host), [], 'every datagram to an address, none to a name');
+});
+
+test('an ACK for a 2xx whose next hop is the proxy under another name is not sent (it would come back once a hop)', async (t) => {
+  const c = setup(t, { resolver: fakeResolver([]) });
+  const ack = req({
+    method: 'ACK', uri: 'sip:bob@10.0.0.2:5060', route: `${OUR_ROUTE}, <sip:me.test:5060;lr>`, via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-alias-ack',
+    from: '"Alice" <sip:alice@10.0.0.9>;tag=a-tag', to: '<sip:bob@10.0.0.9>;tag=b-tag', callId: 'alias-ack', cseq: 1,
+  });
+  c.from(ALICE, ack);
+  await sleep(50);
+  t.is(c.net.sent.length, 0, 'nothing sent anywhere');
+  const toNext = req({
+    method: 'ACK', uri: 'sip:bob@10.0.0.2:5060', route: `${OUR_ROUTE}, <sip:example.test:5060;lr>`, via: 'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-named-ack',
+    from: '"Alice" <sip:alice@10.0.0.9>;tag=a-tag', to: '<sip:bob@10.0.0.9>;tag=b-tag', callId: 'named-ack', cseq: 1,
+  });
+  c.from(ALICE, toNext);
+  t.true(await until(() => c.net.all(NEXT).length > 0), 'a named next hop is resolved and the ACK sent there');
 });
