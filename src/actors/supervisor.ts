@@ -98,6 +98,8 @@ export interface SupervisorStats {
   scannersDropped: number;
   internalErrors: number;
   bannedSources: number;
+  /** Users locked after password guessing from many sources (SourceGuard). */
+  lockedUsers: number;
   droppedByGuard: number;
 }
 
@@ -178,6 +180,7 @@ export class Supervisor {
       scannersDropped: this.scannersDropped,
       internalErrors: this.internalErrors,
       bannedSources: this.guard?.banned ?? 0,
+      lockedUsers: this.guard?.locked ?? 0,
       droppedByGuard: this.guard?.dropped ?? 0,
     };
   }

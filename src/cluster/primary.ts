@@ -262,6 +262,7 @@ function clusterStatus(workers: WorkerStatus[], bindings: number): object {
     ...total,
     bindings,
     bannedSources: Math.max(0, ...workers.map((w) => w.bannedSources)),
+    lockedUsers: Math.max(0, ...workers.map((w) => w.lockedUsers)),
     rssBytes: mem.rss + (total.rssBytes ?? 0),
     heapUsedBytes: mem.heapUsed + (total.heapUsedBytes ?? 0),
     workers,

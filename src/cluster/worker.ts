@@ -147,5 +147,5 @@ export async function runWorker(settings: ProxySettings): Promise<void> {
 }
 
 function emptyStats(bindings: number): ReturnType<Supervisor['stats']> {
-  return { serverTransactions: 0, clientTransactions: 0, calls: 0, relays: 0, dialogs: 0, bindings, received: 0, badMessages: 0, scannersDropped: 0, internalErrors: 0, bannedSources: 0, droppedByGuard: 0 };
+  return { serverTransactions: 0, clientTransactions: 0, calls: 0, relays: 0, dialogs: 0, bindings, received: 0, badMessages: 0, scannersDropped: 0, internalErrors: 0, bannedSources: 0, lockedUsers: 0, droppedByGuard: 0 };
 }

@@ -139,6 +139,14 @@ export class SourceGuard {
     return this.bans.size;
   }
 
+  /** Users locked now (`/status`: a test waits for a lock to reach every worker). */
+  get locked(): number {
+    const now = this.now();
+    let n = 0;
+    for (const until of this.lockedUsers.values()) if (until > now) n++;
+    return n;
+  }
+
   close(): void {
     this.releases.clear();
     this.unlocks.clear();
