@@ -311,11 +311,11 @@ export class Supervisor {
     if (res.status >= 200 && info.cseq.method === 'INVITE') this.owners.get(restoredKey(info.callId, info.fromTag ?? ''))?.actor.send({ type: 'stateless.final', response: res });
     const up = stripOwnVia(res);
     const to = responseAddressOf(up);
-    // Our own address next: no transaction of ours waits for it (they keep 64*T1 for the 2xx
+    // Never to our own address: no transaction of ours waits for it (they keep 64*T1 for the 2xx
     // retransmissions, RFC 6026), and a response stacked with our Vias would come back once a Via.
-    // And to an address as a request's packet gave it: every Via we forward a request under has its
-    // received (§18.2.1), so a name there is a forged response's, which would cost a lookup and
-    // could name this proxy under another name, to come back once a Via.
+    // Only to an address literal: every Via we forward a request under carries the packet's
+    // `received` (§18.2.1), so a name there is forged; it would cost a lookup and could be this
+    // proxy under another name.
     if (to && isIP(to.host) !== 0 && !this.me.isOwnAddress(to.host, to.port)) this.sendResponse(up, to);
   }
 
