@@ -77,6 +77,9 @@ export class LocationService {
   apply(plan: Extract<RegistrationPlan, { ok: true }>, ident: { callId: string; cseq: number; source: string }): ApplyResult {
     const now = this.now();
     let entry = this.aors.get(plan.user);
+    // More Contacts than an AOR may hold, twice over, cannot fit whatever they remove: refused
+    // before the plan is worked out (each Contact is matched against the rest).
+    if (plan.updates.length > 2 * MAX_BINDINGS_PER_AOR) return { ok: false, status: 503, reason: 'Too many registered contacts' };
     const after = afterPlan(entry?.bindings.list() ?? [], plan);
     for (const b of after.touched) {
       if (b.callId === ident.callId && ident.cseq <= b.cseq) {

@@ -302,9 +302,10 @@ export class Supervisor {
     // No transaction (e.g. a 2xx retransmission after it ended): forward statelessly if the top Via is ours (§16.11).
     if (!this.me.isOwnSentBy(info.topVia.host, info.topVia.port)) return;
     // RFC 4320 §4.3: no non-INVITE response goes on without its server transaction, so a late one
-    // (its client transaction gone) stops here; only what we passed on statelessly (a CANCEL with no
-    // INVITE here, §16.10) has its responses forwarded this way.
-    if (info.cseq.method !== 'INVITE' && !(info.branch !== null && isStatelessBranch(info.branch))) return;
+    // (its client transaction gone) stops here; only a CANCEL's on a branch of the stateless form
+    // (one we passed on with no INVITE here, §16.10; or, late, one we made on an INVITE's branch,
+    // which has that form too, inviteBranch) goes on this way.
+    if (info.cseq.method !== 'INVITE' && !(info.cseq.method === 'CANCEL' && info.branch !== null && isStatelessBranch(info.branch))) return;
     // Restart recovery: the final response of an INVITE an earlier process forwarded, shown to
     // its restored call first (its outcome is journaled before the response goes on).
     // Only a call in 'recovering' takes it; a 2xx retransmission finds it confirmed, where it passes.
@@ -416,9 +417,9 @@ export class Supervisor {
    */
   private sendToName(bytes: Buffer, to: Destination): void {
     if (isIP(to.host) !== 0) return this.transport.send(bytes, to.host, to.port);
-    void this.resolver.resolve(to.host).then((address) => {
+    this.resolver.resolve(to.host).then((address) => {
       if (address !== null && !this.me.isOwnAddress(address, to.port)) this.transport.send(bytes, address, to.port);
-    });
+    }).catch((e) => this.asyncError(e));
   }
 
   /** Validation, Route preprocessing, authorization and the target set (§16.3-§16.5, §22), then forwarding (§16.6). */
@@ -483,7 +484,7 @@ export class Supervisor {
    * (stop()), nothing is done.
    */
   private forwardToNames(req: SipRequest, routed: SipRequest, info: MessageInfo, key: string, st: ServerTxRecord, named: Array<{ uri?: string; destination: Destination }>): void {
-    void Promise.all(named.map((t) => (isIP(t.destination.host) !== 0 ? t.destination.host : this.resolver.resolve(t.destination.host)))).then((addresses) => {
+    Promise.all(named.map((t) => (isIP(t.destination.host) !== 0 ? t.destination.host : this.resolver.resolve(t.destination.host)))).then((addresses) => {
       if (this.serverTx.get(key) !== st) return;
       // The caller's CANCEL came while the names were looked up (its 200 sent, no call to tell
       // yet): the INVITE goes nowhere, and gets its 487 (§9.2).
@@ -501,7 +502,13 @@ export class Supervisor {
         return this.forward(req, routed, info, key, st, [], { status: 500, reason: 'Unresolvable destination' });
       }
       this.forward(req, routed, info, key, st, [], { status: 482 });
-    });
+    }).catch((e) => this.asyncError(e));
+  }
+
+  /** What `receive()` does with a throw, for work resumed after a lookup (outside its try). */
+  private asyncError(e: unknown): void {
+    this.internalErrors++;
+    this.log.error(`forwarding after a name lookup failed: ${(e as Error).stack ?? e}`);
   }
 
   /** Forwarding (§16.6): the response context (call or relay actor) and one client transaction a target. */

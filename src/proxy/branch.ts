@@ -16,8 +16,8 @@ const unique = customAlphabet('0123456789abcdef', 12);
 
 /**
  * The loop-detection part of a branch (§16.6 step 8, §16.3 step 4): a hash of all that decides how
- * we process the request — Request-URI, From/To tags, Call-ID, CSeq number, the Route set,
- * Proxy-Require, Proxy-Authorization. Back with one of them changed, a request is a spiral and
+ * we process the request — Request-URI, From/To tags, Call-ID, CSeq number, the Route set. Back
+ * with one of them changed, a request is a spiral and
  * hashes apart; back unchanged, a loop. Route counts: a call that passed us twice with another
  * record-routing hop between has the route set <us>,<hop>,<us>, and its in-dialog requests come
  * back from the hop with the same Request-URI and only <us> left — a spiral, not a loop.
@@ -27,12 +27,15 @@ const unique = customAlphabet('0123456789abcdef', 12);
  * is processed alike, so it never makes a false one.
  * Not the topmost Via (§16.6 step 8 suggests it): a looped request comes back under the Vias of
  * the hops it passed, which would hide every loop. Not the method: a CANCEL, with its INVITE's
- * Route set (§9.1), hashes as its INVITE (§16.11).
+ * Route set (§9.1), hashes as its INVITE (§16.11). Nor Proxy-Authorization (§16.6 step 8 names
+ * it) or Proxy-Require: a CANCEL need not repeat its INVITE's credentials, and cannot be
+ * challenged for them (§22.1), so hashing them sent a CANCEL after a restart on a branch the
+ * phone did not know whenever the INVITE had credentials; a request with Proxy-Require gets 420
+ * here, and one whose credentials change comes back with a new CSeq number anyway (§22.2).
  */
 export function loopHash(req: SipRequest, info: MessageInfo): string {
   let h = fnv1aFold(FNV1A_OFFSET,
-    [req.uri, info.fromTag ?? '', info.toTag ?? '', info.callId, String(info.cseq.seq),
-      getHeader(req, 'proxy-require') ?? '', getHeader(req, 'proxy-authorization') ?? ''].join('\n'));
+    [req.uri, info.fromTag ?? '', info.toTag ?? '', info.callId, String(info.cseq.seq)].join('\n'));
   // Route lines folded onto the hash, not joined: a request without Route costs what it did.
   const hs = req.headers;
   for (let i = 0; i < hs.length; i++) if (hs[i]!.key === 'route') h = fnv1aFoldListLine(h, hs[i]!.value);

@@ -15,13 +15,19 @@ export const UAS_OPTION_TAGS: ReadonlySet<string> = new Set<string>();
  * (§8.2.2.3 for Require at a UAS, §16.3 step 5 for Proxy-Require), or null.
  */
 export function badExtension(req: SipRequest, header: 'require' | 'proxy-require', supported: ReadonlySet<string>): Rejection | null {
-  let unsupported: string[] | null = null;
+  let unsupported: Set<string> | null = null;
   for (const tag of getHeaderValues(req, header)) {
-    if (supported.has(tag.toLowerCase()) || unsupported?.includes(tag)) continue;
-    (unsupported ??= []).push(tag);
+    if (supported.has(tag.toLowerCase())) continue;
+    (unsupported ??= new Set()).add(tag);
+    // Enough to name: a datagram of thousands of tags must cost no more, nor make a 420 no
+    // datagram can carry.
+    if (unsupported.size === MAX_NAMED_TAGS) break;
   }
-  return unsupported ? { status: 420, headers: [['Unsupported', unsupported.join(', ')]] } : null;
+  return unsupported ? { status: 420, headers: [['Unsupported', [...unsupported].join(', ')]] } : null;
 }
+
+/** Option tags an Unsupported header names at most. */
+const MAX_NAMED_TAGS = 32;
 
 /**
  * A REGISTER for our registrar that requires an extension it lacks: 420, and nothing registered

@@ -58,18 +58,23 @@ export class NameResolver {
     const key = name.toLowerCase();
     const hit = this.cache.get(key);
     if (hit && hit.until > this.now()) return Promise.resolve(hit.address);
+    // An address found before, gone stale: used while it is asked again, so that lookups that
+    // hang (a nameserver that never answers) cannot make a known name fail.
+    const stale = hit?.address ?? null;
     const running = this.inFlight.get(key);
-    if (running) return running;
-    if (this.inFlight.size >= this.maxInFlight) return Promise.resolve(null);
+    if (running) return stale !== null ? Promise.resolve(stale) : running;
+    if (this.inFlight.size >= this.maxInFlight) return Promise.resolve(stale);
     const asked = this.lookup(key).then(
       (address) => this.remember(key, address, this.positiveTtlMs),
-      () => this.remember(key, null, this.negativeTtlMs),
+      // A name that answered before and fails now keeps its address a little longer (served stale,
+      // as RFC 8767 has resolvers do): a flaky nameserver must not cut a working trunk.
+      () => this.remember(key, stale, this.negativeTtlMs),
     );
     this.inFlight.set(key, asked);
-    return asked;
+    return stale !== null ? Promise.resolve(stale) : asked;
   }
 
-  /** An address found and still fresh, without asking (the transport's per-datagram lookup). */
+  /** An address found and still fresh, without asking. */
   cached(name: string): string | null {
     const hit = this.cache.get(name.toLowerCase());
     return hit && hit.until > this.now() ? hit.address : null;

@@ -59,3 +59,24 @@ test('at most maxCached names are remembered, the oldest forgotten first', async
   t.is(r.cached('a.t'), null);
   t.is(r.cached('dddd.t'), '10.0.0.6');
 });
+
+test('an address gone stale is used while it is asked again, even when lookups hang or fail or the bound is reached', async (t) => {
+  let now = 0;
+  const l = pendingLookup();
+  const r = new NameResolver({ lookup: l.lookup, now: () => now, positiveTtlMs: 1000, negativeTtlMs: 100, maxInFlight: 2 });
+  const first = r.resolve('trunk.test');
+  l.waiting.shift()!.answer('10.0.0.7');
+  t.is(await first, '10.0.0.7');
+  // Two lookups that never answer hold both slots; the trunk's entry goes stale.
+  void r.resolve('hang1.test');
+  void r.resolve('hang2.test');
+  now = 1500;
+  t.is(await r.resolve('trunk.test'), '10.0.0.7', 'stale, at the bound');
+  t.is(await r.resolve('new.test'), null, 'a name never seen fails at the bound');
+  for (const w of l.waiting.splice(0)) w.answer(null);
+  await new Promise((res) => setImmediate(res));
+  t.is(await r.resolve('trunk.test'), '10.0.0.7', 'stale while it is asked again');
+  l.waiting.shift()!.answer(null); // the refresh fails: the address is kept a little longer
+  await new Promise((res) => setImmediate(res));
+  t.is(r.cached('trunk.test'), '10.0.0.7');
+});

@@ -85,7 +85,7 @@ test('loop detection: the Route set is part of the loop hash, so a request route
   t.is(validateRequest(same, info(same), me)?.status, 482);
 });
 
-test('loop hash: one Route set hashes alike on one line or several and whatever the spaces; a CANCEL as its INVITE; the topmost Via does not count', (t) => {
+test('loop hash: one Route set hashes alike on one line or several and whatever the spaces; a CANCEL as its INVITE, credentials or not; the topmost Via does not count', (t) => {
   const h = (r: SipRequest) => loopHash(r, info(r));
   const oneLine = base('Route: <sip:10.0.0.9:5060;lr>, <sip:10.0.0.5;lr>\n');
   t.is(h(base('Route: <sip:10.0.0.9:5060;lr>\nRoute: <sip:10.0.0.5;lr>\n')), h(oneLine));
@@ -97,7 +97,10 @@ test('loop hash: one Route set hashes alike on one line or several and whatever 
   t.is(h(cancel), h(oneLine), '§9.1, §16.11: no method in the hash');
   const otherVia = req(msgText(oneLine).replace('10.0.0.1:5062;branch=z9hG4bKa', '10.0.0.7;branch=z9hG4bKb'));
   t.is(h(otherVia), h(oneLine));
-  t.not(h(base('Proxy-Require: foo\nRoute: <sip:10.0.0.5;lr>\n')), h(base('Route: <sip:10.0.0.5;lr>\n')));
+  // A CANCEL need not repeat its INVITE's credentials (§9.1, §22.1): they do not count.
+  const withCredentials = base('Proxy-Authorization: Digest username="alice", realm="r", nonce="n", uri="sip:bob@10.0.0.9", response="0"\nRoute: <sip:10.0.0.5;lr>\n');
+  t.is(h(withCredentials), h(base('Route: <sip:10.0.0.5;lr>\n')));
+  t.is(inviteBranch(h(withCredentials), 'z9hG4bK-a', 0), statelessBranch(h(base('Route: <sip:10.0.0.5;lr>\n')), 'z9hG4bK-a'), 'the restarted proxy\'s CANCEL on the INVITE\'s branch');
 });
 
 test('forwarding: Request-URI, Max-Forwards - 1, Record-Route with lr, our Via on top, the rest untouched (§16.6)', (t) => {

@@ -319,3 +319,12 @@ test('the 200 lists an instance\'s binding with its +sip.instance and reg-id', (
   if (r.ok) t.is(bindingContact(r.bindings[0]!, Date.now()), `<sip:grace-0x1@127.0.0.1:5747>;expires=300;+sip.instance="<urn:uuid:${UUID}>";reg-id=1`);
   loc.close();
 });
+
+test('location: a REGISTER with more Contacts than twice what an AOR may hold is refused before they are matched (503)', (t) => {
+  const loc = new LocationService();
+  const many = Array.from({ length: 65 }, (_, i) => `<sip:u${i}@10.0.0.${(i % 200) + 1}:5060>;expires=0`);
+  t.like(loc.apply(plan(register(many, undefined, 'crowd')), { callId: 'c', cseq: 1, source: 's' }), { ok: false, status: 503 });
+  const fine = Array.from({ length: 64 }, (_, i) => `<sip:u${i}@10.0.0.${(i % 200) + 1}:5060>;expires=0`);
+  t.like(loc.apply(plan(register(fine, undefined, 'crowd')), { callId: 'c', cseq: 2, source: 's' }), { ok: true });
+  loc.close();
+});

@@ -97,3 +97,12 @@ test('badExtension: each unknown tag once, as written; Proxy-Require the same wa
   t.is(badExtension(req('Supported: foo'), 'require', supported), null);
   t.is(badExtension(req('Require: '), 'require', supported), null);
 });
+
+test('an Unsupported header names at most 32 tags, each once, however many the request lists', (t) => {
+  const tags = Array.from({ length: 5000 }, (_, i) => `t${i % 4000}`).join(', ');
+  const r = badExtension(msg(`OPTIONS sip:a SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nProxy-Require: t1, t1, ${tags}\n\n`) as SipRequest, 'proxy-require', new Set());
+  const named = r!.headers![0]![1].split(', ');
+  t.is(named.length, 32);
+  t.is(new Set(named).size, 32);
+  t.is(named[0], 't1');
+});
