@@ -33,7 +33,7 @@ import { chooseBestResponse, stripOwnVia } from '../proxy/responses.js';
 import { optionsResponse } from '../proxy/options.js';
 import { registrarRequireRejection } from '../proxy/require.js';
 import { handleRegister } from './registrarActor.js';
-import type { RegistrarPolicy } from '../proxy/registrar.js';
+import type { Binding, RegistrarPolicy } from '../proxy/registrar.js';
 import { DEFAULT_REGISTRAR_POLICY } from '../proxy/registrar.js';
 import { LocationService } from './locationService.js';
 import { stampTopVia, stampedVia, withTopVia, responseAddress, responseAddressOf, type Address } from '../transport/viaAddressing.js';
@@ -460,13 +460,7 @@ export class Supervisor {
       targets = [{ destination }];
     } else {
       const found = this.location.lookup(decodeUser(ruri.user!));
-      targets = [];
-      for (const b of found.bindings) {
-        const u = parseUri(b.contact);
-        const destination = u ? destinationOf(u) : null;
-        // A binding that is this proxy (restored from an older journal) would loop and fork again.
-        if (destination && !this.me.isOwnAddress(destination.host, destination.port)) targets.push({ uri: b.contact, destination });
-      }
+      targets = this.bindingTargets(found.bindings);
       if (!found.known) localFinal = { status: 404 };
       else if (targets.length === 0) localFinal = { status: 480 };
     }
@@ -571,15 +565,25 @@ export class Supervisor {
     if (onlyToBindings && !local) return null;
     if (ruri && local) {
       if (ruri.user === null) return null;
-      for (const b of this.location.lookup(decodeUser(ruri.user)).bindings) {
-        const u = parseUri(b.contact);
-        const d = u ? destinationOf(u) : null;
-        if (d && !this.me.isOwnAddress(d.host, d.port)) return { uri: b.contact, destination: d };
-      }
-      return null;
+      return this.bindingTargets(this.location.lookup(decodeUser(ruri.user)).bindings)[0] ?? null;
     }
     const destination = routed ? nextHopOf(req) : ruri ? destinationOf(ruri) : null;
     return destination && !this.me.isOwnAddress(destination.host, destination.port) ? { destination } : null;
+  }
+
+  /**
+   * Where an AOR's bindings are reached: each Contact as the Request-URI, its address (§16.5). A
+   * binding that is this proxy (restored from an older journal) is none: it would loop and fork
+   * again. Names are resolved, and checked the same way, when the request goes out.
+   */
+  private bindingTargets(bindings: readonly Binding[]): Array<{ uri: string; destination: Destination }> {
+    const targets: Array<{ uri: string; destination: Destination }> = [];
+    for (const b of bindings) {
+      const u = parseUri(b.contact);
+      const destination = u ? destinationOf(u) : null;
+      if (destination && !this.me.isOwnAddress(destination.host, destination.port)) targets.push({ uri: b.contact, destination });
+    }
+    return targets;
   }
 
   // ---- actors ----
